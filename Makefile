@@ -1,0 +1,135 @@
+# gatehouse — OAuth 2.0 / OpenID Connect provider. `make run` and `make test` are the whole set-up.
+# Objects go to build/, the binary is ./gatehouse. See STYLE.md §10 for the targets.
+
+CC        ?= cc
+BUILD     ?= build
+BIN       ?= gatehouse
+PYTHON    ?= /usr/bin/python3
+
+# Build dependencies: pkg-config module => Debian package, the one list `make deps` installs from.
+PKG_DEPS  = libmicrohttpd:libmicrohttpd-dev openssl:libssl-dev jansson:libjansson-dev \
+            sqlite3:libsqlite3-dev libargon2:libargon2-dev cjose:libcjose-dev
+# Other build inputs: file => Debian package (the common-password list is Openwall's, from john-data).
+FILE_DEPS = /usr/share/john/password.lst:john-data /usr/bin/pkg-config:pkg-config \
+            /usr/bin/cc:gcc /usr/bin/make:make
+# What `make test` needs on top: file => Debian package.
+TEST_DEPS = /usr/lib/python3/dist-packages/pytest/__init__.py:python3-pytest \
+            /usr/lib/python3/dist-packages/requests/__init__.py:python3-requests \
+            /usr/bin/sqlite3:sqlite3 /usr/bin/curl:curl
+# `make bench` only.
+BENCH_DEPS = /usr/bin/wrk:wrk /usr/sbin/nginx:nginx-light /usr/bin/hyperfine:hyperfine
+
+PKGS      = $(foreach d,$(PKG_DEPS),$(firstword $(subst :, ,$(d))))
+
+CFLAGS_STD  = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
+CFLAGS_WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+              -Wpointer-arith -Wcast-qual -Wformat=2 -Wimplicit-fallthrough -Wvla -Wundef
+CFLAGS_HARD = -O2 -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fstack-clash-protection -fPIE
+LDFLAGS_HARD= -pie -Wl,-z,relro,-z,now
+SAN         = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+OPT        ?= $(CFLAGS_HARD)
+LDOPT      ?= $(LDFLAGS_HARD)
+
+# Recursive (=) so pkg-config runs after `make deps` has installed what it asks about.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -lpthread
+ALL_CFLAGS = $(CFLAGS_STD) $(CFLAGS_WARN) $(OPT) -Isrc -I$(BUILD)/gen $(PKG_CFLAGS) $(CFLAGS)
+ALL_LDFLAGS= $(LDOPT) $(LDFLAGS)
+
+SRC        := $(shell find src -name '*.c' | sort)
+LIB_SRC    := $(filter-out src/main.c,$(SRC))
+GEN_SRC    := $(BUILD)/gen/schema_sqlite.c $(BUILD)/gen/common_passwords.c
+LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o) $(GEN_SRC:$(BUILD)/gen/%.c=$(BUILD)/gen/%.o)
+SCHEMA     := $(sort $(wildcard src/store/schema/sqlite/*.sql))
+UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all deps test-deps bench-deps run test test-unit test-e2e asan test-asan bench lint fmt clean
+
+all: $(BIN)
+
+deps:
+	@missing=""; \
+	for d in $(PKG_DEPS); do pkg-config --exists "$${d%%:*}" 2>/dev/null || missing="$$missing $${d#*:}"; done; \
+	for d in $(FILE_DEPS) $(EXTRA_DEPS); do [ -e "$${d%%:*}" ] || missing="$$missing $${d#*:}"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make deps: installing missing Debian packages:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO="sudo"; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing \
+	    || { echo "make deps: apt-get failed; install by hand:$$missing" >&2; exit 1; }; \
+	fi
+
+test-deps:
+	@$(MAKE) --no-print-directory deps EXTRA_DEPS="$(TEST_DEPS)"
+
+bench-deps:
+	@$(MAKE) --no-print-directory deps EXTRA_DEPS="$(BENCH_DEPS)"
+
+$(BIN): $(BUILD)/src/main.o $(BUILD)/libgh.a
+	@$(if $(V),,echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(PKG_LIBS)
+
+$(BUILD)/libgh.a: $(LIB_OBJ)
+	@rm -f $@
+	$(Q)ar rcs $@ $^
+
+# V=1 shows full command lines.
+Q = $(if $(V),,@)
+
+$(BUILD)/%.o: %.c | deps
+	@mkdir -p $(@D)
+	@$(if $(V),,echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/gen/%.o: $(BUILD)/gen/%.c
+	@$(if $(V),,echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# Schema migrations are compiled in: one C string per numbered .sql file, in order.
+$(BUILD)/gen/schema_sqlite.c: $(SCHEMA) src/store/schema/embed.sh | deps
+	@mkdir -p $(@D)
+	sh src/store/schema/embed.sh $(SCHEMA) > $@.tmp && mv $@.tmp $@
+
+# The shipped common-password list (lower-cased, sorted, unique) for model/user.c.
+$(BUILD)/gen/common_passwords.c: src/model/blocklist.sh | deps
+	@mkdir -p $(@D)
+	sh src/model/blocklist.sh /usr/share/john/password.lst > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/t.h $(BUILD)/libgh.a
+	@mkdir -p $(@D)
+	@$(if $(V),,echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libgh.a $(ALL_LDFLAGS) $(PKG_LIBS)
+
+# --- running -----------------------------------------------------------------------------
+run: $(BIN)
+	./$(BIN) init --demo
+	./$(BIN) serve --listen 127.0.0.1:8080
+
+test: test-deps $(BIN) $(UNIT_BIN)
+	@GATEHOUSE_BIN=$(abspath $(BIN)) sh tests/run.sh $(BUILD)
+
+test-unit: $(UNIT_BIN)
+	@sh tests/run.sh $(BUILD) unit
+
+test-e2e: test-deps $(BIN)
+	@GATEHOUSE_BIN=$(abspath $(BIN)) sh tests/run.sh $(BUILD) e2e
+
+# The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer (+ LeakSanitizer).
+asan test-asan:
+	@$(MAKE) --no-print-directory BUILD=build/asan BIN=build/asan/gatehouse OPT="$(SAN)" LDOPT="-fsanitize=address,undefined" test
+
+bench: bench-deps $(BIN)
+	sh bench/run.sh
+
+lint:
+	@! grep -nE '\b(strcpy|strcat|strncpy|sprintf|vsprintf|gets|atoi|atol|strtok|rand)\(' $(SRC) \
+	  || { echo "lint: banned function (STYLE.md §2)"; exit 1; }
+	@echo "lint: ok"
+
+fmt:
+	clang-format -i $(SRC) $(shell find src -name '*.h')
+
+clean:
+	rm -rf build $(BIN)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,198 @@
+/* app.c — opening a data location: database (created and migrated when asked), the realm
+ * secret, and the signing keys (generated on first init, then parsed once into the key ring).
+ * Also the per-thread store handles: SQLite connections are not shared between threads, so
+ * each worker opens its own on first use and it is closed when the thread exits. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "crypto/keys.h"
+#include "crypto/pw.h"
+#include "crypto/secret.h"
+#include "store/store.h"
+#include "util/clock.h"
+#include "util/xmem.h"
+
+static void
+tls_store_close(void *p)
+{
+    store_close(p);
+}
+
+/* First init: one RS256 and one ES256 key, each recorded in the store after its file exists. */
+static int
+generate_initial_keys(struct app *app, char *err, size_t errsz)
+{
+    const enum key_alg algs[] = { KEY_RS256, KEY_ES256 };
+    const struct cfg *cfg = app->cfg;
+    int rc = GH_OK;
+
+    for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
+        char kid[KEYS_KID_MAX + 1];
+
+        if ((rc = keys_generate(cfg->keys_dir, algs[i], kid, err, errsz)) != GH_OK)
+            return rc;
+        rc = store_key_add(app->store, kid, keys_alg_name(algs[i]), clock_now());
+        if (rc != GH_OK) {
+            keys_remove_file(cfg->keys_dir, kid);
+            snprintf(err, errsz, "%s: cannot record the new signing key: %s", cfg->db,
+                gh_strerror(rc));
+            return rc;
+        }
+        log_info("key_generated", "kid=%s alg=%s", kid, keys_alg_name(algs[i]));
+    }
+    return GH_OK;
+}
+
+static int
+load_keys(struct app *app, unsigned flags, char *err, size_t errsz)
+{
+    struct key_meta *metas = NULL;
+    struct key_ref *refs = NULL;
+    size_t n = 0;
+    int rc;
+
+    if ((rc = store_key_list(app->store, &metas, &n)) != GH_OK) {
+        snprintf(err, errsz, "%s: cannot list signing keys: %s", app->cfg->db, gh_strerror(rc));
+        return rc;
+    }
+    if (n == 0 && (flags & APP_INIT)) {
+        if ((rc = generate_initial_keys(app, err, errsz)) != GH_OK)
+            goto out;
+        store_key_list_free(metas, n);
+        metas = NULL;
+        if ((rc = store_key_list(app->store, &metas, &n)) != GH_OK)
+            goto out;
+    }
+    if (n == 0) {
+        snprintf(err, errsz, "%s has no signing keys (run: gatehouse init)", app->cfg->db);
+        rc = GH_ENOTFOUND;
+        goto out;
+    }
+    refs = x_calloc(n, sizeof(*refs));
+    for (size_t i = 0; i < n; i++) {
+        refs[i].kid = metas[i].kid;
+        refs[i].created_at = metas[i].created_at;
+        if (keys_alg_parse(metas[i].alg, &refs[i].alg) != GH_OK) {
+            snprintf(err, errsz, "%s: signing key %s has unknown alg '%s'", app->cfg->db,
+                metas[i].kid, metas[i].alg);
+            rc = GH_EINVAL;
+            goto out;
+        }
+    }
+    rc = keys_ring_load(app->cfg->keys_dir, refs, n, &app->keys, err, errsz);
+out:
+    free(refs);
+    store_key_list_free(metas, n);
+    return rc;
+}
+
+int
+app_resolve_issuer(struct app *app, unsigned port, char *err, size_t errsz)
+{
+    const char *why = NULL;
+    char *stored = NULL;
+    char buf[300];
+    int rc;
+
+    if (app->cfg->issuer) {
+        app->issuer = x_strdup(app->cfg->issuer);
+        return GH_OK;
+    }
+    rc = store_meta_get(app->store, "issuer", &stored);
+    if (rc == GH_OK) {
+        app->issuer = stored;
+        return GH_OK;
+    }
+    if (rc != GH_ENOTFOUND) {
+        snprintf(err, errsz, "%s: cannot read the issuer: %s", app->cfg->db, gh_strerror(rc));
+        return rc;
+    }
+    /* no issuer anywhere: the address we serve on, with the port actually bound */
+    {
+        const char *colon = strrchr(app->cfg->listen, ':');
+        int hostlen = (int)(colon - app->cfg->listen);
+        if (hostlen > 200)
+            hostlen = 200;
+        snprintf(buf, sizeof(buf), "http://%.*s:%u", hostlen, app->cfg->listen, port);
+    }
+    if (cfg_issuer_check(buf, &why) != GH_OK) {
+        snprintf(err, errsz, "no issuer is set and %s cannot be one (%s); set --issuer", buf,
+            why);
+        return GH_EINVAL;
+    }
+    app->issuer = x_strdup(buf);
+    return GH_OK;
+}
+
+int
+app_open(struct app *app, const struct cfg *cfg, unsigned flags, char *err, size_t errsz)
+{
+    int rc;
+
+    memset(app, 0, sizeof(*app));
+    app->cfg = cfg;
+    if (pthread_key_create(&app->tls_store, tls_store_close) != 0) {
+        snprintf(err, errsz, "cannot create thread-local storage");
+        return GH_EINTERNAL;
+    }
+    rc = store_open(cfg->db, (flags & APP_INIT) ? STORE_CREATE : 0, &app->store, err, errsz);
+    if (rc != GH_OK)
+        goto fail;
+    if ((rc = sec_load(cfg->keys_dir, flags & APP_INIT, &app->secrets, err, errsz)) != GH_OK)
+        goto fail;
+    if (!(flags & APP_NO_KEYS) && (rc = load_keys(app, flags, err, errsz)) != GH_OK)
+        goto fail;
+    return GH_OK;
+fail:
+    app_close(app);
+    return rc;
+}
+
+void
+app_close(struct app *app)
+{
+    struct store *mine;
+
+    if (!app->cfg)
+        return;
+    /* the calling thread's own worker handle, if it made one */
+    mine = pthread_getspecific(app->tls_store);
+    if (mine) {
+        pthread_setspecific(app->tls_store, NULL);
+        store_close(mine);
+    }
+    pthread_key_delete(app->tls_store);
+    keys_ring_free(app->keys);
+    sec_free(app->secrets);
+    store_close(app->store);
+    free(app->issuer);
+    memset(app, 0, sizeof(*app));
+}
+
+struct store *
+app_store(struct app *app)
+{
+    struct store *st = pthread_getspecific(app->tls_store);
+    char err[256];
+
+    if (st)
+        return st;
+    if (store_open(app->cfg->db, STORE_WORKER, &st, err, sizeof(err)) != GH_OK) {
+        log_err("store_open", "thread store: %s", err);
+        return NULL;
+    }
+    pthread_setspecific(app->tls_store, st);
+    return st;
+}
+
+void
+app_pw_params(const struct app *app, struct pw_params *pp)
+{
+    pp->m_kib = app->cfg->argon2_memory_kib;
+    pp->t = app->cfg->argon2_iterations;
+    pp->p = app->cfg->argon2_parallelism;
+}

@@ -1,0 +1,46 @@
+/* app.h — struct app: everything a request or command needs, built once at start and passed
+ * explicitly (no mutable globals). Read-only after app_open() except per-thread store handles. */
+#ifndef GH_APP_H
+#define GH_APP_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/cfg.h"
+
+struct keyring;
+struct secrets;
+struct store;
+struct ep_docs;
+struct pw_params;
+
+enum app_flags {
+    APP_INIT = 1,        /* create the database, secret and signing keys when absent */
+    APP_NO_KEYS = 2,     /* do not load signing keys (user/client commands) */
+};
+
+struct app {
+    const struct cfg *cfg;
+    char *issuer;              /* effective issuer, set by app_resolve_issuer() */
+    struct keyring *keys;
+    struct secrets *secrets;
+    struct store *store;       /* the opening thread's handle (CLI, start-up) */
+    struct ep_docs *docs;      /* prebuilt discovery and JWKS responses, owned by ep/ */
+    pthread_key_t tls_store;   /* worker threads' own handles, closed at thread exit */
+};
+
+/* Open the data location named by cfg (see enum app_flags). On failure err holds one line for
+ * the operator and everything opened so far is closed. */
+int  app_open(struct app *app, const struct cfg *cfg, unsigned flags, char *err, size_t errsz);
+void app_close(struct app *app);
+/* Settle app->issuer: flag/env/config, else the one `init --issuer` recorded, else
+ * http://<listen host>:<port> (port: the one actually bound). GH_EINVAL with err when that
+ * default is not a valid issuer (e.g. listening on 0.0.0.0 without --issuer). */
+int  app_resolve_issuer(struct app *app, unsigned port, char *err, size_t errsz);
+/* This thread's store handle, opened on first use; NULL (logged) if it cannot be opened. */
+struct store *app_store(struct app *app);
+/* The password hashing parameters and policy from cfg. */
+void app_pw_params(const struct app *app, struct pw_params *pp);
+
+#endif

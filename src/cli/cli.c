@@ -1,0 +1,627 @@
+/* cli.c — the command table, argument parsing and shared helpers of the admin CLI.
+ * Parsing is strict: an unknown command or option, a missing value or a wrong number of
+ * arguments is a usage error (exit 2) before anything is opened, so a typo never half-runs a
+ * command. Options may follow the command words in any order; `--` ends them. Settings from
+ * cfg.c are accepted as flags by the commands whose groups include them. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "app.h"
+#include "cli/cli.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "util/clock.h"
+#include "util/str.h"
+#include "util/xmem.h"
+
+#define GATEHOUSE_VERSION "0.1.0"
+
+static void report_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static const struct cli_opt opt_none[] = { { NULL, NULL, NULL } };
+static const struct cli_opt opt_json[] = {
+    { "json", NULL, "print JSON" },
+    { NULL, NULL, NULL },
+};
+static const struct cli_opt opt_init[] = {
+    { "issuer", "URL", "record the issuer URL in the database" },
+    { "demo", NULL, "also create a demo user and client once, printing their credentials" },
+    { NULL, NULL, NULL },
+};
+static const struct cli_opt opt_user_add[] = {
+    { "email", "EMAIL", "e-mail address" },
+    { "name", "NAME", "full name" },
+    { "password-stdin", NULL, "read the password from one line of standard input" },
+    { "json", NULL, "print the new user as JSON" },
+    { NULL, NULL, NULL },
+};
+static const struct cli_opt opt_passwd[] = {
+    { "password-stdin", NULL, "read the password from one line of standard input" },
+    { NULL, NULL, NULL },
+};
+static const struct cli_opt opt_client_add[] = {
+    { "name", "NAME", "display name (default: the client_id)" },
+    { "redirect-uri", "URI", "a redirect URI (repeatable)" },
+    { "post-logout-redirect-uri", "URI", "a post-logout redirect URI (repeatable)" },
+    { "public", NULL, "a public client (no secret; auth method none)" },
+    { "auth-method", "METHOD",
+        "client_secret_basic (default), client_secret_post, client_secret_jwt, "
+        "private_key_jwt, none" },
+    { "grant-types", "LIST", "default: authorization_code,refresh_token" },
+    { "scopes", "LIST", "default: openid,profile,email" },
+    { "jwks", "FILE", "the client's public keys (JWKS), for private_key_jwt" },
+    { "secret-stdin", NULL, "read the client secret (32+ characters) from standard input" },
+    { "json", NULL, "print {\"client_id\":…,\"client_secret\":…} as JSON" },
+    { NULL, NULL, NULL },
+};
+static const struct cli_opt opt_rotate[] = {
+    { "secret-stdin", NULL, "read the new secret (32+ characters) from standard input" },
+    { "json", NULL, "print {\"client_id\":…,\"client_secret\":…} as JSON" },
+    { NULL, NULL, NULL },
+};
+static const struct cli_opt opt_keygen[] = {
+    { "alg", "ALG", "RS256 or ES256 (required)" },
+    { "json", NULL, "print {\"kid\":…,\"alg\":…} as JSON" },
+    { NULL, NULL, NULL },
+};
+static const struct cli_opt opt_calibrate[] = {
+    { "target-ms", "N", "time one hash should take (default 500)" },
+    { "max-memory-kib", "N", "most memory to suggest per hash (default 262144)" },
+    { NULL, NULL, NULL },
+};
+
+static const struct cli_cmd commands[] = {
+    { "init", "", 0, 0, CFG_G_PW, opt_init, cli_init,
+        "create or migrate the database and create keys if there are none",
+        "Idempotent: creates ./gatehouse.db (or --db), keys/secret.key and one RS256 and one\n"
+        "ES256 signing key when absent, and migrates an older database schema." },
+    { "serve", "", 0, 0, CFG_G_PW | CFG_G_HTTP, opt_none, cli_serve,
+        "serve HTTP (initialises an empty data location first)",
+        "SIGTERM or SIGINT: stop accepting, finish in-flight requests (up to 10 s), exit 0." },
+    { "user add", "USERNAME", 1, 1, CFG_G_PW, opt_user_add, cli_user_add, "add a user",
+        "Without --password-stdin the password is asked twice on the terminal, without echo." },
+    { "user list", "", 0, 0, 0, opt_json, cli_user_list, "list users", NULL },
+    { "user show", "USERNAME", 1, 1, 0, opt_json, cli_user_show, "show one user", NULL },
+    { "user passwd", "USERNAME", 1, 1, CFG_G_PW, opt_passwd, cli_user_passwd,
+        "set a user's password", NULL },
+    { "user disable", "USERNAME", 1, 1, 0, opt_none, cli_user_disable,
+        "stop a user from signing in", NULL },
+    { "user enable", "USERNAME", 1, 1, 0, opt_none, cli_user_enable, "let a user sign in again",
+        NULL },
+    { "user delete", "USERNAME", 1, 1, 0, opt_none, cli_user_delete,
+        "delete a user (the sub is never reused)", NULL },
+    { "client add", "CLIENT_ID", 1, 1, 0, opt_client_add, cli_client_add, "register a client",
+        "A confidential client without --secret-stdin gets a generated 256-bit secret, printed\n"
+        "once. LIST is comma- or space-separated. Redirect URIs must be absolute, without a\n"
+        "fragment; https, or http on a loopback host; a private-use scheme (com.example.app:/cb)\n"
+        "only for --public (native) clients." },
+    { "client list", "", 0, 0, 0, opt_json, cli_client_list, "list clients", NULL },
+    { "client show", "CLIENT_ID", 1, 1, 0, opt_json, cli_client_show, "show one client", NULL },
+    { "client delete", "CLIENT_ID", 1, 1, 0, opt_none, cli_client_delete, "delete a client",
+        NULL },
+    { "client rotate-secret", "CLIENT_ID", 1, 1, 0, opt_rotate, cli_client_rotate_secret,
+        "replace a confidential client's secret (printed once)", NULL },
+    { "db check", "", 0, 0, 0, opt_none, cli_db_check,
+        "run SQLite's full integrity check on the database", NULL },
+    { "keys list", "", 0, 0, 0, opt_json, cli_keys_list, "list signing keys", NULL },
+    { "keys generate", "", 0, 0, 0, opt_keygen, cli_keys_generate,
+        "add a signing key; it signs from the next start on",
+        "The newest key of each algorithm signs; older ones stay published in the JWKS." },
+    { "passwords calibrate", "", 0, 0, 0, opt_calibrate, cli_passwords_calibrate,
+        "measure Argon2id here and suggest parameters", NULL },
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void
+print_usage(FILE *f)
+{
+    fprintf(f, "usage: gatehouse [--db FILE] [--keys DIR] [--config FILE] COMMAND [ARGS]\n"
+               "       gatehouse --help | --version\n\n"
+               "gatehouse is an OAuth 2.0 / OpenID Connect provider. Commands:\n");
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        char left[64];
+        snprintf(left, sizeof(left), "%s %s", commands[i].words, commands[i].args);
+        fprintf(f, "  %-34s %s\n", left, commands[i].summary);
+    }
+    fprintf(f, "\n`gatehouse COMMAND --help` describes a command. Exit status: 0 success,\n"
+               "1 failure, 2 usage error. Settings: flags over GATEHOUSE_* environment over\n"
+               "the --config file over defaults; see docs/configuration.md.\n");
+}
+
+static void
+print_cmd_help(const struct cli_cmd *c)
+{
+    printf("usage: gatehouse %s%s%s [OPTIONS]\n\n%s.\n", c->words, *c->args ? " " : "", c->args,
+        c->summary);
+    if (c->help)
+        printf("\n%s\n", c->help);
+    printf("\nOptions:\n");
+    for (const struct cli_opt *o = c->opts; o && o->name; o++) {
+        char left[64];
+        snprintf(left, sizeof(left), "--%s%s%s", o->name, o->metavar ? " " : "",
+            o->metavar ? o->metavar : "");
+        printf("  %-32s %s\n", left, o->help);
+    }
+    printf("  %-32s %s\n", "--help", "show this help");
+    printf("\nSettings (flag, environment, config key):\n");
+    cfg_print_flags(CFG_G_DATA | c->groups, stdout);
+}
+
+static const struct cli_opt *
+find_opt(const struct cli_cmd *c, const char *name)
+{
+    for (const struct cli_opt *o = c->opts; o && o->name; o++) {
+        if (strcmp(o->name, name) == 0)
+            return o;
+    }
+    return NULL;
+}
+
+/* Find the command named by argv[i] (and argv[i+1]); *used gets how many words it took. */
+static const struct cli_cmd *
+find_cmd(int argc, char **argv, int i, int *used)
+{
+    for (size_t k = 0; k < NCOMMANDS; k++) {
+        const char *w = commands[k].words, *sp = strchr(w, ' ');
+        if (!sp) {
+            if (strcmp(argv[i], w) == 0) {
+                *used = 1;
+                return &commands[k];
+            }
+        } else if (strlen(argv[i]) == (size_t)(sp - w) && strncmp(argv[i], w, (size_t)(sp - w)) == 0 &&
+            i + 1 < argc && strcmp(argv[i + 1], sp + 1) == 0) {
+            *used = 2;
+            return &commands[k];
+        }
+    }
+    return NULL;
+}
+
+static bool
+is_group_word(const char *w)
+{
+    for (size_t k = 0; k < NCOMMANDS; k++) {
+        const char *sp = strchr(commands[k].words, ' ');
+        if (sp && strlen(w) == (size_t)(sp - commands[k].words) &&
+            strncmp(w, commands[k].words, (size_t)(sp - commands[k].words)) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* "add, list, show" — the sub-commands of group, for one-line messages */
+static void
+group_words(const char *group, char *out, size_t outsz)
+{
+    size_t o = 0;
+
+    out[0] = '\0';
+    for (size_t k = 0; k < NCOMMANDS; k++) {
+        const char *w = commands[k].words;
+        if (str_has_prefix(w, group) && w[strlen(group)] == ' ' && o < outsz) {
+            int n = snprintf(out + o, outsz - o, "%s%s", o ? ", " : "", w + strlen(group) + 1);
+            o += n > 0 ? (size_t)n : 0;
+        }
+    }
+}
+
+struct pending {
+    const char *key[CLI_MAX_ARGS];
+    const char *val[CLI_MAX_ARGS];
+    size_t n;
+};
+
+/* Split "--name=value" / "--name value". Returns the name in buf and the value (or NULL). */
+static const char *
+split_opt(char *arg, char *buf, size_t bufsz, char **inline_val)
+{
+    char *eq = strchr(arg + 2, '=');
+    size_t n = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
+
+    *inline_val = eq ? eq + 1 : NULL;
+    if (n >= bufsz)
+        n = bufsz - 1;
+    memcpy(buf, arg + 2, n);
+    buf[n] = '\0';
+    return buf;
+}
+
+int
+cli_main(int argc, char **argv)
+{
+    static struct cli_ctx ctx; /* large; one per process */
+    struct pending pend = { .n = 0 };
+    char err[512];
+    const char *cfgfile;
+    int i = 1, used = 0, rc;
+    bool opts_done = false, help = false;
+
+    clock_init();
+    /* the database holds password and secret hashes, keys/ private keys: nothing we create is
+     * for other users (files 0600, directories 0700) */
+    umask(077);
+    memset(&ctx, 0, sizeof(ctx));
+    /* leading data options: gatehouse --db X user list */
+    while (i < argc && str_has_prefix(argv[i], "--") && strcmp(argv[i], "--") != 0) {
+        char name[64], *val;
+        const char *key;
+
+        split_opt(argv[i], name, sizeof(name), &val);
+        if (str_eq(name, "help") && !val) {
+            print_usage(stdout);
+            return CLI_OK;
+        }
+        if (str_eq(name, "version") && !val) {
+            printf("gatehouse %s\n", GATEHOUSE_VERSION);
+            return CLI_OK;
+        }
+        if (!(key = cfg_key_for_flag(name, CFG_G_DATA))) {
+            report_line("gatehouse: unknown option '--%s' before the command (see gatehouse "
+                        "--help)", name);
+            return CLI_USAGE;
+        }
+        if (!val) {
+            if (i + 1 >= argc) {
+                report_line("gatehouse: option '--%s' needs a value", name);
+                return CLI_USAGE;
+            }
+            val = argv[++i];
+        }
+        if (pend.n == CLI_MAX_ARGS)
+            return CLI_USAGE;
+        pend.key[pend.n] = key;
+        pend.val[pend.n++] = val;
+        i++;
+    }
+    if (i >= argc) {
+        print_usage(stderr);
+        return CLI_USAGE;
+    }
+    if (str_eq(argv[i], "help")) {
+        print_usage(stdout);
+        return CLI_OK;
+    }
+    if (!(ctx.cmd = find_cmd(argc, argv, i, &used))) {
+        if (is_group_word(argv[i])) {
+            char words[256];
+
+            group_words(argv[i], words, sizeof(words));
+            if (i + 1 < argc && (str_eq(argv[i + 1], "--help") || str_eq(argv[i + 1], "help"))) {
+                printf("usage:\n");
+                for (size_t k = 0; k < NCOMMANDS; k++) {
+                    const char *w = commands[k].words;
+                    if (str_has_prefix(w, argv[i]) && w[strlen(argv[i])] == ' ')
+                        printf("  gatehouse %s %s\n", w, commands[k].args);
+                }
+                printf("`gatehouse %s COMMAND --help` describes one.\n", argv[i]);
+                return CLI_OK;
+            }
+            if (i + 1 < argc)
+                report_line("gatehouse %s: unknown command '%s' (commands: %s; see gatehouse %s "
+                            "--help)", argv[i], argv[i + 1], words, argv[i]);
+            else
+                report_line("gatehouse %s: missing command (commands: %s; see gatehouse %s "
+                            "--help)", argv[i], words, argv[i]);
+        } else {
+            report_line("gatehouse: unknown command '%s' (see gatehouse --help)", argv[i]);
+        }
+        return CLI_USAGE;
+    }
+    for (i += used; i < argc; i++) {
+        char *a = argv[i], *val, name[64];
+        const char *key;
+        const struct cli_opt *o;
+
+        if (opts_done || !str_has_prefix(a, "--") || str_eq(a, "-")) {
+            if (str_has_prefix(a, "-") && !str_eq(a, "-") && !opts_done)
+                return cli_usage(&ctx, "unknown option '%s'", a);
+            if (ctx.npos == CLI_MAX_ARGS || ctx.npos == ctx.cmd->max_pos)
+                return cli_usage(&ctx, "unexpected argument '%s'", a);
+            ctx.pos[ctx.npos++] = a;
+            continue;
+        }
+        if (str_eq(a, "--")) {
+            opts_done = true;
+            continue;
+        }
+        split_opt(a, name, sizeof(name), &val);
+        if (str_eq(name, "help")) {
+            help = true;
+            continue;
+        }
+        if ((o = find_opt(ctx.cmd, name))) {
+            if (!o->metavar && val)
+                return cli_usage(&ctx, "option '--%s' takes no value", name);
+            if (o->metavar && !val) {
+                if (i + 1 >= argc)
+                    return cli_usage(&ctx, "option '--%s' needs a value", name);
+                val = argv[++i];
+            }
+            if (ctx.nopt == CLI_MAX_ARGS)
+                return cli_usage(&ctx, "too many options");
+            ctx.opt_name[ctx.nopt] = o->name;
+            ctx.opt_val[ctx.nopt++] = val;
+            continue;
+        }
+        if ((key = cfg_key_for_flag(name, CFG_G_DATA | ctx.cmd->groups))) {
+            if (!val) {
+                if (i + 1 >= argc)
+                    return cli_usage(&ctx, "option '--%s' needs a value", name);
+                val = argv[++i];
+            }
+            if (pend.n == CLI_MAX_ARGS)
+                return cli_usage(&ctx, "too many options");
+            pend.key[pend.n] = key;
+            pend.val[pend.n++] = val;
+            continue;
+        }
+        return cli_usage(&ctx, "unknown option '--%s'", name);
+    }
+    if (help) {
+        print_cmd_help(ctx.cmd);
+        return CLI_OK;
+    }
+    if (ctx.npos < ctx.cmd->min_pos)
+        return cli_usage(&ctx, "missing %s", ctx.cmd->args);
+
+    /* settings: defaults < config file < environment < flags */
+    cfg_defaults(&ctx.cfg);
+    if (!str_eq(ctx.cmd->words, "serve"))
+        ctx.cfg.log_level = LOG_WARN; /* keep command output clean unless asked */
+    cfgfile = getenv("GATEHOUSE_CONFIG");
+    for (size_t k = 0; k < pend.n; k++) {
+        if (str_eq(pend.key[k], "config"))
+            cfgfile = pend.val[k];
+    }
+    rc = CLI_FAIL;
+    if (cfgfile && *cfgfile && cfg_load_file(&ctx.cfg, cfgfile, err, sizeof(err)) != GH_OK) {
+        cli_fail(&ctx, "%s", err);
+        goto out;
+    }
+    if (cfg_load_env(&ctx.cfg, CFG_G_DATA | ctx.cmd->groups, err, sizeof(err)) != GH_OK) {
+        cli_fail(&ctx, "%s", err);
+        goto out;
+    }
+    for (size_t k = 0; k < pend.n; k++) {
+        if (cfg_set(&ctx.cfg, pend.key[k], pend.val[k], err, sizeof(err)) != GH_OK) {
+            rc = cli_usage(&ctx, "--%s", err);
+            goto out;
+        }
+    }
+    if (cfg_validate(&ctx.cfg, err, sizeof(err)) != GH_OK) {
+        cli_fail(&ctx, "%s", err);
+        goto out;
+    }
+    log_set_level(ctx.cfg.log_level);
+    json_set_alloc_funcs(x_malloc, free);
+    rc = ctx.cmd->run(&ctx);
+out:
+    cfg_free(&ctx.cfg);
+    return rc;
+}
+
+const char *
+cli_opt(const struct cli_ctx *ctx, const char *name)
+{
+    const char *v = NULL;
+
+    for (size_t i = 0; i < ctx->nopt; i++) {
+        if (str_eq(ctx->opt_name[i], name))
+            v = ctx->opt_val[i];
+    }
+    return v;
+}
+
+bool
+cli_flag(const struct cli_ctx *ctx, const char *name)
+{
+    for (size_t i = 0; i < ctx->nopt; i++) {
+        if (str_eq(ctx->opt_name[i], name))
+            return true;
+    }
+    return false;
+}
+
+size_t
+cli_opt_all(const struct cli_ctx *ctx, const char *name, char **out, size_t max)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < ctx->nopt && n < max; i++) {
+        if (str_eq(ctx->opt_name[i], name))
+            out[n++] = ctx->opt_val[i];
+    }
+    out[n] = NULL;
+    return n;
+}
+
+/* Print one line on stderr. Anything echoed from the command line or a file may hold control
+ * characters; they become '?' so an error can never fake further output lines. */
+static void
+vreport_line(const char *fmt, va_list ap)
+{
+    char msg[1024];
+
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    for (char *p = msg; *p; p++) {
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
+    }
+    fprintf(stderr, "%s\n", msg);
+}
+
+static void
+report_line(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vreport_line(fmt, ap);
+    va_end(ap);
+}
+
+int
+cli_fail(const struct cli_ctx *ctx, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    report_line("gatehouse %s: %s", ctx->cmd->words, msg);
+    return CLI_FAIL;
+}
+
+int
+cli_usage(const struct cli_ctx *ctx, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    report_line("gatehouse %s: %s (see gatehouse %s --help)", ctx->cmd->words, msg,
+        ctx->cmd->words);
+    return CLI_USAGE;
+}
+
+/* Read one line of at most max bytes from fd; the newline (and a CR before it) is dropped.
+ * Longer lines are drained and rejected so nothing of an over-long secret is kept. */
+static int
+read_line(int fd, size_t max, char **out, size_t *len)
+{
+    char *buf = x_malloc(max + 2);
+    size_t n = 0;
+    bool toolong = false, eol = false;
+
+    while (!eol) {
+        char c;
+        ssize_t r = read(fd, &c, 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        if (c == '\n') {
+            eol = true;
+            break;
+        }
+        if (n <= max)
+            buf[n++] = c;
+        else
+            toolong = true;
+    }
+    if (n > 0 && buf[n - 1] == '\r')
+        n--;
+    if (toolong || n > max) {
+        mem_wipe_free(buf, max + 2);
+        return GH_ETOOBIG;
+    }
+    buf[n] = '\0';
+    *out = buf;
+    *len = n;
+    return GH_OK;
+}
+
+static int
+prompt_tty(int tty, const char *prompt, size_t max, char **out, size_t *len)
+{
+    struct termios old, noecho;
+    int rc;
+
+    if (write(tty, prompt, strlen(prompt)) < 0 || tcgetattr(tty, &old) != 0)
+        return GH_EIO;
+    noecho = old;
+    noecho.c_lflag &= ~(tcflag_t)ECHO;
+    noecho.c_lflag |= ECHONL;
+    if (tcsetattr(tty, TCSAFLUSH, &noecho) != 0)
+        return GH_EIO;
+    rc = read_line(tty, max, out, len);
+    tcsetattr(tty, TCSAFLUSH, &old);
+    return rc;
+}
+
+int
+cli_read_secret(bool from_stdin, const char *what, bool confirm, size_t max, char **out,
+    size_t *len, const char **why)
+{
+    char *a = NULL, *b = NULL, prompt[96];
+    size_t alen = 0, blen = 0;
+    int tty = -1, rc;
+
+    *out = NULL;
+    *len = 0;
+    if (from_stdin) {
+        rc = read_line(STDIN_FILENO, max, &a, &alen);
+    } else {
+        if ((tty = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY)) < 0 || !isatty(tty)) {
+            *why = "no terminal to prompt on; use --password-stdin";
+            if (tty >= 0)
+                close(tty);
+            return GH_EIO;
+        }
+        snprintf(prompt, sizeof(prompt), "New %s: ", what);
+        rc = prompt_tty(tty, prompt, max, &a, &alen);
+        if (rc == GH_OK && confirm) {
+            snprintf(prompt, sizeof(prompt), "Repeat %s: ", what);
+            rc = prompt_tty(tty, prompt, max, &b, &blen);
+            if (rc == GH_OK && (alen != blen || !str_ct_eq(a, b, alen))) {
+                *why = "the two entries differ";
+                rc = GH_EINVAL;
+            }
+        }
+        close(tty);
+    }
+    if (rc == GH_ETOOBIG)
+        *why = "input is too long";
+    else if (rc == GH_EIO)
+        *why = "cannot read the terminal";
+    else if (rc == GH_OK && alen == 0) {
+        *why = "input is empty";
+        rc = GH_EINVAL;
+    }
+    str_wipe_free(b);
+    if (rc != GH_OK) {
+        str_wipe_free(a);
+        return rc;
+    }
+    *out = a;
+    *len = alen;
+    return GH_OK;
+}
+
+void
+cli_print_json(void *json)
+{
+    json_dumpf(json, stdout, JSON_INDENT(2));
+    putchar('\n');
+    json_decref(json);
+}
+
+const char *
+cli_time(long long t, char *buf, size_t bufsz)
+{
+    clock_fmt((int64_t)t, buf, bufsz);
+    return buf;
+}
+
+int
+cli_app_open(const struct cli_ctx *ctx, struct app *app, unsigned flags)
+{
+    char err[512];
+
+    if (app_open(app, &ctx->cfg, flags, err, sizeof(err)) != GH_OK)
+        return cli_fail(ctx, "%s", err);
+    return CLI_OK;
+}

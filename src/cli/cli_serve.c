@@ -1,0 +1,92 @@
+/* cli_serve.c — `gatehouse serve`: open (and on first start initialise) the data location,
+ * bind, settle the issuer, prebuild discovery and JWKS, serve until SIGTERM/SIGINT, then drain
+ * in-flight requests (MHD_quiesce_daemon) and exit 0. Signals are blocked in every thread and
+ * taken synchronously here with sigwait(), so no handler ever runs inside a request. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "cli/cli.h"
+#include "core/err.h"
+#include "core/limits.h"
+#include "core/log.h"
+#include "ep/ep.h"
+#include "http/server.h"
+
+static int
+write_port_file(const char *path, unsigned port, char *err, size_t errsz)
+{
+    char tmp[4096], line[16];
+    int fd, n;
+
+    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
+        snprintf(err, errsz, "port file path is too long");
+        return GH_EINVAL;
+    }
+    n = snprintf(line, sizeof(line), "%u\n", port);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0 || write(fd, line, (size_t)n) != n || close(fd) != 0 || rename(tmp, path) != 0) {
+        snprintf(err, errsz, "%s: %s", path, strerror(errno));
+        return GH_EIO;
+    }
+    return GH_OK;
+}
+
+int
+cli_serve(struct cli_ctx *ctx)
+{
+    struct app app;
+    struct srv *srv = NULL;
+    sigset_t set;
+    char err[512];
+    unsigned port = 0, cut;
+    int sig = 0, rc;
+
+    signal(SIGPIPE, SIG_IGN);
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL); /* before any thread starts: they inherit it */
+
+    if ((rc = cli_app_open(ctx, &app, APP_INIT)) != CLI_OK)
+        return rc;
+    rc = CLI_FAIL;
+    if (srv_listen(&app, &srv, &port, err, sizeof(err)) != GH_OK ||
+        app_resolve_issuer(&app, port, err, sizeof(err)) != GH_OK ||
+        ep_docs_build(&app, err, sizeof(err)) != GH_OK || srv_start(srv, err, sizeof(err)) != GH_OK) {
+        cli_fail(ctx, "%s", err);
+        goto out;
+    }
+    if (ctx->cfg.port_file && write_port_file(ctx->cfg.port_file, port, err, sizeof(err)) != GH_OK) {
+        cli_fail(ctx, "%s", err);
+        goto out;
+    }
+    log_info("serve_started", "listen=%s port=%u issuer=%s", ctx->cfg.listen, port, app.issuer);
+    for (;;) {
+        if (sigwait(&set, &sig) != 0)
+            continue;
+        if (sig == SIGHUP) {
+            log_info("sighup", "nothing to reload: keys and settings are read at start");
+            continue;
+        }
+        break;
+    }
+    log_info("serve_stopping", "signal=%s drain_timeout=%ds", sig == SIGINT ? "INT" : "TERM",
+        GH_DRAIN_TIMEOUT_S);
+    cut = srv_drain_and_stop(srv, GH_DRAIN_TIMEOUT_S);
+    srv = NULL;
+    log_info("serve_stopped", "cut_connections=%u", cut);
+    rc = CLI_OK;
+out:
+    if (srv)
+        srv_drain_and_stop(srv, 0);
+    ep_docs_free(app.docs);
+    app.docs = NULL;
+    app_close(&app);
+    return rc;
+}

@@ -1,0 +1,64 @@
+/* limits.h — every bound on input, in one place (STYLE.md §6). */
+#ifndef GH_CORE_LIMITS_H
+#define GH_CORE_LIMITS_H
+
+/* HTTP front (libmicrohttpd options, http/server.c) */
+#define GH_MAX_CONNECTIONS        1024
+#define GH_MAX_CONN_PER_IP        32
+#define GH_CONN_TIMEOUT_S         15
+#define GH_CONN_MEMORY_LIMIT      (64 * 1024)  /* header block + buffers per connection */
+#define GH_LISTEN_BACKLOG         511
+#define GH_MAX_BODY               (64 * 1024)  /* request bodies (forms, JSON) */
+#define GH_MAX_PARAMS             32
+#define GH_MAX_PARAM_LEN          2048
+#define GH_MAX_PATH_LEN           1024
+#define GH_DRAIN_TIMEOUT_S        10           /* SIGTERM: wait this long for in-flight requests */
+
+/* Identity data (model/) */
+#define GH_MAX_USERNAME           64
+#define GH_MAX_EMAIL              254           /* RFC 5321 §4.5.3.1.3 path limit */
+#define GH_MAX_NAME               256
+#define GH_MAX_PASSWORD           1024          /* bytes, checked before hashing */
+#define GH_MIN_PASSWORD_DEFAULT   15            /* NIST SP 800-63B-4, single factor */
+#define GH_MIN_PASSWORD_FLOOR     8             /* ASVS 6.2.1; configuration cannot go lower */
+#define GH_MAX_CLIENT_ID          128
+#define GH_MAX_URI                2048
+#define GH_MAX_REDIRECT_URIS      32
+#define GH_MAX_SCOPES             64
+#define GH_MAX_SCOPE_LEN          128
+#define GH_MIN_CLIENT_SECRET      32            /* operator-supplied secrets, characters */
+#define GH_MAX_CLIENT_SECRET      512
+#define GH_CLIENT_SECRET_BYTES    32            /* generated: 256 bits */
+#define GH_MAX_JWKS               (64 * 1024)   /* a client's inline JWKS file */
+#define GH_MAX_JWKS_KEYS          16
+
+/* Argon2id (crypto/pw.c). Defaults m=64 MiB t=3 p=1; floor is OWASP's m=19 MiB t=2. */
+#define GH_ARGON2_M_DEFAULT       65536
+#define GH_ARGON2_T_DEFAULT       3
+#define GH_ARGON2_P_DEFAULT       1
+#define GH_ARGON2_M_FLOOR         19456
+#define GH_ARGON2_T_FLOOR         2
+#define GH_ARGON2_M_MAX           (4 * 1024 * 1024)  /* 4 GiB */
+#define GH_ARGON2_T_MAX           64
+#define GH_ARGON2_P_MAX           16
+#define GH_ARGON2_SALT            16
+#define GH_ARGON2_TAG             32
+#define GH_MAX_PW_HASH            256           /* encoded PHC string */
+
+/* Files read at start-up */
+#define GH_MAX_CONFIG_FILE        (64 * 1024)
+#define GH_MAX_CONFIG_LINE        1024
+#define GH_MAX_KEY_FILE           (32 * 1024)
+#define GH_MAX_KEYS               32
+#define GH_RSA_BITS_DEFAULT       2048
+#define GH_RSA_BITS_MIN           2048
+
+/* Tokens, JWTs, JSON */
+#define GH_MAX_TOKEN_LEN          4096
+#define GH_MAX_JWT_LEN            (8 * 1024)
+#define GH_MAX_JSON               (64 * 1024)
+
+/* Logging */
+#define GH_LOG_FIELD_MAX          128           /* log_esc() output, bytes */
+
+#endif

@@ -1,0 +1,27 @@
+/* log.h — one line per event on stderr (STYLE.md §8):
+ *   2025-03-02T10:15:04Z info token_issued rid=7f3a client=shop
+ * Each line is written with a single write(2), so lines from worker threads never interleave.
+ * Client-supplied values must go through log_esc(). */
+#ifndef GH_CORE_LOG_H
+#define GH_CORE_LOG_H
+
+#include <stddef.h>
+
+enum log_level { LOG_ERR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
+
+void log_set_level(enum log_level lvl);          /* before threads start */
+int  log_level_parse(const char *s, enum log_level *out); /* "err|warn|info|debug" */
+void log_msg(enum log_level lvl, const char *event, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#define log_err(ev, ...)   log_msg(LOG_ERR, ev, __VA_ARGS__)
+#define log_warn(ev, ...)  log_msg(LOG_WARN, ev, __VA_ARGS__)
+#define log_info(ev, ...)  log_msg(LOG_INFO, ev, __VA_ARGS__)
+#define log_debug(ev, ...) log_msg(LOG_DEBUG, ev, __VA_ARGS__)
+
+/* Quote s for a log line: "..." with \" \\ \n \r \t \xNN escapes, cut to GH_LOG_FIELD_MAX
+ * bytes of output (then ends in ..."). out must hold GH_LOG_FIELD_MAX + 8 bytes. Returns out. */
+#define LOG_ESC_SIZE (128 + 8)
+char *log_esc(const char *s, char *out);
+
+#endif

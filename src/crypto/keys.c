@@ -1,0 +1,1100 @@
+/* keys.c — our signing keys and the public JWKS. Keys are generated here (RSA-2048 for RS256,
+ * P-256 for ES256), written as PKCS#8 PEM to <keys_dir>/<kid>.pem (0600, atomically), and named
+ * by their RFC 7638 JWK thumbprint, so a file's name is checked against its content. At start-up
+ * the ring loads exactly the keys the store lists: each file is checked (regular, ours, no
+ * group/other bits, bounded size — SECURITY.md J16), parsed once with OpenSSL 3 EVP, turned into
+ * a public JWK (RFC 7517/7518 §6: only n, e / crv, x, y) and a private cjose JWK, and proven by a
+ * sign + verify self-test against the published JWK. Any failure refuses the whole ring.
+ * Nothing here runs per request except copying the prebuilt JWKS. Also validates clients' JWKS
+ * documents (public signing keys only). It does not decide which keys exist or rotate them:
+ * that is the store's key_meta and the CLI. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjose/cjose.h>
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/obj_mac.h>
+#include <openssl/objects.h>
+#include <openssl/param_build.h>
+#include <openssl/pem.h>
+
+#include "core/err.h"
+#include "core/limits.h"
+#include "core/log.h"
+#include "crypto/digest.h"
+#include "crypto/keys.h"
+#include "crypto/rnd.h"
+#include "util/b64url.h"
+#include "util/str.h"
+#include "util/xmem.h"
+
+#define KEYS_PATH_MAX   4096
+#define EC_COORD_LEN    32   /* P-256 field element, RFC 7518 §6.2.1.2 */
+#define RSA_N_MAX_BYTES 1024 /* client keys: 8192-bit modulus at most */
+#define RSA_E_MAX_BYTES 8
+#define JWK_KID_MAX     256  /* client-supplied kid */
+
+static const char selftest_payload[] = "gatehouse key self-test";
+
+struct key {
+    char kid[KEYS_KID_MAX + 1];
+    enum key_alg alg;
+    int64_t created_at;
+    json_t *jwk;       /* public JWK: kty, use, alg, kid, n, e | crv, x, y */
+    cjose_jwk_t *cjwk; /* private key for jwt.c */
+};
+
+struct keyring {
+    struct key *keys;
+    size_t n;
+    const struct key *signer[KEY_ALG_COUNT];
+    json_t *jwks; /* {"keys":[...]}, built once */
+};
+
+/* Big-endian key parameters pulled out of an EVP_PKEY. RSA uses all eight slots; EC uses
+ * X, Y (and D_EC for the private scalar), each left-padded to 32 bytes. */
+enum { P_N, P_E, P_D, P_P, P_Q, P_DP, P_DQ, P_QI, P_COUNT };
+enum { P_X = 0, P_Y = 1, P_D_EC = 2 };
+
+struct bnbuf {
+    unsigned char *p;
+    size_t len;
+};
+
+struct parts {
+    struct bnbuf v[P_COUNT];
+};
+
+static const char *const rsa_names[P_COUNT] = {
+    OSSL_PKEY_PARAM_RSA_N,         OSSL_PKEY_PARAM_RSA_E,         OSSL_PKEY_PARAM_RSA_D,
+    OSSL_PKEY_PARAM_RSA_FACTOR1,   OSSL_PKEY_PARAM_RSA_FACTOR2,   OSSL_PKEY_PARAM_RSA_EXPONENT1,
+    OSSL_PKEY_PARAM_RSA_EXPONENT2, OSSL_PKEY_PARAM_RSA_COEFFICIENT1,
+};
+
+static void
+set_err(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void
+set_err(char *err, size_t errsz, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!err || errsz == 0)
+        return;
+    va_start(ap, fmt);
+    if (vsnprintf(err, errsz, fmt, ap) < 0)
+        err[0] = '\0';
+    va_end(ap);
+}
+
+/* Drain the OpenSSL error queue into buf ("" if empty), so the one line that reports a
+ * failure also carries OpenSSL's reason and no stale error is left for the next caller. */
+static const char *
+ossl_errs(char *buf, size_t sz)
+{
+    size_t o = 0;
+    unsigned long e;
+
+    buf[0] = '\0';
+    while ((e = ERR_get_error()) != 0) {
+        if (o + 3 >= sz)
+            continue;
+        if (o > 0) {
+            memcpy(buf + o, "; ", 3);
+            o += 2;
+        }
+        ERR_error_string_n(e, buf + o, sz - o);
+        o += strlen(buf + o);
+    }
+    return o ? buf : "no OpenSSL detail";
+}
+
+const char *
+keys_alg_name(enum key_alg alg)
+{
+    switch (alg) {
+    case KEY_RS256: return "RS256";
+    case KEY_ES256: return "ES256";
+    }
+    return "?";
+}
+
+int
+keys_alg_parse(const char *s, enum key_alg *out)
+{
+    if (str_eq(s, "RS256"))
+        *out = KEY_RS256;
+    else if (str_eq(s, "ES256"))
+        *out = KEY_ES256;
+    else
+        return GH_EINVAL;
+    return GH_OK;
+}
+
+/* A kid becomes part of a file name: only the base64url alphabet, 1..KEYS_KID_MAX chars, so
+ * no '/', '.', or NUL can reach the filesystem (SECURITY.md J3). */
+static bool
+kid_ok(const char *kid)
+{
+    size_t n = kid ? strnlen(kid, KEYS_KID_MAX + 1) : 0;
+
+    if (n == 0 || n > KEYS_KID_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = kid[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                c == '-' || c == '_'))
+            return false;
+    }
+    return true;
+}
+
+static int
+key_path(char *out, size_t outsz, const char *dir, const char *prefix, const char *kid,
+    const char *suffix)
+{
+    size_t dl = strlen(dir);
+    const char *sep = (dl > 0 && dir[dl - 1] == '/') ? "" : "/";
+    int n = snprintf(out, outsz, "%s%s%s%s%s", dir, sep, prefix, kid, suffix);
+
+    return (n < 0 || (size_t)n >= outsz) ? GH_ETOOBIG : GH_OK;
+}
+
+/* --- thumbprints and public JWKs ------------------------------------------------------ */
+
+int
+keys_thumbprint_jwk(const json_t *jwk, char out[KEYS_KID_MAX + 1])
+{
+    static const char *const rsa_req[] = { "e", "kty", "n", NULL };
+    static const char *const ec_req[] = { "crv", "kty", "x", "y", NULL };
+    const char *const *req;
+    const char *kty;
+    unsigned char dig[DIG_SHA256_LEN];
+    json_t *canon = NULL;
+    char *txt = NULL;
+    int rc = GH_EINVAL;
+
+    out[0] = '\0';
+    kty = json_string_value(json_object_get(jwk, "kty"));
+    if (str_eq(kty, "RSA"))
+        req = rsa_req;
+    else if (str_eq(kty, "EC"))
+        req = ec_req;
+    else
+        return GH_EINVAL;
+    /* RFC 7638 §3.2: only the required members, keys sorted, no whitespace. The lists above
+     * are already in lexicographic order; JSON_SORT_KEYS keeps that true if they change. */
+    canon = json_object();
+    for (size_t i = 0; req[i]; i++) {
+        const char *v = json_string_value(json_object_get(jwk, req[i]));
+        if (!v)
+            goto out;
+        json_object_set_new(canon, req[i], json_string(v));
+    }
+    if (!(txt = json_dumps(canon, JSON_COMPACT | JSON_SORT_KEYS))) {
+        rc = GH_EINTERNAL;
+        goto out;
+    }
+    dig_sha256(txt, strlen(txt), dig);
+    if (b64url_encode(dig, sizeof(dig), out, KEYS_KID_MAX + 1) != GH_OK) {
+        rc = GH_EINTERNAL;
+        goto out;
+    }
+    rc = GH_OK;
+out:
+    free(txt);
+    json_decref(canon);
+    return rc;
+}
+
+static void
+parts_free(struct parts *pt)
+{
+    for (size_t i = 0; i < P_COUNT; i++) {
+        mem_wipe_free(pt->v[i].p, pt->v[i].len);
+        pt->v[i].p = NULL;
+        pt->v[i].len = 0;
+    }
+}
+
+/* One BIGNUM parameter as big-endian bytes: minimal length, or left-padded to pad bytes. */
+static bool
+get_bn(const EVP_PKEY *pkey, const char *name, size_t pad, struct bnbuf *out)
+{
+    BIGNUM *bn = NULL;
+    size_t len;
+    bool ok = false;
+
+    if (EVP_PKEY_get_bn_param(pkey, name, &bn) != 1)
+        return false;
+    len = pad ? pad : (size_t)BN_num_bytes(bn);
+    if (len == 0 || len > INT_MAX)
+        goto out;
+    out->p = x_malloc(len);
+    out->len = len;
+    if (pad ? BN_bn2binpad(bn, out->p, (int)pad) < 0 : BN_bn2bin(bn, out->p) != (int)len)
+        goto out;
+    ok = true;
+out:
+    BN_clear_free(bn);
+    return ok;
+}
+
+/* Check that pkey fits alg (type, size, curve) and extract its public (and with priv, private)
+ * parameters. GH_EINVAL with a reason in why. */
+static int
+extract_parts(const EVP_PKEY *pkey, enum key_alg alg, bool priv, struct parts *pt, char *why,
+    size_t whysz)
+{
+    char detail[256];
+    int rc = GH_EINVAL;
+
+    memset(pt, 0, sizeof(*pt));
+    if (alg == KEY_RS256) {
+        BIGNUM *extra = NULL;
+        int bits;
+
+        if (!EVP_PKEY_is_a(pkey, "RSA")) {
+            set_err(why, whysz, "holds a key of type %s; RS256 needs RSA",
+                EVP_PKEY_get0_type_name(pkey) ? EVP_PKEY_get0_type_name(pkey) : "unknown");
+            goto out;
+        }
+        bits = EVP_PKEY_get_bits(pkey);
+        if (bits < GH_RSA_BITS_MIN) {
+            set_err(why, whysz, "RSA key has %d bits; at least %d are required", bits,
+                GH_RSA_BITS_MIN);
+            goto out;
+        }
+        /* cjose (and RFC 7518 "oth" aside, most verifiers) handle two-prime keys only */
+        if (EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_FACTOR3, &extra) == 1) {
+            BN_clear_free(extra);
+            set_err(why, whysz, "multi-prime RSA keys are not supported");
+            goto out;
+        }
+        ERR_clear_error();
+        for (size_t i = 0; i < (priv ? (size_t)P_COUNT : 2); i++) {
+            if (!get_bn(pkey, rsa_names[i], 0, &pt->v[i])) {
+                set_err(why, whysz, "cannot read RSA parameter %s (%s)", rsa_names[i],
+                    ossl_errs(detail, sizeof(detail)));
+                goto out;
+            }
+        }
+    } else if (alg == KEY_ES256) {
+        char grp[64];
+        size_t glen = 0;
+        int nid;
+
+        if (!EVP_PKEY_is_a(pkey, "EC")) {
+            set_err(why, whysz, "holds a key of type %s; ES256 needs EC",
+                EVP_PKEY_get0_type_name(pkey) ? EVP_PKEY_get0_type_name(pkey) : "unknown");
+            goto out;
+        }
+        if (EVP_PKEY_get_group_name(pkey, grp, sizeof(grp), &glen) != 1) {
+            ERR_clear_error();
+            set_err(why, whysz, "EC key has no named curve; P-256 is required");
+            goto out;
+        }
+        nid = OBJ_sn2nid(grp);
+        if (nid == NID_undef)
+            nid = EC_curve_nist2nid(grp);
+        if (nid != NID_X9_62_prime256v1) {
+            set_err(why, whysz, "EC key is on curve %s; P-256 is required", grp);
+            goto out;
+        }
+        if (!get_bn(pkey, OSSL_PKEY_PARAM_EC_PUB_X, EC_COORD_LEN, &pt->v[P_X]) ||
+            !get_bn(pkey, OSSL_PKEY_PARAM_EC_PUB_Y, EC_COORD_LEN, &pt->v[P_Y]) ||
+            (priv &&
+                !get_bn(pkey, OSSL_PKEY_PARAM_PRIV_KEY, EC_COORD_LEN, &pt->v[P_D_EC]))) {
+            set_err(why, whysz, "cannot read EC key parameters (%s)",
+                ossl_errs(detail, sizeof(detail)));
+            goto out;
+        }
+    } else {
+        set_err(why, whysz, "unknown alg %d", (int)alg);
+        goto out;
+    }
+    rc = GH_OK;
+out:
+    if (rc != GH_OK)
+        parts_free(pt);
+    return rc;
+}
+
+static void
+set_b64(json_t *o, const char *name, const struct bnbuf *b)
+{
+    char *s = b64url_encode_new(b->p, b->len);
+
+    json_object_set_new(o, name, json_string(s));
+    free(s);
+}
+
+/* The public JWK for pt; with kid == NULL the "kid" member is left out. */
+static json_t *
+public_jwk(enum key_alg alg, const struct parts *pt, const char *kid)
+{
+    json_t *o = json_object();
+
+    json_object_set_new(o, "kty", json_string(alg == KEY_RS256 ? "RSA" : "EC"));
+    json_object_set_new(o, "use", json_string("sig"));
+    json_object_set_new(o, "alg", json_string(keys_alg_name(alg)));
+    if (kid)
+        json_object_set_new(o, "kid", json_string(kid));
+    if (alg == KEY_RS256) {
+        set_b64(o, "n", &pt->v[P_N]);
+        set_b64(o, "e", &pt->v[P_E]);
+    } else {
+        json_object_set_new(o, "crv", json_string("P-256"));
+        set_b64(o, "x", &pt->v[P_X]);
+        set_b64(o, "y", &pt->v[P_Y]);
+    }
+    return o;
+}
+
+static cjose_jwk_t *
+private_cjose(enum key_alg alg, struct parts *pt, cjose_err *cerr)
+{
+    if (alg == KEY_RS256) {
+        cjose_jwk_rsa_keyspec rs = {
+            .n = pt->v[P_N].p, .nlen = pt->v[P_N].len,
+            .e = pt->v[P_E].p, .elen = pt->v[P_E].len,
+            .d = pt->v[P_D].p, .dlen = pt->v[P_D].len,
+            .p = pt->v[P_P].p, .plen = pt->v[P_P].len,
+            .q = pt->v[P_Q].p, .qlen = pt->v[P_Q].len,
+            .dp = pt->v[P_DP].p, .dplen = pt->v[P_DP].len,
+            .dq = pt->v[P_DQ].p, .dqlen = pt->v[P_DQ].len,
+            .qi = pt->v[P_QI].p, .qilen = pt->v[P_QI].len,
+        };
+        return cjose_jwk_create_RSA_spec(&rs, cerr);
+    } else {
+        cjose_jwk_ec_keyspec es = {
+            .crv = CJOSE_JWK_EC_P_256,
+            .d = pt->v[P_D_EC].p, .dlen = pt->v[P_D_EC].len,
+            .x = pt->v[P_X].p, .xlen = pt->v[P_X].len,
+            .y = pt->v[P_Y].p, .ylen = pt->v[P_Y].len,
+        };
+        return cjose_jwk_create_EC_spec(&es, cerr);
+    }
+}
+
+/* Sign a small payload with the private cjose key and verify it with a key imported from the
+ * public JWK we are about to publish: proves the pair matches and both libraries agree. */
+static int
+selftest(const struct key *k, char *why, size_t whysz)
+{
+    cjose_err cerr = { 0 };
+    cjose_header_t *hdr = NULL;
+    cjose_jws_t *jws = NULL, *jws2 = NULL;
+    cjose_jwk_t *pub = NULL;
+    const char *ser = NULL;
+    char *pubtxt = NULL;
+    uint8_t *pt = NULL;
+    size_t ptlen = 0;
+    int rc = GH_ECRYPTO;
+
+    if (!(hdr = cjose_header_new(&cerr)) ||
+        !cjose_header_set(hdr, CJOSE_HDR_ALG, keys_alg_name(k->alg), &cerr) ||
+        !(jws = cjose_jws_sign(k->cjwk, hdr, (const uint8_t *)selftest_payload,
+              sizeof(selftest_payload) - 1, &cerr)) ||
+        !cjose_jws_export(jws, &ser, &cerr)) {
+        set_err(why, whysz, "self-test: cannot sign (cjose: %s)",
+            cerr.message ? cerr.message : "?");
+        goto out;
+    }
+    if (!(pubtxt = json_dumps(k->jwk, JSON_COMPACT)) ||
+        !(pub = cjose_jwk_import(pubtxt, strlen(pubtxt), &cerr)) ||
+        !(jws2 = cjose_jws_import(ser, strlen(ser), &cerr)) ||
+        !cjose_jws_verify(jws2, pub, &cerr) ||
+        !cjose_jws_get_plaintext(jws2, &pt, &ptlen, &cerr) ||
+        ptlen != sizeof(selftest_payload) - 1 || memcmp(pt, selftest_payload, ptlen) != 0) {
+        set_err(why, whysz, "self-test: signature does not verify with the public key "
+            "(cjose: %s)", cerr.message ? cerr.message : "payload mismatch");
+        goto out;
+    }
+    rc = GH_OK;
+out:
+    ERR_clear_error(); /* cjose leaves OpenSSL errors behind; what matters is in why */
+    cjose_jws_release(jws2);
+    cjose_jws_release(jws);
+    cjose_jwk_release(pub);
+    cjose_header_release(hdr);
+    free(pubtxt);
+    return rc;
+}
+
+/* --- files ------------------------------------------------------------------------------ */
+
+static int
+write_all(int fd, const unsigned char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            if (w == 0)
+                errno = EIO;
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* dir/<kid>.pem <- data, mode 0600: O_EXCL temporary file, fsync, rename, fsync the directory.
+ * The directory is created 0700 if missing. */
+static int
+write_key_file(const char *dir, const char *kid, const unsigned char *data, size_t n,
+    char *err, size_t errsz)
+{
+    char path[KEYS_PATH_MAX], tmp[KEYS_PATH_MAX], prefix[KEYS_KID_MAX + 8];
+    char *rnd = NULL;
+    int fd = -1, dfd = -1, rc = GH_EIO;
+    bool tmp_made = false, renamed = false;
+
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        set_err(err, errsz, "%s: %s", dir, strerror(errno));
+        return GH_EIO;
+    }
+    if (!(rnd = rnd_token(9))) {
+        set_err(err, errsz, "cannot name a temporary file: CSPRNG failed");
+        return GH_ECRYPTO;
+    }
+    if (snprintf(prefix, sizeof(prefix), ".%s.", rnd) < 0 ||
+        key_path(path, sizeof(path), dir, "", kid, ".pem") != GH_OK ||
+        key_path(tmp, sizeof(tmp), dir, prefix, kid, ".pem.tmp") != GH_OK) {
+        set_err(err, errsz, "%s: path too long", dir);
+        rc = GH_EINVAL;
+        goto out;
+    }
+    fd = open(tmp, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        set_err(err, errsz, "%s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    tmp_made = true;
+    if (write_all(fd, data, n) != 0 || fsync(fd) != 0) {
+        set_err(err, errsz, "%s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    if (close(fd) != 0) {
+        fd = -1;
+        set_err(err, errsz, "%s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    fd = -1;
+    if (rename(tmp, path) != 0) {
+        set_err(err, errsz, "%s: %s", path, strerror(errno));
+        goto out;
+    }
+    tmp_made = false;
+    renamed = true;
+    /* the rename is durable only once the directory entry is */
+    if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fsync(dfd) != 0) {
+        set_err(err, errsz, "%s: %s", dir, strerror(errno));
+        goto out;
+    }
+    rc = GH_OK;
+out:
+    if (fd >= 0)
+        close(fd);
+    if (dfd >= 0)
+        close(dfd);
+    if (tmp_made && unlink(tmp) != 0)
+        log_warn("key_tmp", "unlink(%s): %s", tmp, strerror(errno));
+    if (rc != GH_OK && renamed && unlink(path) != 0)
+        log_warn("key_tmp", "unlink(%s): %s", path, strerror(errno));
+    free(rnd);
+    return rc;
+}
+
+/* Read a key file after checking, on the opened descriptor, that it is a regular file owned
+ * by our effective uid with no group/other permission bits and at most GH_MAX_KEY_FILE bytes.
+ * *out is wiped and freed by the caller with mem_wipe_free(*out, *outlen). */
+static int
+read_key_file(const char *path, unsigned char **out, size_t *outlen, char *err, size_t errsz)
+{
+    struct stat st;
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    int fd, rc = GH_EIO;
+
+    *out = NULL;
+    *outlen = 0;
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        int e = errno;
+        set_err(err, errsz, "%s: %s", path, strerror(e));
+        return e == ENOENT ? GH_ENOTFOUND : e == EACCES ? GH_EDENIED : GH_EIO;
+    }
+    if (fstat(fd, &st) != 0) {
+        set_err(err, errsz, "%s: %s", path, strerror(errno));
+        goto out;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        set_err(err, errsz, "%s is not a regular file", path);
+        rc = GH_EINVAL;
+        goto out;
+    }
+    if (st.st_mode & 077) {
+        set_err(err, errsz, "%s is %s by group or others (mode %04o); run: chmod 600 %s", path,
+            (st.st_mode & 044) ? "readable" : "accessible", (unsigned)(st.st_mode & 07777),
+            path);
+        rc = GH_EDENIED;
+        goto out;
+    }
+    if (st.st_uid != geteuid()) {
+        set_err(err, errsz, "%s is owned by uid %u, not by uid %u running gatehouse; run: chown "
+            "%u %s", path, (unsigned)st.st_uid, (unsigned)geteuid(), (unsigned)geteuid(), path);
+        rc = GH_EDENIED;
+        goto out;
+    }
+    if (st.st_size > GH_MAX_KEY_FILE) {
+        set_err(err, errsz, "%s is larger than %d bytes", path, GH_MAX_KEY_FILE);
+        rc = GH_EINVAL;
+        goto out;
+    }
+    /* read at most one byte past the cap, so a file that grew after fstat is still refused */
+    buf = x_malloc(GH_MAX_KEY_FILE + 1);
+    for (;;) {
+        ssize_t r = read(fd, buf + len, GH_MAX_KEY_FILE + 1 - len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            set_err(err, errsz, "%s: %s", path, strerror(errno));
+            goto out;
+        }
+        if (r == 0)
+            break;
+        len += (size_t)r;
+        if (len > GH_MAX_KEY_FILE) {
+            set_err(err, errsz, "%s is larger than %d bytes", path, GH_MAX_KEY_FILE);
+            rc = GH_EINVAL;
+            goto out;
+        }
+    }
+    *out = buf;
+    *outlen = len;
+    buf = NULL;
+    rc = GH_OK;
+out:
+    close(fd);
+    mem_wipe_free(buf, GH_MAX_KEY_FILE + 1);
+    return rc;
+}
+
+/* Never prompt: an encrypted key file is simply not usable unattended. */
+static int
+no_password(char *buf, int size, int rwflag, void *u)
+{
+    (void)buf;
+    (void)size;
+    (void)rwflag;
+    (void)u;
+    return -1;
+}
+
+/* --- generation ------------------------------------------------------------------------- */
+
+int
+keys_generate(const char *dir, enum key_alg alg, char kid[KEYS_KID_MAX + 1], char *err,
+    size_t errsz)
+{
+    EVP_PKEY *pkey = NULL;
+    BIO *bio = NULL;
+    struct parts pt;
+    json_t *jwk = NULL;
+    char tkid[KEYS_KID_MAX + 1], why[256], detail[256];
+    char *pem = NULL;
+    long pemlen;
+    int rc = GH_ECRYPTO;
+
+    memset(&pt, 0, sizeof(pt));
+    kid[0] = '\0';
+    if (err && errsz)
+        err[0] = '\0';
+    ERR_clear_error();
+    if (alg == KEY_RS256)
+        pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)GH_RSA_BITS_DEFAULT);
+    else if (alg == KEY_ES256)
+        pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    else {
+        set_err(err, errsz, "unknown key alg %d", (int)alg);
+        return GH_EINVAL;
+    }
+    if (!pkey) {
+        set_err(err, errsz, "cannot generate a %s key (%s)", keys_alg_name(alg),
+            ossl_errs(detail, sizeof(detail)));
+        goto out;
+    }
+    if (extract_parts(pkey, alg, false, &pt, why, sizeof(why)) != GH_OK) {
+        set_err(err, errsz, "generated %s key: %s", keys_alg_name(alg), why);
+        goto out;
+    }
+    jwk = public_jwk(alg, &pt, NULL);
+    if ((rc = keys_thumbprint_jwk(jwk, tkid)) != GH_OK) {
+        set_err(err, errsz, "cannot compute the thumbprint of the new key");
+        goto out;
+    }
+    rc = GH_ECRYPTO;
+    /* secure-memory BIO: the PEM text is cleansed when the BIO is freed */
+    if (!(bio = BIO_new(BIO_s_secmem())) ||
+        PEM_write_bio_PKCS8PrivateKey(bio, pkey, NULL, NULL, 0, NULL, NULL) != 1 ||
+        (pemlen = BIO_get_mem_data(bio, &pem)) <= 0 || !pem) {
+        set_err(err, errsz, "cannot encode the new key as PKCS#8 (%s)",
+            ossl_errs(detail, sizeof(detail)));
+        goto out;
+    }
+    if ((rc = write_key_file(dir, tkid, (const unsigned char *)pem, (size_t)pemlen, err,
+             errsz)) != GH_OK)
+        goto out;
+    str_copy(kid, KEYS_KID_MAX + 1, tkid);
+    log_info("key_generated", "kid=%s alg=%s dir=%s", tkid, keys_alg_name(alg), dir);
+    rc = GH_OK;
+out:
+    BIO_free(bio);
+    json_decref(jwk);
+    parts_free(&pt);
+    EVP_PKEY_free(pkey);
+    return rc;
+}
+
+void
+keys_remove_file(const char *dir, const char *kid)
+{
+    char path[KEYS_PATH_MAX];
+
+    if (!kid_ok(kid) || key_path(path, sizeof(path), dir, "", kid, ".pem") != GH_OK) {
+        log_err("key_remove", "refusing to remove a key file for an invalid kid");
+        return;
+    }
+    if (unlink(path) != 0 && errno != ENOENT)
+        log_err("key_remove", "unlink(%s): %s", path, strerror(errno));
+}
+
+/* --- the ring --------------------------------------------------------------------------- */
+
+static void
+key_clear(struct key *k)
+{
+    json_decref(k->jwk);
+    k->jwk = NULL;
+    if (k->cjwk)
+        cjose_jwk_release(k->cjwk);
+    k->cjwk = NULL;
+}
+
+static int
+load_one(const char *dir, const struct key_ref *ref, struct key *k, char *err, size_t errsz)
+{
+    char path[KEYS_PATH_MAX], why[256], detail[256], tp[KEYS_KID_MAX + 1];
+    unsigned char *pem = NULL;
+    size_t pemlen = 0;
+    BIO *bio = NULL;
+    EVP_PKEY *pkey = NULL;
+    EVP_PKEY_CTX *cctx = NULL;
+    struct parts pt;
+    json_t *tmp = NULL;
+    cjose_err cerr = { 0 };
+    int rc = GH_EINVAL;
+
+    memset(&pt, 0, sizeof(pt));
+    if (!kid_ok(ref->kid)) {
+        set_err(err, errsz, "invalid kid in the key list (only base64url characters allowed)");
+        return GH_EINVAL;
+    }
+    if (ref->alg != KEY_RS256 && ref->alg != KEY_ES256) {
+        set_err(err, errsz, "key %s: unknown alg %d", ref->kid, (int)ref->alg);
+        return GH_EINVAL;
+    }
+    if (key_path(path, sizeof(path), dir, "", ref->kid, ".pem") != GH_OK) {
+        set_err(err, errsz, "%s: path too long", dir);
+        return GH_EINVAL;
+    }
+    if ((rc = read_key_file(path, &pem, &pemlen, err, errsz)) != GH_OK)
+        goto out;
+    rc = GH_EINVAL;
+    ERR_clear_error();
+    if (!(bio = BIO_new_mem_buf(pem, (int)pemlen)) ||
+        !(pkey = PEM_read_bio_PrivateKey(bio, NULL, no_password, NULL))) {
+        set_err(err, errsz, "%s: not a readable unencrypted PEM private key (%s)", path,
+            ossl_errs(detail, sizeof(detail)));
+        goto out;
+    }
+    if (extract_parts(pkey, ref->alg, true, &pt, why, sizeof(why)) != GH_OK) {
+        set_err(err, errsz, "%s: listed as %s but %s", path, keys_alg_name(ref->alg), why);
+        goto out;
+    }
+    /* Full consistency check (RSA: primes, n = pq, d and the CRT values agree; EC: the public
+     * point is d*G on the curve). A damaged d can otherwise survive: CRT signing never uses it. */
+    if (!(cctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL)) || EVP_PKEY_check(cctx) != 1) {
+        set_err(err, errsz, "%s: the private key is inconsistent or damaged (%s)", path,
+            ossl_errs(detail, sizeof(detail)));
+        goto out;
+    }
+    tmp = public_jwk(ref->alg, &pt, NULL);
+    if (keys_thumbprint_jwk(tmp, tp) != GH_OK || !str_eq(tp, ref->kid)) {
+        set_err(err, errsz, "%s: the key's thumbprint is %s, not %s; the file was replaced or "
+            "renamed", path, tp, ref->kid);
+        goto out;
+    }
+    str_copy(k->kid, sizeof(k->kid), ref->kid);
+    k->alg = ref->alg;
+    k->created_at = ref->created_at;
+    k->jwk = public_jwk(ref->alg, &pt, ref->kid);
+    rc = GH_ECRYPTO;
+    if (!(k->cjwk = private_cjose(ref->alg, &pt, &cerr))) {
+        ERR_clear_error();
+        set_err(err, errsz, "%s: cjose refused the key (%s)", path,
+            cerr.message ? cerr.message : "?");
+        goto out;
+    }
+    if (selftest(k, why, sizeof(why)) != GH_OK) {
+        set_err(err, errsz, "%s: %s", path, why);
+        goto out;
+    }
+    rc = GH_OK;
+out:
+    if (rc != GH_OK)
+        key_clear(k);
+    json_decref(tmp);
+    parts_free(&pt);
+    EVP_PKEY_CTX_free(cctx);
+    EVP_PKEY_free(pkey);
+    BIO_free(bio);
+    mem_wipe_free(pem, pemlen);
+    return rc;
+}
+
+int
+keys_ring_load(const char *dir, const struct key_ref *refs, size_t n, struct keyring **out,
+    char *err, size_t errsz)
+{
+    struct keyring *kr = NULL;
+    json_t *arr = NULL;
+    int rc = GH_EINVAL;
+
+    *out = NULL;
+    if (err && errsz)
+        err[0] = '\0';
+    if (n > GH_MAX_KEYS) {
+        set_err(err, errsz, "%zu keys listed; at most %d are allowed", n, GH_MAX_KEYS);
+        return GH_EINVAL;
+    }
+    kr = x_calloc(1, sizeof(*kr));
+    kr->keys = x_calloc(n ? n : 1, sizeof(*kr->keys));
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j < i; j++) {
+            if (str_eq(refs[i].kid, refs[j].kid)) {
+                set_err(err, errsz, "key %s is listed twice", kid_ok(refs[i].kid) ?
+                    refs[i].kid : "(invalid)");
+                rc = GH_EINVAL;
+                goto out;
+            }
+        }
+        if ((rc = load_one(dir, &refs[i], &kr->keys[i], err, errsz)) != GH_OK)
+            goto out;
+        kr->n++;
+    }
+    /* refs are oldest first: the last key of each alg signs, all are published */
+    arr = json_array();
+    for (size_t i = 0; i < kr->n; i++) {
+        kr->signer[kr->keys[i].alg] = &kr->keys[i];
+        json_array_append_new(arr, json_deep_copy(kr->keys[i].jwk));
+    }
+    kr->jwks = json_object();
+    json_object_set_new(kr->jwks, "keys", arr);
+    *out = kr;
+    kr = NULL;
+    rc = GH_OK;
+out:
+    keys_ring_free(kr);
+    return rc;
+}
+
+void
+keys_ring_free(struct keyring *kr)
+{
+    if (!kr)
+        return;
+    for (size_t i = 0; i < kr->n; i++)
+        key_clear(&kr->keys[i]);
+    free(kr->keys);
+    json_decref(kr->jwks);
+    free(kr);
+}
+
+size_t
+keys_ring_count(const struct keyring *kr)
+{
+    return kr ? kr->n : 0;
+}
+
+const struct key *
+keys_ring_signer(const struct keyring *kr, enum key_alg alg)
+{
+    if (!kr || (unsigned)alg >= KEY_ALG_COUNT)
+        return NULL;
+    return kr->signer[alg];
+}
+
+json_t *
+keys_ring_algs(const struct keyring *kr)
+{
+    json_t *a = json_array();
+
+    for (unsigned i = 0; kr && i < KEY_ALG_COUNT; i++) {
+        if (kr->signer[i])
+            json_array_append_new(a, json_string(keys_alg_name((enum key_alg)i)));
+    }
+    return a;
+}
+
+json_t *
+keys_ring_jwks(const struct keyring *kr)
+{
+    /* a deep copy: callers may decorate their copy; the ring stays read-only across threads */
+    if (!kr || !kr->jwks) {
+        json_t *o = json_object();
+        json_object_set_new(o, "keys", json_array());
+        return o;
+    }
+    return json_deep_copy(kr->jwks);
+}
+
+const char *
+keys_kid(const struct key *k)
+{
+    return k->kid;
+}
+
+enum key_alg
+keys_alg(const struct key *k)
+{
+    return k->alg;
+}
+
+void *
+keys_cjose_jwk(const struct key *k)
+{
+    return k->cjwk;
+}
+
+/* --- client JWKS validation ------------------------------------------------------------- */
+
+/* Decode a base64url member into buf (at most bufsz bytes). false if absent, not a string,
+ * malformed or too long. */
+static bool
+b64_member(const json_t *o, const char *name, unsigned char *buf, size_t bufsz, size_t *len)
+{
+    const char *s = json_string_value(json_object_get(o, name));
+
+    return s && b64url_decode(s, strlen(s), buf, bufsz, len) == GH_OK && *len > 0;
+}
+
+/* Build an OpenSSL public key from the JWK's numbers and run OpenSSL's public-key checks
+ * (RSA: SP 800-56B modulus/exponent checks; EC: point on P-256, not infinity). */
+static int
+openssl_public_check(const char *type, OSSL_PARAM_BLD *bld)
+{
+    OSSL_PARAM *params = NULL;
+    EVP_PKEY_CTX *ctx = NULL, *cctx = NULL;
+    EVP_PKEY *pkey = NULL;
+    int rc = GH_EINVAL;
+
+    if (!(params = OSSL_PARAM_BLD_to_param(bld)) ||
+        !(ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL)) ||
+        EVP_PKEY_fromdata_init(ctx) != 1 ||
+        EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1 ||
+        !(cctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL)) ||
+        EVP_PKEY_public_check(cctx) != 1)
+        goto out;
+    rc = GH_OK;
+out:
+    ERR_clear_error(); /* input-driven failure: reported through *why, not the log */
+    EVP_PKEY_CTX_free(cctx);
+    EVP_PKEY_free(pkey);
+    EVP_PKEY_CTX_free(ctx);
+    OSSL_PARAM_free(params);
+    return rc;
+}
+
+static const char *
+check_rsa(const json_t *k)
+{
+    unsigned char n[RSA_N_MAX_BYTES], e[RSA_E_MAX_BYTES];
+    size_t nlen = 0, elen = 0;
+    BIGNUM *bn = NULL, *be = NULL;
+    OSSL_PARAM_BLD *bld = NULL;
+    const char *why = NULL;
+
+    if (!b64_member(k, "n", n, sizeof(n), &nlen))
+        return "RSA key: \"n\" missing, malformed or over 8192 bits";
+    if (!b64_member(k, "e", e, sizeof(e), &elen))
+        return "RSA key: \"e\" missing or malformed";
+    if (!(bn = BN_bin2bn(n, (int)nlen, NULL)) || !(be = BN_bin2bn(e, (int)elen, NULL))) {
+        why = "RSA key: cannot read the numbers";
+        goto out;
+    }
+    if (BN_num_bits(bn) < GH_RSA_BITS_MIN) {
+        why = "RSA key: modulus shorter than 2048 bits";
+        goto out;
+    }
+    if (!(bld = OSSL_PARAM_BLD_new()) ||
+        OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn) != 1 ||
+        OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, be) != 1 ||
+        openssl_public_check("RSA", bld) != GH_OK) {
+        why = "RSA key: not a valid public key";
+        goto out;
+    }
+out:
+    ERR_clear_error();
+    OSSL_PARAM_BLD_free(bld);
+    BN_free(bn);
+    BN_free(be);
+    return why;
+}
+
+static const char *
+check_ec(const json_t *k)
+{
+    unsigned char pt[1 + 2 * EC_COORD_LEN];
+    size_t xl = 0, yl = 0;
+    OSSL_PARAM_BLD *bld = NULL;
+    const char *why = NULL;
+
+    if (!str_eq(json_string_value(json_object_get(k, "crv")), "P-256"))
+        return "EC key: \"crv\" must be P-256";
+    /* RFC 7518 §6.2.1.2/3: x and y are exactly the field size, 32 bytes for P-256 */
+    if (!b64_member(k, "x", pt + 1, EC_COORD_LEN, &xl) || xl != EC_COORD_LEN ||
+        !b64_member(k, "y", pt + 1 + EC_COORD_LEN, EC_COORD_LEN, &yl) || yl != EC_COORD_LEN)
+        return "EC key: \"x\" and \"y\" must be 32-byte base64url values";
+    pt[0] = 0x04; /* SEC 1 uncompressed point */
+    if (!(bld = OSSL_PARAM_BLD_new()) ||
+        OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) != 1 ||
+        OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof(pt)) != 1 ||
+        openssl_public_check("EC", bld) != GH_OK)
+        why = "EC key: not a point on P-256";
+    ERR_clear_error();
+    OSSL_PARAM_BLD_free(bld);
+    return why;
+}
+
+static const char *
+check_one_jwk(const json_t *k)
+{
+    static const char *const private_members[] = { "d", "p", "q", "dp", "dq", "qi", "k", "oth",
+        NULL };
+    const char *kty, *why;
+    const json_t *v;
+    cjose_err cerr = { 0 };
+    cjose_jwk_t *cj = NULL;
+    char *txt = NULL;
+
+    if (!json_is_object(k))
+        return "each key must be a JSON object";
+    for (size_t i = 0; private_members[i]; i++) {
+        if (json_object_get(k, private_members[i]))
+            return "private or symmetric key material is not allowed";
+    }
+    kty = json_string_value(json_object_get(k, "kty"));
+    if (!kty)
+        return "\"kty\" missing";
+    if (str_eq(kty, "oct"))
+        return "symmetric (oct) keys are not allowed";
+    if (!str_eq(kty, "RSA") && !str_eq(kty, "EC"))
+        return "\"kty\" must be RSA or EC";
+    if ((v = json_object_get(k, "use")) && !str_eq(json_string_value(v), "sig"))
+        return "\"use\" must be sig";
+    if ((v = json_object_get(k, "alg"))) {
+        const char *alg = json_string_value(v);
+        bool rsa = str_eq(kty, "RSA");
+        if (!(rsa && (str_eq(alg, "RS256") || str_eq(alg, "PS256"))) &&
+            !(!rsa && str_eq(alg, "ES256")))
+            return "\"alg\" must be RS256 or PS256 for RSA keys, ES256 for EC keys";
+    }
+    if ((v = json_object_get(k, "kid")) &&
+        (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > JWK_KID_MAX))
+        return "\"kid\" must be a non-empty string of at most 256 bytes";
+    why = str_eq(kty, "RSA") ? check_rsa(k) : check_ec(k);
+    if (why)
+        return why;
+    /* the verifier (jwt.c) imports client keys with cjose: it must accept this one too */
+    if (!(txt = json_dumps(k, JSON_COMPACT)) || !(cj = cjose_jwk_import(txt, strlen(txt), &cerr)))
+        why = "key rejected by the JOSE library";
+    ERR_clear_error();
+    if (cj)
+        cjose_jwk_release(cj);
+    free(txt);
+    return why;
+}
+
+int
+keys_jwks_check_public(const char *json, size_t len, const char **why)
+{
+    json_error_t jerr;
+    json_t *root = NULL, *keys;
+    size_t n;
+    int rc = GH_EINVAL;
+
+    *why = NULL;
+    if (!json || len == 0) {
+        *why = "empty JWKS";
+        return GH_EINVAL;
+    }
+    if (len > GH_MAX_JWKS) {
+        *why = "JWKS larger than 64 KiB";
+        return GH_EINVAL;
+    }
+    if (!(root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr))) {
+        *why = "JWKS is not valid JSON (or has duplicate members)";
+        goto out;
+    }
+    if (!json_is_object(root)) {
+        *why = "JWKS must be a JSON object";
+        goto out;
+    }
+    keys = json_object_get(root, "keys");
+    if (!json_is_array(keys)) {
+        *why = "JWKS must have a \"keys\" array";
+        goto out;
+    }
+    n = json_array_size(keys);
+    if (n == 0 || n > GH_MAX_JWKS_KEYS) {
+        *why = "JWKS must hold 1 to 16 keys";
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const json_t *k = json_array_get(keys, i);
+        const char *kid;
+
+        if ((*why = check_one_jwk(k)) != NULL)
+            goto out;
+        if (!(kid = json_string_value(json_object_get(k, "kid"))))
+            continue;
+        for (size_t j = 0; j < i; j++) {
+            if (str_eq(kid, json_string_value(json_object_get(json_array_get(keys, j), "kid")))) {
+                *why = "duplicate \"kid\" in JWKS";
+                goto out;
+            }
+        }
+    }
+    rc = GH_OK;
+out:
+    json_decref(root);
+    return rc;
+}

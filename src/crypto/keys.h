@@ -1,0 +1,74 @@
+/* keys.h — signing keys: generation, loading (parsed once), RFC 7638 thumbprints as kid, and
+ * the public JWKS. Private keys are PKCS#8 PEM files named <kid>.pem in the keys directory
+ * (directory 0700, files 0600, owned by us); which keys exist and when they were made is
+ * recorded by the store (struct key_meta), so a stray file never becomes a signing key. */
+#ifndef GH_CRYPTO_KEYS_H
+#define GH_CRYPTO_KEYS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#define KEYS_KID_MAX 64  /* a base64url SHA-256 thumbprint is 43 characters */
+
+enum key_alg { KEY_RS256 = 0, KEY_ES256 = 1 };
+#define KEY_ALG_COUNT 2
+
+const char *keys_alg_name(enum key_alg alg);              /* "RS256" / "ES256" */
+int  keys_alg_parse(const char *s, enum key_alg *out);    /* GH_EINVAL for anything else */
+
+/* RFC 7638 JWK thumbprint of an RSA (e, kty, n) or EC (crv, kty, x, y) JWK: SHA-256 over the
+ * required members as compact JSON with sorted keys, base64url (43 characters) into out.
+ * Other members are ignored. GH_OK, or GH_EINVAL if kty is unsupported or a member is missing. */
+int  keys_thumbprint_jwk(const json_t *jwk, char out[KEYS_KID_MAX + 1]);
+
+/* Generate a key for alg (RSA-2048 / P-256), write dir/<kid>.pem with mode 0600 via a
+ * temporary file and rename, creating dir with 0700 if needed. kid gets the thumbprint.
+ * GH_OK, GH_EIO (err says which path and why), GH_ECRYPTO. */
+int  keys_generate(const char *dir, enum key_alg alg, char kid[KEYS_KID_MAX + 1],
+         char *err, size_t errsz);
+/* Remove dir/<kid>.pem (used to undo keys_generate when recording it fails). */
+void keys_remove_file(const char *dir, const char *kid);
+
+struct key;      /* one loaded private key */
+struct keyring;  /* the keys gatehouse signs with and publishes; read-only once loaded */
+
+/* One entry per key the store lists, newest last. */
+struct key_ref {
+    const char *kid;
+    enum key_alg alg;
+    int64_t created_at;
+};
+
+/* Load every listed key from dir: checks each file's mode (no group/other bits) and owner,
+ * its size (<= GH_MAX_KEY_FILE), that its type matches alg, RSA >= 2048 bits, EC on P-256,
+ * and that its thumbprint equals kid. Any failure refuses the whole ring with one line in err
+ * naming the file. GH_OK, GH_ENOTFOUND, GH_EDENIED, GH_EINVAL, GH_ECRYPTO, GH_EIO.
+ * A kid must be 1..KEYS_KID_MAX base64url characters (it becomes a file name). n = 0 gives an
+ * empty ring; n > GH_MAX_KEYS or a kid listed twice is GH_EINVAL. */
+int  keys_ring_load(const char *dir, const struct key_ref *refs, size_t n,
+         struct keyring **out, char *err, size_t errsz);
+void keys_ring_free(struct keyring *kr);
+size_t keys_ring_count(const struct keyring *kr);
+/* The key that signs with alg: the newest listed key of that alg; NULL if none. Borrowed. */
+const struct key *keys_ring_signer(const struct keyring *kr, enum key_alg alg);
+/* Algs that have a signer, in enum order, as a new JSON array of strings. */
+json_t *keys_ring_algs(const struct keyring *kr);
+/* {"keys":[...]}: every key's public JWK with kty, use "sig", alg, kid and only public
+ * members (n, e / crv, x, y). New reference. */
+json_t *keys_ring_jwks(const struct keyring *kr);
+
+const char *keys_kid(const struct key *k);               /* borrowed */
+enum key_alg keys_alg(const struct key *k);
+/* The private key as a cjose JWK (cjose_jwk_t *), built once at load, for jwt.c. Borrowed. */
+void *keys_cjose_jwk(const struct key *k);
+
+/* Validate a client's JWKS document (JSON text, <= GH_MAX_JWKS bytes): an object with a
+ * "keys" array of 1..GH_MAX_JWKS_KEYS public signing keys, each RSA (>= 2048 bits) or EC
+ * P-256, with no private or symmetric members, kids unique when present; parsed with
+ * JSON_REJECT_DUPLICATES. GH_OK or GH_EINVAL with *why. */
+int  keys_jwks_check_public(const char *json, size_t len, const char **why);
+
+#endif

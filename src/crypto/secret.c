@@ -1,0 +1,420 @@
+/* secret.c — the realm secret (keys/secret.key: 32 random bytes, mode 0600, owned by us) and
+ * the two keys derived from it with HKDF-SHA-256 (RFC 5869), one per purpose so that neither
+ * use can be turned against the other: an HMAC-SHA-256 key for client-secret hashes and an
+ * AES-256-GCM key for the few client secrets that must be recoverable (client_secret_jwt).
+ * The file is created once, atomically and without ever replacing an existing one; it is never
+ * rotated here (rotating it invalidates every stored client secret). SECURITY.md J16: a file
+ * readable by others or owned by someone else is refused, not repaired. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
+
+#include "core/err.h"
+#include "core/log.h"
+#include "crypto/rnd.h"
+#include "crypto/secret.h"
+#include "util/xmem.h"
+
+#define SEC_KEY_LEN   32
+#define SEC_NONCE_LEN 12 /* NIST SP 800-38D §8.2: 96-bit random IVs */
+#define SEC_TAG_LEN   16
+#define SEC_PATH_MAX  4096
+
+/* HKDF "info" labels: distinct per purpose, versioned so a future change derives new keys. */
+static const char info_hash[] = "gatehouse client-secret-hash v1";
+static const char info_seal[] = "gatehouse seal v1";
+
+struct secrets {
+    unsigned char k_hash[SEC_KEY_LEN];
+    unsigned char k_seal[SEC_KEY_LEN];
+};
+
+/* Drain the OpenSSL error queue into one log line. */
+static void
+log_ossl(const char *what)
+{
+    char line[512] = "";
+    size_t o = 0;
+    unsigned long e;
+
+    while ((e = ERR_get_error()) != 0) {
+        if (o + 3 >= sizeof(line))
+            continue; /* keep draining so no stale error is left behind */
+        if (o > 0) {
+            memcpy(line + o, "; ", 3);
+            o += 2;
+        }
+        ERR_error_string_n(e, line + o, sizeof(line) - o);
+        o += strlen(line + o);
+    }
+    log_err("crypto_error", "%s: %s", what, o ? line : "(no OpenSSL error)");
+}
+
+static void
+set_err(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void
+set_err(char *err, size_t errsz, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!err || errsz == 0)
+        return;
+    va_start(ap, fmt);
+    if (vsnprintf(err, errsz, fmt, ap) < 0)
+        err[0] = '\0';
+    va_end(ap);
+}
+
+static int
+hkdf(const unsigned char *ikm, size_t ikmlen, const char *info, unsigned char out[SEC_KEY_LEN])
+{
+    EVP_KDF *kdf = NULL;
+    EVP_KDF_CTX *ctx = NULL;
+    OSSL_PARAM params[4];
+    int rc = GH_ECRYPTO;
+
+    kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+    if (!kdf || !(ctx = EVP_KDF_CTX_new(kdf)))
+        goto out;
+    /* No salt: the input is already 256 uniformly random bits (RFC 5869 §3.1). */
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0);
+    params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)(uintptr_t)ikm,
+        ikmlen);
+    params[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
+        (void *)(uintptr_t)info, strlen(info));
+    params[3] = OSSL_PARAM_construct_end();
+    if (EVP_KDF_derive(ctx, out, SEC_KEY_LEN, params) != 1)
+        goto out;
+    rc = GH_OK;
+out:
+    if (rc != GH_OK)
+        log_ossl("HKDF-SHA-256");
+    EVP_KDF_CTX_free(ctx);
+    EVP_KDF_free(kdf);
+    return rc;
+}
+
+static void
+fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+    if (fd < 0)
+        return;
+    /* best effort: the rename/link already happened; a failed directory sync only weakens
+     * durability across a power cut, which the next start would detect as a missing file */
+    if (fsync(fd) != 0)
+        log_warn("secret_fsync", "fsync(%s): %s", dir, strerror(errno));
+    close(fd);
+}
+
+/* Write 32 fresh random bytes to dir/secret.key. The bytes go to a 0600 temporary file created
+ * with O_EXCL, are fsync'd, then hard-linked to the final name: link(2), unlike rename(2),
+ * fails with EEXIST instead of replacing a secret another process created meanwhile.
+ * GH_EEXIST then means "someone else won; load theirs". */
+static int
+create_secret(const char *dir, const char *path, char *err, size_t errsz)
+{
+    unsigned char key[SEC_KEY_LEN];
+    char tmp[SEC_PATH_MAX];
+    char *suffix = NULL;
+    int fd = -1, n, rc = GH_EIO;
+    bool made = false;
+
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        set_err(err, errsz, "%s: %s", dir, strerror(errno));
+        return GH_EIO;
+    }
+    if (!(suffix = rnd_token(9))) {
+        rc = GH_ECRYPTO;
+        goto out;
+    }
+    n = snprintf(tmp, sizeof(tmp), "%s/.%s.%s.tmp", dir, SEC_FILE, suffix);
+    if (n < 0 || (size_t)n >= sizeof(tmp)) {
+        set_err(err, errsz, "%s: path too long", dir);
+        rc = GH_EINVAL;
+        goto out;
+    }
+    if ((rc = rnd_bytes(key, sizeof(key))) != GH_OK) {
+        set_err(err, errsz, "cannot generate %s: CSPRNG failed", path);
+        goto out;
+    }
+    rc = GH_EIO;
+    fd = open(tmp, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        set_err(err, errsz, "%s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    made = true;
+    errno = 0;
+    if (write(fd, key, sizeof(key)) != (ssize_t)sizeof(key) || fsync(fd) != 0) {
+        set_err(err, errsz, "%s: %s", tmp, errno ? strerror(errno) : "short write");
+        goto out;
+    }
+    if (close(fd) != 0) {
+        fd = -1;
+        set_err(err, errsz, "%s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    fd = -1;
+    if (link(tmp, path) != 0) {
+        if (errno == EEXIST) {
+            rc = GH_EEXIST;
+            goto out;
+        }
+        set_err(err, errsz, "%s: %s", path, strerror(errno));
+        goto out;
+    }
+    fsync_dir(dir);
+    log_info("secret_created", "path=%s", path);
+    rc = GH_OK;
+out:
+    if (fd >= 0)
+        close(fd);
+    if (made && unlink(tmp) != 0)
+        log_warn("secret_tmp", "unlink(%s): %s", tmp, strerror(errno));
+    mem_wipe(key, sizeof(key));
+    free(suffix);
+    return rc;
+}
+
+/* Read exactly SEC_KEY_LEN bytes from path after checking type, owner and mode on the opened
+ * descriptor (so the checks and the read concern the same file). */
+static int
+read_secret(const char *path, unsigned char key[SEC_KEY_LEN], char *err, size_t errsz)
+{
+    struct stat st;
+    unsigned char extra;
+    ssize_t got;
+    int fd, rc = GH_EIO;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        int e = errno;
+        set_err(err, errsz, "%s: %s", path, strerror(e));
+        return e == ENOENT ? GH_ENOTFOUND : e == EACCES ? GH_EDENIED : GH_EIO;
+    }
+    if (fstat(fd, &st) != 0) {
+        set_err(err, errsz, "%s: %s", path, strerror(errno));
+        goto out;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        set_err(err, errsz, "%s is not a regular file", path);
+        rc = GH_EINVAL;
+        goto out;
+    }
+    if (st.st_uid != geteuid()) {
+        set_err(err, errsz, "%s is owned by uid %u, not by uid %u running gatehouse; run: chown "
+            "%u %s", path, (unsigned)st.st_uid, (unsigned)geteuid(), (unsigned)geteuid(), path);
+        rc = GH_EDENIED;
+        goto out;
+    }
+    if (st.st_mode & 077) {
+        set_err(err, errsz, "%s is %s by group or others (mode %04o); run: chmod 600 %s", path,
+            (st.st_mode & 044) ? "readable" : "accessible", (unsigned)(st.st_mode & 07777),
+            path);
+        rc = GH_EDENIED;
+        goto out;
+    }
+    if (st.st_size != SEC_KEY_LEN) {
+        set_err(err, errsz, "%s must hold exactly %d bytes, has %lld", path, SEC_KEY_LEN,
+            (long long)st.st_size);
+        rc = GH_EINVAL;
+        goto out;
+    }
+    got = read(fd, key, SEC_KEY_LEN);
+    if (got != SEC_KEY_LEN || read(fd, &extra, 1) != 0) {
+        set_err(err, errsz, "%s: %s", path,
+            got < 0 ? strerror(errno) : "size changed while reading");
+        mem_wipe(key, SEC_KEY_LEN);
+        goto out;
+    }
+    rc = GH_OK;
+out:
+    close(fd);
+    return rc;
+}
+
+int
+sec_load(const char *keys_dir, bool create, struct secrets **out, char *err, size_t errsz)
+{
+    unsigned char key[SEC_KEY_LEN];
+    char path[SEC_PATH_MAX];
+    struct secrets *s = NULL;
+    int n, rc = GH_EINTERNAL;
+
+    *out = NULL;
+    if (err && errsz)
+        err[0] = '\0';
+    n = snprintf(path, sizeof(path), "%s/%s", keys_dir, SEC_FILE);
+    if (n < 0 || (size_t)n >= sizeof(path)) {
+        set_err(err, errsz, "%s: path too long", keys_dir);
+        return GH_EINVAL;
+    }
+    rc = read_secret(path, key, err, errsz);
+    if (rc == GH_ENOTFOUND && create) {
+        rc = create_secret(keys_dir, path, err, errsz);
+        if (rc == GH_OK || rc == GH_EEXIST)
+            rc = read_secret(path, key, err, errsz);
+    }
+    if (rc != GH_OK)
+        goto out;
+    s = x_calloc(1, sizeof(*s));
+    if (hkdf(key, sizeof(key), info_hash, s->k_hash) != GH_OK ||
+        hkdf(key, sizeof(key), info_seal, s->k_seal) != GH_OK) {
+        set_err(err, errsz, "%s: key derivation failed", path);
+        rc = GH_ECRYPTO;
+        goto out;
+    }
+    *out = s;
+    s = NULL;
+    if (err && errsz)
+        err[0] = '\0'; /* a "not found" from before creating the file is no longer news */
+out:
+    mem_wipe(key, sizeof(key));
+    sec_free(s);
+    return rc;
+}
+
+void
+sec_free(struct secrets *s)
+{
+    mem_wipe_free(s, sizeof(*s));
+}
+
+void
+sec_client_secret_hash(const struct secrets *s, const char *client_id, const char *secret,
+    size_t secret_len, unsigned char out[SEC_HASH_LEN])
+{
+    static const unsigned char sep = 0;
+    EVP_MAC *mac = NULL;
+    EVP_MAC_CTX *ctx = NULL;
+    OSSL_PARAM params[2];
+    size_t len = 0;
+    bool ok = false;
+
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
+    params[1] = OSSL_PARAM_construct_end();
+    mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    if (!mac || !(ctx = EVP_MAC_CTX_new(mac)))
+        goto out;
+    if (EVP_MAC_init(ctx, s->k_hash, sizeof(s->k_hash), params) != 1 ||
+        EVP_MAC_update(ctx, (const unsigned char *)client_id, strlen(client_id)) != 1 ||
+        EVP_MAC_update(ctx, &sep, 1) != 1 ||
+        EVP_MAC_update(ctx, (const unsigned char *)secret, secret_len) != 1 ||
+        EVP_MAC_final(ctx, out, &len, SEC_HASH_LEN) != 1 || len != SEC_HASH_LEN)
+        goto out;
+    ok = true;
+out:
+    EVP_MAC_CTX_free(ctx);
+    EVP_MAC_free(mac);
+    /* An unfilled hash could match another unfilled hash; there is no safe degraded answer
+     * for a function that cannot report failure, and HMAC over memory only fails if the
+     * library is broken: stop. */
+    if (!ok) {
+        log_ossl("HMAC-SHA-256(client secret)");
+        abort();
+    }
+}
+
+int
+sec_seal(const struct secrets *s, const char *aad, const void *pt, size_t n,
+    unsigned char **out, size_t *outlen)
+{
+    EVP_CIPHER_CTX *ctx = NULL;
+    unsigned char *buf = NULL;
+    size_t total = 0;
+    int len = 0, fin = 0, rc = GH_ECRYPTO;
+
+    *out = NULL;
+    *outlen = 0;
+    if (!aad)
+        aad = "";
+    if (n > (size_t)INT_MAX - SEC_NONCE_LEN - SEC_TAG_LEN || strlen(aad) > (size_t)INT_MAX)
+        return GH_ETOOBIG;
+    total = SEC_NONCE_LEN + n + SEC_TAG_LEN;
+    buf = x_malloc(total);
+    if (rnd_bytes(buf, SEC_NONCE_LEN) != GH_OK)
+        goto out;
+    if (!(ctx = EVP_CIPHER_CTX_new()) ||
+        EVP_EncryptInit_ex2(ctx, EVP_aes_256_gcm(), s->k_seal, buf, NULL) != 1 ||
+        EVP_EncryptUpdate(ctx, NULL, &len, (const unsigned char *)aad, (int)strlen(aad)) != 1 ||
+        EVP_EncryptUpdate(ctx, buf + SEC_NONCE_LEN, &len, pt, (int)n) != 1 ||
+        EVP_EncryptFinal_ex(ctx, buf + SEC_NONCE_LEN + len, &fin) != 1 ||
+        (size_t)len + (size_t)fin != n ||
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, SEC_TAG_LEN, buf + SEC_NONCE_LEN + n) != 1) {
+        log_ossl("AES-256-GCM seal");
+        goto out;
+    }
+    *out = buf;
+    *outlen = total;
+    buf = NULL;
+    rc = GH_OK;
+out:
+    EVP_CIPHER_CTX_free(ctx);
+    mem_wipe_free(buf, total);
+    return rc;
+}
+
+int
+sec_open(const struct secrets *s, const char *aad, const unsigned char *in, size_t n,
+    unsigned char **out, size_t *outlen)
+{
+    EVP_CIPHER_CTX *ctx = NULL;
+    unsigned char *pt = NULL;
+    size_t ptlen = 0;
+    int len = 0, fin = 0, rc = GH_ECRYPTO;
+
+    *out = NULL;
+    *outlen = 0;
+    if (!aad)
+        aad = "";
+    /* too short to carry a nonce and a tag: cannot be something we sealed */
+    if (n < SEC_NONCE_LEN + SEC_TAG_LEN)
+        return GH_EDENIED;
+    if (n > (size_t)INT_MAX || strlen(aad) > (size_t)INT_MAX)
+        return GH_ETOOBIG;
+    ptlen = n - SEC_NONCE_LEN - SEC_TAG_LEN;
+    pt = x_malloc(ptlen + 1);
+    if (!(ctx = EVP_CIPHER_CTX_new()) ||
+        EVP_DecryptInit_ex2(ctx, EVP_aes_256_gcm(), s->k_seal, in, NULL) != 1 ||
+        EVP_DecryptUpdate(ctx, NULL, &len, (const unsigned char *)aad, (int)strlen(aad)) != 1 ||
+        EVP_DecryptUpdate(ctx, pt, &len, in + SEC_NONCE_LEN, (int)ptlen) != 1 ||
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, SEC_TAG_LEN,
+            (void *)(uintptr_t)(in + n - SEC_TAG_LEN)) != 1) {
+        log_ossl("AES-256-GCM open");
+        goto out;
+    }
+    /* The tag is checked here; on mismatch the plaintext above is unauthenticated and wiped. */
+    if (EVP_DecryptFinal_ex(ctx, pt + len, &fin) != 1) {
+        ERR_clear_error();
+        rc = GH_EDENIED;
+        goto out;
+    }
+    if ((size_t)len + (size_t)fin != ptlen) {
+        log_err("crypto_error", "AES-256-GCM open: length mismatch");
+        goto out;
+    }
+    pt[ptlen] = '\0';
+    *out = pt;
+    *outlen = ptlen;
+    pt = NULL;
+    rc = GH_OK;
+out:
+    EVP_CIPHER_CTX_free(ctx);
+    mem_wipe_free(pt, ptlen + 1);
+    return rc;
+}

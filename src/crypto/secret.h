@@ -1,0 +1,38 @@
+/* secret.h — the realm's secret key (keys/secret.key, 32 random bytes, mode 0600) and what is
+ * derived from it with HKDF-SHA-256: a key for hashing client secrets (HMAC-SHA-256) and a key
+ * for sealing the client_secret_jwt secrets that must be recoverable (AES-256-GCM).
+ * Losing the file invalidates every stored client secret; it is backed up with keys/. */
+#ifndef GH_CRYPTO_SECRET_H
+#define GH_CRYPTO_SECRET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define SEC_FILE     "secret.key"
+#define SEC_HASH_LEN 32
+
+struct secrets;
+
+/* Load keys_dir/secret.key; with create, make it (and keys_dir, 0700) when absent.
+ * Refuses a file that is group/world-readable, not owned by us, or not exactly 32 bytes:
+ * GH_EDENIED / GH_EINVAL / GH_ENOTFOUND / GH_EIO, with a one-line reason in err. */
+int  sec_load(const char *keys_dir, bool create, struct secrets **out, char *err, size_t errsz);
+void sec_free(struct secrets *s);   /* wipes; NULL is a no-op */
+
+/* HMAC-SHA-256 over client_id, a NUL, and the secret: binding the id means one client's hash
+ * can never authenticate another. */
+void sec_client_secret_hash(const struct secrets *s, const char *client_id, const char *secret,
+         size_t secret_len, unsigned char out[SEC_HASH_LEN]);
+
+/* AES-256-GCM with a random 96-bit nonce; aad (e.g. the client_id; NULL = "") is authenticated.
+ * Output: nonce || ciphertext || 16-byte tag, caller frees. GH_OK or GH_ECRYPTO
+ * (GH_ETOOBIG if n is near INT_MAX). */
+int  sec_seal(const struct secrets *s, const char *aad, const void *pt, size_t n,
+         unsigned char **out, size_t *outlen);
+/* Inverse of sec_seal; GH_EDENIED if the tag does not verify or n is too short to hold a
+ * nonce and a tag. Output is NUL-terminated
+ * (not counted in *outlen); caller frees with mem_wipe_free(out, outlen). */
+int  sec_open(const struct secrets *s, const char *aad, const unsigned char *in, size_t n,
+         unsigned char **out, size_t *outlen);
+
+#endif

@@ -1,0 +1,122 @@
+/* discovery.c — the authorization server metadata (OpenID Connect Discovery 1.0 §3-4,
+ * RFC 8414 §2-3) and the start-up build of every static public document (struct ep_docs).
+ * The metadata lists only what gatehouse implements now: issuer, jwks_uri,
+ * subject_types_supported and id_token_signing_alg_values_supported. Endpoints and their
+ * *_supported values are added here by the change that implements them, so a client never
+ * discovers a feature that does not exist. One document serves both well-known paths (same
+ * bytes, same ETag). The issuer comes only from configuration, never from Host or
+ * X-Forwarded-* headers (OIDC Discovery §4.3: it must equal the configured value). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "app.h"
+#include "core/err.h"
+#include "core/limits.h"
+#include "crypto/keys.h"
+#include "ep/ep.h"
+#include "http/req.h"
+#include "http/resp.h"
+#include "util/buf.h"
+#include "util/xmem.h"
+
+/* issuer + "/jwks.json" without doubling a slash: the issuer is validated to have no trailing
+ * slash, but a "https://x/" must still not yield "https://x//jwks.json". */
+static int
+issuer_url(const char *issuer, const char *suffix, char **out)
+{
+    size_t n = strlen(issuer);
+    struct buf b;
+
+    *out = NULL;
+    while (n > 0 && issuer[n - 1] == '/')
+        n--;
+    buf_init(&b, GH_MAX_URI);
+    if (buf_add(&b, issuer, n) != GH_OK || buf_addstr(&b, suffix) != GH_OK) {
+        buf_free(&b);
+        return GH_ETOOBIG;
+    }
+    *out = buf_steal(&b);
+    return GH_OK;
+}
+
+static int
+metadata_build(struct app *app, struct resp_doc **out, char *err, size_t errsz)
+{
+    json_t *doc = NULL, *algs = NULL;
+    char *jwks_uri = NULL;
+    int rc = GH_EINTERNAL;
+
+    *out = NULL;
+    if (!app->issuer || !*app->issuer) {
+        snprintf(err, errsz, "discovery: no issuer configured");
+        rc = GH_EINVAL;
+        goto out;
+    }
+    if ((rc = issuer_url(app->issuer, "/jwks.json", &jwks_uri)) != GH_OK) {
+        snprintf(err, errsz, "discovery: issuer is too long");
+        goto out;
+    }
+    rc = GH_EINTERNAL;
+    algs = keys_ring_algs(app->keys);
+    if (!algs || json_array_size(algs) == 0) {
+        snprintf(err, errsz, "discovery: no signing key is loaded");
+        rc = GH_EINVAL;
+        goto out;
+    }
+    doc = json_object();
+    if (!doc || json_object_set_new(doc, "issuer", json_string(app->issuer)) != 0 ||
+        json_object_set_new(doc, "jwks_uri", json_string(jwks_uri)) != 0 ||
+        json_object_set_new(doc, "subject_types_supported", json_pack("[s]", "public")) != 0 ||
+        json_object_set(doc, "id_token_signing_alg_values_supported", algs) != 0) {
+        snprintf(err, errsz, "discovery: cannot build the metadata document");
+        goto out;
+    }
+    if ((rc = resp_doc_new_json(doc, app->cfg->cache_max_age, out)) != GH_OK)
+        snprintf(err, errsz, "discovery: cannot build the HTTP response");
+out:
+    free(jwks_uri);
+    json_decref(algs);
+    json_decref(doc);
+    return rc;
+}
+
+int
+ep_docs_build(struct app *app, char *err, size_t errsz)
+{
+    struct ep_docs *d = x_calloc(1, sizeof(*d));
+    int rc;
+
+    if (!app->keys) {
+        snprintf(err, errsz, "discovery: no signing keys are loaded");
+        rc = GH_EINVAL;
+        goto out;
+    }
+    if ((rc = metadata_build(app, &d->metadata, err, errsz)) != GH_OK)
+        goto out;
+    if ((rc = ep_jwks_build(app, &d->jwks, err, errsz)) != GH_OK)
+        goto out;
+    app->docs = d;
+    d = NULL;
+out:
+    ep_docs_free(d);
+    return rc;
+}
+
+void
+ep_docs_free(struct ep_docs *d)
+{
+    if (!d)
+        return;
+    resp_doc_free(d->metadata);
+    resp_doc_free(d->jwks);
+    free(d);
+}
+
+int
+ep_discovery(struct req *rq)
+{
+    return resp_doc_send(rq, rq->app->docs->metadata);
+}

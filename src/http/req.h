@@ -1,0 +1,126 @@
+/* req.h — one HTTP request as handlers see it. http/req.c is the only code that reads
+ * libmicrohttpd (headers, the raw request target, the body); handlers use the accessors below
+ * and get parsed, bounded values. Fields of struct req are private to http/ (server.c, resp.c).
+ *
+ * Parameters: req_params_add() is the strict application/x-www-form-urlencoded decoder used
+ * for query strings and form bodies (STYLE.md §6): percent-escapes need two hex digits, '+'
+ * is a space, and after decoding every name and value must be valid UTF-8 with no NUL or
+ * control character (C0, DEL, C1). A name may appear once (RFC 6749 §3.1), even across
+ * the query and the body when both are added to one list. Lengths are carried, never strlen. */
+#ifndef GH_HTTP_REQ_H
+#define GH_HTTP_REQ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/limits.h"
+#include "util/buf.h"
+
+struct app;
+struct resp_conn;
+struct route;
+struct MHD_Connection; /* only http/ includes <microhttpd.h> */
+
+enum req_method {
+    REQ_GET = 1 << 0,
+    REQ_HEAD = 1 << 1,
+    REQ_POST = 1 << 2,
+    REQ_PUT = 1 << 3,
+    REQ_DELETE = 1 << 4,
+    REQ_OPTIONS = 1 << 5,
+    REQ_PATCH = 1 << 6,
+    REQ_OTHER = 1 << 7,  /* anything else (CONNECT, TRACE, junk tokens) */
+};
+
+#define REQ_RID_SIZE 33  /* 16 hex prefix + up to 16 hex counter + NUL */
+
+struct req {
+    struct app *app;               /* read-only for handlers */
+    struct MHD_Connection *conn;   /* http/ only */
+    struct resp_conn *conn_ctx;    /* per-connection response cache (resp.c), may be NULL */
+    enum req_method method;
+    const char *path;              /* raw (not percent-decoded) path, NUL-terminated */
+    size_t path_len;
+    const char *query;             /* raw query without '?', or NULL when there was no '?' */
+    size_t query_len;
+    int64_t t0_us;                 /* clock_mono_us() when the request line was read */
+    uint64_t seq;                  /* request counter; with the process prefix forms the rid */
+    uint64_t rid_prefix;
+    char rid[REQ_RID_SIZE];        /* formatted lazily by req_rid() */
+    char method_raw[16];           /* for the access log when method == REQ_OTHER */
+    struct buf body;               /* bounded by GH_MAX_BODY; wiped on free */
+    unsigned status;               /* status queued, 0 until a response is queued */
+    size_t bytes;                  /* body bytes of the queued response */
+    bool started;                  /* the access handler has seen this request */
+    int route_result;              /* enum route_result, decided on the first call */
+    const struct route *route;     /* when route_result is ROUTE_FOUND */
+    unsigned allow;                /* methods the path accepts, for 405 */
+    bool body_too_big;             /* upload exceeded GH_MAX_BODY */
+    size_t discarded;              /* bytes dropped after that, bounded (server.c) */
+    bool uri_too_long;             /* path > GH_MAX_PATH_LEN or query > GH_MAX_BODY */
+    char *uri;                     /* the copy path/query point into (same allocation) */
+};
+
+/* Called by server.c only. req_new copies the raw request target (NUL-terminated, as MHD
+ * passes it) unless it is over the bounds, in which case uri_too_long is set. Never NULL. */
+struct req *req_new(const char *uri, uint64_t rid_prefix, uint64_t seq);
+void req_free(struct req *rq);      /* wipes the body; NULL is a no-op */
+enum req_method req_method_parse(const char *s);
+const char *req_method_name(enum req_method m); /* "GET"...; "OTHER" for REQ_OTHER */
+
+/* The request id, e.g. "9f2c41d07ab3e815000000000000002a": hex of a per-process random
+ * 64-bit prefix and a 64-bit counter. Borrowed from rq. Not thread-safe per request (each
+ * request is handled by one thread). */
+const char *req_rid(struct req *rq);
+
+/* The first value of request header name (case-insensitive), or NULL. Borrowed until the
+ * request completes. *len (if non-NULL) gets the length MHD recorded. */
+const char *req_header(const struct req *rq, const char *name, size_t *len);
+/* Like req_header, but GH_EINVAL if the header occurs more than once (for headers where a
+ * second copy would be ambiguous, e.g. Authorization). GH_ENOTFOUND if absent. */
+int req_header_unique(const struct req *rq, const char *name, const char **val, size_t *len);
+
+/* The request body bytes received so far (complete when a handler runs). Borrowed. */
+const char *req_body(const struct req *rq, size_t *len);
+
+/* ---- parameters --------------------------------------------------------------------- */
+
+struct req_param {
+    const char *name;    /* decoded, NUL-terminated, name_len bytes */
+    size_t name_len;
+    const char *value;   /* decoded, NUL-terminated, value_len bytes (0 when "a" or "a=") */
+    size_t value_len;
+};
+
+#define REQ_PARAMS_MAX_SRC 2  /* query + body */
+
+struct req_params {
+    size_t n;
+    struct req_param p[GH_MAX_PARAMS];
+    char *mem[REQ_PARAMS_MAX_SRC];   /* decoded copies; private */
+    size_t memlen[REQ_PARAMS_MAX_SRC];
+};
+
+void req_params_init(struct req_params *ps);
+/* Decode len bytes of s (need not be NUL-terminated) and append to ps. Empty segments
+ * ("a=1&&b=2", a trailing '&') carry nothing and are skipped. GH_OK; GH_EINVAL (bad escape,
+ * empty name, NUL/control/invalid UTF-8 after decoding, a duplicate name, more than
+ * REQ_PARAMS_MAX_SRC sources); GH_ETOOBIG (len > GH_MAX_BODY, more than GH_MAX_PARAMS
+ * parameters, a name or value over GH_MAX_PARAM_LEN decoded bytes). *why gets a short static
+ * text fit for an error_description. On error ps is left as it was before the call. */
+int  req_params_add(struct req_params *ps, const char *s, size_t len, const char **why);
+/* The value of name, or NULL when it is absent or empty (RFC 6749 §3.1: parameters without
+ * a value are treated as omitted). *len (if non-NULL) gets the value length. Borrowed. */
+const char *req_param(const struct req_params *ps, const char *name, size_t *len);
+void req_params_free(struct req_params *ps);   /* wipes the decoded copies */
+
+/* Parse the query string of rq into ps (an empty list when there is none). */
+int  req_query(const struct req *rq, struct req_params *ps, const char **why);
+/* Parse the body of rq into ps; the Content-Type must be application/x-www-form-urlencoded
+ * (optionally with charset=utf-8). GH_EINVAL otherwise. */
+int  req_form(const struct req *rq, struct req_params *ps, const char **why);
+/* The Content-Type test req_form() applies (v may be NULL). */
+bool req_is_form_type(const char *v, size_t len);
+
+#endif

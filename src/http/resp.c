@@ -1,0 +1,441 @@
+/* resp.c — building and queuing responses. Every response gets the security headers of
+ * STYLE.md §6.7 from one function, and errors have one JSON shape (RFC 6749 §5.2). JSON is
+ * only ever produced by jansson (json_dumpb, compact). Static documents (discovery, JWKS)
+ * are serialised, hashed (strong ETag) and their header values formatted once at start-up.
+ * Every response carries its own X-Request-Id, and MHD 0.9.75 cannot add a header per
+ * connection to a shared response, so each connection keeps the document responses it has
+ * sent and swaps only that header on the next request (keep-alive clients cost three small
+ * allocations per request instead of a response with eight headers). Conditional GETs get a
+ * 304 (RFC 9110 §13.1.2). HTML responses and cookies are not handled here yet. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <microhttpd.h>
+
+#include "app.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "crypto/digest.h"
+#include "http/req.h"
+#include "http/resp.h"
+#include "util/b64url.h"
+#include "util/clock.h"
+#include "util/str.h"
+#include "util/xmem.h"
+
+#define CSP_JSON "default-src 'none'; frame-ancestors 'none'"
+#define ETAG_SIZE (2 + 43 + 1)   /* quotes + base64url(SHA-256) + NUL */
+
+struct resp_doc {
+    char *body;            /* serialised once; every response points at it (never copied) */
+    size_t len;
+    char etag[ETAG_SIZE];
+    char cache_control[40];
+    char ctype[64];
+};
+
+static const struct {
+    const char *name, *value;
+} sec_headers[] = {
+    { MHD_HTTP_HEADER_X_CONTENT_TYPE_OPTIONS, "nosniff" },
+    { "Referrer-Policy", "no-referrer" },
+    { MHD_HTTP_HEADER_X_FRAME_OPTIONS, "DENY" },
+    { MHD_HTTP_HEADER_CONTENT_SECURITY_POLICY, CSP_JSON },
+};
+
+static int
+add_hdr(struct MHD_Response *r, const char *name, const char *value)
+{
+    if (MHD_add_response_header(r, name, value) != MHD_YES) {
+        log_err("http", "cannot add response header %s", name);
+        return GH_EINTERNAL;
+    }
+    return GH_OK;
+}
+
+static int
+add_sec_headers(struct MHD_Response *r)
+{
+    for (size_t i = 0; i < sizeof(sec_headers) / sizeof(sec_headers[0]); i++) {
+        if (add_hdr(r, sec_headers[i].name, sec_headers[i].value) != GH_OK)
+            return GH_EINTERNAL;
+    }
+    return GH_OK;
+}
+
+/* Queue r (always destroyed here: MHD keeps its own reference) and record status and size
+ * for the access log. */
+static int
+queue(struct req *rq, unsigned status, struct MHD_Response *r, size_t bytes)
+{
+    enum MHD_Result ok = MHD_queue_response(rq->conn, status, r);
+
+    MHD_destroy_response(r);
+    if (ok != MHD_YES) {
+        log_err("http", "rid=%s cannot queue a %u response", req_rid(rq), status);
+        return GH_EINTERNAL;
+    }
+    rq->status = status;
+    rq->bytes = rq->method == REQ_HEAD ? 0 : bytes;
+    return GH_OK;
+}
+
+/* The headers of a dynamic JSON response. */
+static int
+add_dynamic_headers(struct req *rq, struct MHD_Response *r)
+{
+    if (add_sec_headers(r) != GH_OK ||
+        add_hdr(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json") != GH_OK ||
+        add_hdr(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") != GH_OK ||
+        add_hdr(r, "X-Request-Id", req_rid(rq)) != GH_OK)
+        return GH_EINTERNAL;
+    return GH_OK;
+}
+
+/* Serialised bodies carry their size in front so the free callback can wipe them. */
+static void
+wipe_free_body(void *p)
+{
+    unsigned char *base;
+    size_t n;
+
+    if (!p)
+        return;
+    base = (unsigned char *)p - sizeof(size_t);
+    memcpy(&n, base, sizeof(n));
+    mem_wipe_free(base, n + sizeof(size_t));
+}
+
+static int
+send_json(struct req *rq, unsigned status, const json_t *body, const char *hname,
+    const char *hval)
+{
+    struct MHD_Response *r = NULL;
+    unsigned char *base;
+    size_t n;
+
+    n = json_dumpb(body, NULL, 0, JSON_COMPACT);
+    if (n == 0) {
+        log_err("http", "rid=%s cannot serialise a JSON response", req_rid(rq));
+        return GH_EINTERNAL;
+    }
+    base = x_malloc(sizeof(size_t) + n);
+    memcpy(base, &n, sizeof(n));
+    if (json_dumpb(body, (char *)base + sizeof(size_t), n, JSON_COMPACT) != n) {
+        mem_wipe_free(base, sizeof(size_t) + n);
+        return GH_EINTERNAL;
+    }
+    r = MHD_create_response_from_buffer_with_free_callback(n, base + sizeof(size_t),
+        wipe_free_body);
+    if (!r) {
+        mem_wipe_free(base, sizeof(size_t) + n);
+        return GH_EINTERNAL;
+    }
+    if (add_dynamic_headers(rq, r) != GH_OK || (hname && add_hdr(r, hname, hval) != GH_OK)) {
+        MHD_destroy_response(r);
+        return GH_EINTERNAL;
+    }
+    return queue(rq, status, r, n);
+}
+
+int
+resp_json(struct req *rq, unsigned status, const json_t *body)
+{
+    return send_json(rq, status, body, NULL, NULL);
+}
+
+int
+resp_json_static(struct req *rq, unsigned status, const char *body, size_t len)
+{
+    struct MHD_Response *r;
+
+    /* the cast is MHD's API: PERSISTENT buffers are never written to */
+    r = MHD_create_response_from_buffer(len, (void *)(uintptr_t)body, MHD_RESPMEM_PERSISTENT);
+    if (!r)
+        return GH_EINTERNAL;
+    if (add_dynamic_headers(rq, r) != GH_OK) {
+        MHD_destroy_response(r);
+        return GH_EINTERNAL;
+    }
+    return queue(rq, status, r, len);
+}
+
+int
+resp_error_hdr(struct req *rq, unsigned status, const char *code, const char *desc,
+    const char *hname, const char *hval)
+{
+    json_t *o = json_object();
+    int rc = GH_EINTERNAL;
+
+    if (!o)
+        return GH_EINTERNAL;
+    if (json_object_set_new(o, "error", json_string(code)) != 0)
+        goto out;
+    if (desc && json_object_set_new(o, "error_description", json_string(desc)) != 0)
+        goto out;
+    rc = send_json(rq, status, o, hname, hval);
+out:
+    json_decref(o);
+    return rc;
+}
+
+int
+resp_error(struct req *rq, unsigned status, const char *code, const char *desc)
+{
+    return resp_error_hdr(rq, status, code, desc, NULL, NULL);
+}
+
+/* ---- static documents ------------------------------------------------------------- */
+
+int
+resp_doc_new(const char *ctype, const void *body, size_t len, unsigned max_age,
+    struct resp_doc **out)
+{
+    struct resp_doc *d = NULL;
+    unsigned char dig[DIG_SHA256_LEN];
+    int rc = GH_EINTERNAL, n;
+
+    *out = NULL;
+    d = x_calloc(1, sizeof(*d));
+    d->body = x_malloc(len ? len : 1);
+    memcpy(d->body, body, len);
+    d->len = len;
+    dig_sha256(body, len, dig);
+    d->etag[0] = '"';
+    if (b64url_encode(dig, sizeof(dig), d->etag + 1, sizeof(d->etag) - 2) != GH_OK)
+        goto out;
+    memcpy(d->etag + 44, "\"", 2);
+    n = snprintf(d->cache_control, sizeof(d->cache_control), "public, max-age=%u", max_age);
+    if (n < 0 || (size_t)n >= sizeof(d->cache_control))
+        goto out;
+    if (str_copy(d->ctype, sizeof(d->ctype), ctype) != GH_OK)
+        goto out;
+    *out = d;
+    d = NULL;
+    rc = GH_OK;
+out:
+    resp_doc_free(d);
+    return rc;
+}
+
+int
+resp_doc_new_json(const json_t *doc, unsigned max_age, struct resp_doc **out)
+{
+    char *text;
+    size_t n;
+    int rc;
+
+    *out = NULL;
+    n = json_dumpb(doc, NULL, 0, JSON_COMPACT);
+    if (n == 0)
+        return GH_EINTERNAL;
+    text = x_malloc(n);
+    if (json_dumpb(doc, text, n, JSON_COMPACT) != n) {
+        free(text);
+        return GH_EINTERNAL;
+    }
+    rc = resp_doc_new("application/json", text, n, max_age, out);
+    free(text);
+    return rc;
+}
+
+void
+resp_doc_free(struct resp_doc *d)
+{
+    if (!d)
+        return;
+    free(d->body);
+    free(d);
+}
+
+const char *
+resp_doc_etag(const struct resp_doc *d)
+{
+    return d->etag;
+}
+
+const char *
+resp_doc_body(const struct resp_doc *d, size_t *len)
+{
+    *len = d->len;
+    return d->body;
+}
+
+/* If-None-Match = "*" / #entity-tag; entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE.
+ * Weak comparison: W/"x" matches "x". Anything unparsable matches nothing (a full 200 is
+ * always a safe answer). */
+bool
+resp_inm_match(const char *inm, size_t len, const char *etag)
+{
+    size_t elen = strlen(etag), i = 0;
+
+    while (i < len) {
+        size_t start;
+
+        while (i < len && (inm[i] == ' ' || inm[i] == '\t' || inm[i] == ','))
+            i++;
+        if (i == len)
+            break;
+        if (inm[i] == '*') {
+            i++;
+            while (i < len && (inm[i] == ' ' || inm[i] == '\t'))
+                i++;
+            if (i == len || inm[i] == ',')
+                return true;
+            return false;
+        }
+        if (len - i >= 2 && inm[i] == 'W' && inm[i + 1] == '/')
+            i += 2;
+        if (i == len || inm[i] != '"')
+            return false;
+        start = i++;
+        while (i < len && inm[i] != '"')
+            i++;
+        if (i == len)
+            return false;
+        i++;
+        if (i - start == elen && memcmp(inm + start, etag, elen) == 0)
+            return true;
+        while (i < len && (inm[i] == ' ' || inm[i] == '\t'))
+            i++;
+        if (i < len && inm[i] != ',')
+            return false;
+    }
+    return false;
+}
+
+/* A document response with every header; NULL if MHD refused one. */
+static struct MHD_Response *
+doc_response(const struct resp_doc *d, unsigned status, const char *rid)
+{
+    struct MHD_Response *r;
+
+    /* The body is never copied. The 304 gets the same buffer: MHD sends no body with a 304
+     * but derives Content-Length from the size, and RFC 9110 §8.6 allows it on a 304 only
+     * when it equals the 200's. */
+    r = MHD_create_response_from_buffer(d->len, d->body, MHD_RESPMEM_PERSISTENT);
+    if (!r)
+        return NULL;
+    /* RFC 9110 §15.4.5: a 304 carries the ETag and Cache-Control a 200 would have */
+    if (add_sec_headers(r) != GH_OK ||
+        (status == MHD_HTTP_OK &&
+            add_hdr(r, MHD_HTTP_HEADER_CONTENT_TYPE, d->ctype) != GH_OK) ||
+        add_hdr(r, MHD_HTTP_HEADER_ETAG, d->etag) != GH_OK ||
+        add_hdr(r, MHD_HTTP_HEADER_CACHE_CONTROL, d->cache_control) != GH_OK ||
+        add_hdr(r, "X-Request-Id", rid) != GH_OK) {
+        MHD_destroy_response(r);
+        return NULL;
+    }
+    return r;
+}
+
+#define CONN_SLOTS 4   /* (document, status) pairs remembered per connection */
+
+struct resp_conn {
+    struct {
+        const struct resp_doc *doc;
+        unsigned status;
+        struct MHD_Response *r;        /* our reference */
+        char rid[REQ_RID_SIZE];        /* the X-Request-Id r carries now */
+    } slot[CONN_SLOTS];
+    unsigned next;                     /* round-robin replacement */
+};
+
+struct resp_conn *
+resp_conn_new(void)
+{
+    return x_calloc(1, sizeof(struct resp_conn));
+}
+
+void
+resp_conn_free(struct resp_conn *c)
+{
+    if (!c)
+        return;
+    for (unsigned i = 0; i < CONN_SLOTS; i++) {
+        if (c->slot[i].r)
+            MHD_destroy_response(c->slot[i].r);
+    }
+    free(c);
+}
+
+int
+resp_doc_send(struct req *rq, const struct resp_doc *d)
+{
+    struct resp_conn *c = rq->conn_ctx;
+    struct MHD_Response *r;
+    const char *inm, *rid = req_rid(rq);
+    size_t inmlen;
+    unsigned status = MHD_HTTP_OK, i;
+    size_t bytes;
+
+    inm = req_header(rq, MHD_HTTP_HEADER_IF_NONE_MATCH, &inmlen);
+    if (inm && resp_inm_match(inm, inmlen, d->etag))
+        status = MHD_HTTP_NOT_MODIFIED;
+    bytes = status == MHD_HTTP_OK ? d->len : 0;
+    if (!c) {
+        if (!(r = doc_response(d, status, rid)))
+            return GH_EINTERNAL;
+        return queue(rq, status, r, bytes);
+    }
+    for (i = 0; i < CONN_SLOTS; i++) {
+        if (c->slot[i].r && c->slot[i].doc == d && c->slot[i].status == status)
+            break;
+    }
+    if (i < CONN_SLOTS) {
+        /* the previous request on this connection is complete: only we hold r now */
+        r = c->slot[i].r;
+        if (MHD_del_response_header(r, "X-Request-Id", c->slot[i].rid) != MHD_YES ||
+            add_hdr(r, "X-Request-Id", rid) != GH_OK) {
+            MHD_destroy_response(r);
+            c->slot[i].r = NULL;
+            return GH_EINTERNAL;
+        }
+    } else {
+        if (!(r = doc_response(d, status, rid)))
+            return GH_EINTERNAL;
+        i = c->next++ % CONN_SLOTS;
+        if (c->slot[i].r)
+            MHD_destroy_response(c->slot[i].r);
+        c->slot[i].doc = d;
+        c->slot[i].status = status;
+        c->slot[i].r = r;
+    }
+    str_copy(c->slot[i].rid, sizeof(c->slot[i].rid), rid);
+    if (MHD_queue_response(rq->conn, status, r) != MHD_YES) {
+        log_err("http", "rid=%s cannot queue a %u response", rid, status);
+        return GH_EINTERNAL;
+    }
+    rq->status = status;
+    rq->bytes = rq->method == REQ_HEAD ? 0 : bytes;
+    return GH_OK;
+}
+
+/* ---- access log --------------------------------------------------------------------- */
+
+void
+resp_log_access(struct req *rq, const char *end)
+{
+    char path[LOG_ESC_SIZE], meth[LOG_ESC_SIZE], st[16];
+    const char *m;
+
+    if (!rq->app || !rq->app->cfg->access_log)
+        return;
+    /* the query is never logged: it can carry codes, tokens and client secrets */
+    log_esc(rq->uri_too_long ? "(too long)" : rq->path, path);
+    if (!rq->started)
+        m = "-";   /* MHD answered (or the client left) before the request was routed */
+    else if (rq->method == REQ_OTHER)
+        m = log_esc(rq->method_raw, meth);
+    else
+        m = req_method_name(rq->method);
+    if (rq->status)
+        snprintf(st, sizeof(st), "%u", rq->status);
+    else
+        str_copy(st, sizeof(st), "-");
+    log_info("http", "rid=%s method=%s path=%s status=%s bytes=%zu us=%" PRId64 "%s%s",
+        req_rid(rq), m, path, st, rq->bytes, clock_mono_us() - rq->t0_us, end ? " end=" : "",
+        end ? end : "");
+}

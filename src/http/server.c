@@ -1,0 +1,518 @@
+/* server.c — the libmicrohttpd daemon and the request life cycle. We bind the listening
+ * socket ourselves (clear bind errors, SO_REUSEADDR for quick restarts) and hand it to MHD,
+ * which runs an internal thread pool (one epoll loop per core). Every MHD limit that defaults
+ * to "unlimited" is set: connection timeout (slowloris), total and per-IP connections, and the
+ * per-connection memory pool that bounds the request line and headers (MHD answers 431/414
+ * itself when they do not fit). Requests: the URI log callback copies the raw request target
+ * into a struct req before MHD splits and unescapes it in place; the access handler routes,
+ * checks Content-Length before any body is read (413), accumulates bounded bodies, and calls
+ * the handler; the completion callback writes the access log and frees the request.
+ * Not here: TLS (terminate it in front), HTTP/2, trusted-proxy handling. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "app.h"
+#include "core/err.h"
+#include "core/limits.h"
+#include "core/log.h"
+#include "http/req.h"
+#include "http/resp.h"
+#include "http/router.h"
+#include "http/server.h"
+#include "util/clock.h"
+#include "util/str.h"
+#include "util/xmem.h"
+
+#define MAX_THREADS 256
+#define MAX_DISCARD (4 * (size_t)GH_MAX_BODY)  /* see on_request */
+
+struct srv {
+    struct app *app;
+    struct MHD_Daemon *d;
+    int fd;                         /* our listening socket; -1 once closed */
+    bool v6;
+    unsigned port;
+    uint64_t rid_prefix;            /* random per process: request ids differ across restarts */
+    atomic_uint_fast64_t seq;       /* request counter */
+    atomic_uint inflight;           /* requests between the URI callback and completion */
+    atomic_bool draining;           /* SIGTERM: new connections are refused */
+};
+
+/* ---- MHD callbacks ------------------------------------------------------------------ */
+
+/* While draining, every new connection is closed as soon as it is accepted. This, and not
+ * MHD_quiesce_daemon(), stops intake: in libmicrohttpd 0.9.75 with epoll and a thread pool,
+ * quiesce races the workers removing the listen socket from their epoll sets and can abort
+ * the process ("Failed to remove listen FD from epoll set"). */
+static enum MHD_Result
+on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+    struct srv *s = cls;
+
+    (void)addr;
+    (void)addrlen;
+    return atomic_load(&s->draining) ? MHD_NO : MHD_YES;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char msg[512];
+    char esc[LOG_ESC_SIZE];
+    int n;
+
+    (void)cls;
+    n = vsnprintf(msg, sizeof(msg), fmt, ap);
+    if (n < 0)
+        return;
+    /* MHD messages end in a newline and may quote client bytes: escape to keep one line */
+    n = (int)strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    /* warn, not err (STYLE.md §8): nearly all of these are about one client's bad request */
+    log_warn("http", "mhd=%s", log_esc(msg, esc));
+}
+
+/* The path and query are parsed by req.c from the raw target; MHD's own unescaping would only
+ * rewrite (and for %00, truncate) a copy nobody reads. */
+static size_t
+no_unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+    (void)cls;
+    (void)c;
+    return strlen(s);
+}
+
+static void *
+on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    struct srv *s = cls;
+    const union MHD_ConnectionInfo *ci;
+    struct req *rq;
+
+    rq = req_new(uri, s->rid_prefix, atomic_fetch_add_explicit(&s->seq, 1, memory_order_relaxed));
+    rq->app = s->app;
+    rq->conn = conn;
+    ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    rq->conn_ctx = ci ? ci->socket_context : NULL;
+    rq->t0_us = clock_mono_us();
+    atomic_fetch_add_explicit(&s->inflight, 1, memory_order_relaxed);
+    return rq;
+}
+
+/* One response cache per connection (resp.h), alive as long as the connection. */
+static void
+on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+    enum MHD_ConnectionNotificationCode code)
+{
+    (void)cls;
+    (void)conn;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        *socket_context = resp_conn_new();
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        resp_conn_free(*socket_context);
+        *socket_context = NULL;
+    }
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+    struct srv *s = cls;
+    struct req *rq = *con_cls;
+    static const char *const ends[] = {
+        [MHD_REQUEST_TERMINATED_COMPLETED_OK] = NULL,
+        [MHD_REQUEST_TERMINATED_WITH_ERROR] = "error",
+        [MHD_REQUEST_TERMINATED_TIMEOUT_REACHED] = "timeout",
+        [MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN] = "shutdown",
+        [MHD_REQUEST_TERMINATED_READ_ERROR] = "read_error",
+        [MHD_REQUEST_TERMINATED_CLIENT_ABORT] = "client_abort",
+    };
+
+    if (!rq)
+        return;
+    if (!rq->status) {
+        /* MHD answered on its own (431, 400 for a malformed request...) */
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_HTTP_STATUS);
+        if (ci)
+            rq->status = ci->http_status;
+    }
+    resp_log_access(rq, (unsigned)toe < sizeof(ends) / sizeof(ends[0]) ? ends[toe] : "other");
+    req_free(rq);
+    *con_cls = NULL;
+    atomic_fetch_sub_explicit(&s->inflight, 1, memory_order_relaxed);
+}
+
+/* MHD_YES once a response is queued; MHD_NO (MHD closes the connection) otherwise. */
+static enum MHD_Result
+queued(struct req *rq)
+{
+    return rq->status ? MHD_YES : MHD_NO;
+}
+
+static enum MHD_Result
+dispatch(struct req *rq, const struct route *r)
+{
+    int rc = r->fn(rq);
+
+    if (!rq->status) {
+        if (rc == GH_OK)
+            rc = GH_EINTERNAL;   /* a handler that queued nothing is a bug */
+        log_err("http", "rid=%s handler failed: %s", req_rid(rq), gh_strerror(rc));
+        resp_error(rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "server_error",
+            "the server could not handle the request");
+    }
+    return queued(rq);
+}
+
+/* 413 and close: the rest of the body is never read, so the connection cannot be reused. */
+static enum MHD_Result
+too_big(struct req *rq)
+{
+    resp_error_hdr(rq, MHD_HTTP_CONTENT_TOO_LARGE, "invalid_request",
+        "the request body is too large", MHD_HTTP_HEADER_CONNECTION, "close");
+    return queued(rq);
+}
+
+/* Answer with what the first call decided. */
+static enum MHD_Result
+answer(struct req *rq)
+{
+    char allow_s[64];
+
+    if (rq->uri_too_long || rq->route_result == ROUTE_TOO_LONG) {
+        resp_error(rq, MHD_HTTP_URI_TOO_LONG, "invalid_request", "the request URI is too long");
+        return queued(rq);
+    }
+    switch (rq->route_result) {
+    case ROUTE_FOUND:
+        return dispatch(rq, rq->route);
+    case ROUTE_BAD_METHOD:
+        route_allow_str(rq->allow, allow_s, sizeof(allow_s));
+        resp_error_hdr(rq, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
+            "the endpoint does not support this method", MHD_HTTP_HEADER_ALLOW, allow_s);
+        return queued(rq);
+    case ROUTE_NOT_FOUND:
+    default:
+        resp_error(rq, MHD_HTTP_NOT_FOUND, "not_found", "no such endpoint");
+        return queued(rq);
+    }
+}
+
+/* First call for a request: headers are complete, no body has been read. Route now; answer
+ * on the next call, which MHD makes at once when there is no body. (libmicrohttpd 0.9.75
+ * closes the connection after any response queued on this first call, so answering here is
+ * kept for requests whose connection must close anyway.) */
+static enum MHD_Result
+start(struct req *rq, const char *method)
+{
+    const char *cl, *te;
+    uint64_t clen = 0;
+    bool has_body;
+
+    rq->started = true;
+    rq->method = req_method_parse(method);
+    if (rq->method == REQ_OTHER)
+        str_copy(rq->method_raw, sizeof(rq->method_raw), method ? method : "");
+    if (!rq->uri_too_long)
+        rq->route_result = (int)route_lookup(rq->method, rq->path, rq->path_len, &rq->route,
+            &rq->allow);
+    cl = req_header(rq, MHD_HTTP_HEADER_CONTENT_LENGTH, NULL);
+    te = req_header(rq, MHD_HTTP_HEADER_TRANSFER_ENCODING, NULL);
+    /* RFC 9112 §6.3: two Content-Lengths, or one with Transfer-Encoding, is how requests are
+     * smuggled past a proxy that reads the framing differently (MHD 0.9.75 uses the first
+     * Content-Length). Refuse and close. */
+    if (cl && (te || req_header_unique(rq, MHD_HTTP_HEADER_CONTENT_LENGTH, &cl, NULL) != GH_OK)) {
+        resp_error_hdr(rq, MHD_HTTP_BAD_REQUEST, "invalid_request",
+            "conflicting Content-Length or Transfer-Encoding", MHD_HTTP_HEADER_CONNECTION,
+            "close");
+        return queued(rq);
+    }
+    has_body = te || (cl && !(cl[0] == '0' && cl[1] == '\0'));
+    if (!has_body)
+        return MHD_YES;
+    /* refuse a declared oversize body before reading a byte of it (SECURITY.md I3); MHD has
+     * already rejected a malformed Content-Length */
+    if (!rq->uri_too_long && cl && str_to_u64(cl, 0, GH_MAX_BODY, &clen) != GH_OK)
+        return too_big(rq);
+    if (rq->uri_too_long || rq->route_result != ROUTE_FOUND || !(rq->route->flags & ROUTE_BODY))
+        return answer(rq);   /* a body nobody will read: answer, and MHD closes */
+    return MHD_YES;
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+    const char *version, const char *upload, size_t *upload_size, void **con_cls)
+{
+    struct req *rq = *con_cls;
+
+    (void)cls;
+    (void)conn;
+    (void)url;
+    (void)version;
+    if (!rq)
+        return MHD_NO;  /* cannot happen: on_uri runs for every request */
+    if (!rq->started)
+        return start(rq, method);
+    if (rq->status) {
+        *upload_size = 0;   /* answered early: MHD closes after the response */
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        size_t n = *upload_size;
+
+        *upload_size = 0;
+        if (!rq->body_too_big) {
+            if (buf_add(&rq->body, upload, n) == GH_OK)
+                return MHD_YES;
+            rq->body_too_big = true;   /* buf_add emptied (and wiped) the buffer */
+        }
+        /* A chunked body has no size up front, and MHD 0.9.75 cannot queue a response in
+         * the middle of an upload: drop a bounded amount more so a modest overrun still
+         * gets its 413 at the end, then give up and close without an answer. */
+        rq->discarded += n;
+        return rq->discarded <= MAX_DISCARD ? MHD_YES : MHD_NO;
+    }
+    if (rq->body_too_big)
+        return too_big(rq);
+    return answer(rq);
+}
+
+/* ---- listening ---------------------------------------------------------------------- */
+
+static int
+parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sslen, bool *v6,
+    char *err, size_t errsz)
+{
+    char host[64];
+    const char *colon, *port_s;
+    uint64_t port;
+    size_t hlen;
+
+    memset(ss, 0, sizeof(*ss));
+    *v6 = false;
+    if (!s || !*s)
+        goto bad;
+    if (s[0] == '[') {
+        const char *rb = strchr(s, ']');
+        if (!rb || rb[1] != ':')
+            goto bad;
+        hlen = (size_t)(rb - s - 1);
+        if (hlen == 0 || hlen >= sizeof(host))
+            goto bad;
+        memcpy(host, s + 1, hlen);
+        host[hlen] = '\0';
+        port_s = rb + 2;
+        *v6 = true;
+    } else {
+        colon = strrchr(s, ':');
+        if (!colon || colon == s)
+            goto bad;
+        hlen = (size_t)(colon - s);
+        if (hlen >= sizeof(host))
+            goto bad;
+        memcpy(host, s, hlen);
+        host[hlen] = '\0';
+        port_s = colon + 1;
+    }
+    if (str_to_u64(port_s, 0, 65535, &port) != GH_OK)
+        goto bad;
+    if (*v6) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons((uint16_t)port);
+        if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1)
+            goto bad;
+        *sslen = sizeof(*a);
+    } else {
+        struct sockaddr_in *a = (struct sockaddr_in *)ss;
+        a->sin_family = AF_INET;
+        a->sin_port = htons((uint16_t)port);
+        if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
+            goto bad;
+        *sslen = sizeof(*a);
+    }
+    return GH_OK;
+bad:
+    snprintf(err, errsz, "listen: \"%s\" is not A.B.C.D:PORT or [IPv6]:PORT", s ? s : "");
+    return GH_EINVAL;
+}
+
+int
+srv_listen(struct app *app, struct srv **out, unsigned *port, char *err, size_t errsz)
+{
+    struct srv *s = NULL;
+    struct sockaddr_storage ss, bound;
+    socklen_t sslen = 0, blen = sizeof(bound);
+    const char *listen_s = app->cfg->listen;
+    int one = 1, rc;
+
+    *out = NULL;
+    *port = 0;
+    s = x_calloc(1, sizeof(*s));
+    s->fd = -1;
+    s->app = app;
+    atomic_init(&s->seq, 0);
+    atomic_init(&s->inflight, 0);
+    atomic_init(&s->draining, false);
+    if ((rc = parse_listen(listen_s, &ss, &sslen, &s->v6, err, errsz)) != GH_OK)
+        goto out;
+    rc = GH_EIO;
+    /* request ids only need to be unique, not secret: getrandom is enough */
+    if (getrandom(&s->rid_prefix, sizeof(s->rid_prefix), 0) != (ssize_t)sizeof(s->rid_prefix)) {
+        snprintf(err, errsz, "getrandom: %s", strerror(errno));
+        goto out;
+    }
+    s->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (s->fd < 0) {
+        snprintf(err, errsz, "%s: socket: %s", listen_s, strerror(errno));
+        goto out;
+    }
+    /* SO_REUSEADDR: a restart may bind while old connections sit in TIME_WAIT (it does not
+     * let two servers share the port; that would be SO_REUSEPORT) */
+    if (setsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+        (s->v6 && setsockopt(s->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0)) {
+        snprintf(err, errsz, "%s: setsockopt: %s", listen_s, strerror(errno));
+        goto out;
+    }
+    if (bind(s->fd, (struct sockaddr *)&ss, sslen) != 0) {
+        snprintf(err, errsz, "%s: %s", listen_s, strerror(errno));
+        goto out;
+    }
+    /* we own listen(), so the backlog is set here (MHD_OPTION_LISTEN_BACKLOG_SIZE only
+     * applies to sockets MHD creates) */
+    if (listen(s->fd, GH_LISTEN_BACKLOG) != 0) {
+        snprintf(err, errsz, "%s: %s", listen_s, strerror(errno));
+        goto out;
+    }
+    if (getsockname(s->fd, (struct sockaddr *)&bound, &blen) != 0) {
+        snprintf(err, errsz, "%s: getsockname: %s", listen_s, strerror(errno));
+        goto out;
+    }
+    s->port = bound.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&bound)->sin6_port)
+                                          : ntohs(((struct sockaddr_in *)&bound)->sin_port);
+    *port = s->port;
+    *out = s;
+    s = NULL;
+    rc = GH_OK;
+out:
+    if (s) {
+        if (s->fd >= 0)
+            close(s->fd);
+        free(s);
+    }
+    return rc;
+}
+
+static unsigned
+pool_size(const struct cfg *c)
+{
+    long n = c->threads ? (long)c->threads : sysconf(_SC_NPROCESSORS_ONLN);
+
+    if (n < 1)
+        n = 1;
+    if (n > MAX_THREADS)
+        n = MAX_THREADS;
+    return (unsigned)n;
+}
+
+/* A configured 0 would mean "unlimited" to MHD: never let it through. */
+static unsigned
+or_default(uint32_t v, unsigned def)
+{
+    return v ? v : def;
+}
+
+int
+srv_start(struct srv *s, char *err, size_t errsz)
+{
+    const struct cfg *c = s->app->cfg;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+
+    if (s->d || s->fd < 0) {
+        snprintf(err, errsz, "http: server already started or not listening");
+        return GH_EINVAL;
+    }
+    if (s->v6)
+        flags |= MHD_USE_IPv6;
+    s->d = MHD_start_daemon(flags, 0, on_accept, s, on_request, s,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,   /* must come first (MHD says so) */
+        MHD_OPTION_LISTEN_SOCKET, (MHD_socket)s->fd,
+        MHD_OPTION_THREAD_POOL_SIZE, pool_size(c),
+        MHD_OPTION_CONNECTION_LIMIT, or_default(c->max_connections, GH_MAX_CONNECTIONS),
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        or_default(c->max_connections_per_ip, GH_MAX_CONN_PER_IP),
+        MHD_OPTION_CONNECTION_TIMEOUT, or_default(c->connection_timeout, GH_CONN_TIMEOUT_S),
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)GH_CONN_MEMORY_LIMIT,
+        /* RFC 9112 §3.2: reject HTTP/1.1 without Host; no spaces inside the target */
+        MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
+        MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, s,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+        MHD_OPTION_END);
+    if (!s->d) {
+        /* whether a failed MHD_start_daemon closed the socket it was given differs between
+         * versions; find out rather than risk closing a reused descriptor later */
+        if (fcntl(s->fd, F_GETFD) < 0 && errno == EBADF)
+            s->fd = -1;
+        snprintf(err, errsz, "%s: cannot start the HTTP daemon (see the log above)",
+            c->listen);
+        return GH_EINTERNAL;
+    }
+    return GH_OK;
+}
+
+unsigned
+srv_drain_and_stop(struct srv *s, unsigned timeout_s)
+{
+    int64_t deadline;
+    unsigned cut = 0;
+
+    if (!s)
+        return 0;
+    if (s->d) {
+        atomic_store(&s->draining, true);
+        deadline = clock_mono_us() + (int64_t)timeout_s * 1000000;
+        for (;;) {
+            const union MHD_DaemonInfo *di =
+                MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+            unsigned inflight = atomic_load(&s->inflight);
+            struct timespec ts = { 0, 20 * 1000 * 1000 };
+
+            /* idle keep-alive connections hold no request: they are closed, not waited for */
+            if ((di && di->num_connections == 0) || inflight == 0)
+                break;
+            if (clock_mono_us() >= deadline) {
+                cut = inflight;
+                break;
+            }
+            nanosleep(&ts, NULL);
+        }
+        MHD_stop_daemon(s->d);   /* closes the listening socket it was given */
+        s->d = NULL;
+        s->fd = -1;
+    }
+    if (s->fd >= 0)
+        close(s->fd);
+    free(s);
+    return cut;
+}

@@ -1,0 +1,24 @@
+/* server.h — the libmicrohttpd daemon: internal thread pool (one per core), epoll, connection
+ * limits overall and per IP, per-connection timeout and memory limit, bounded bodies.
+ * Two steps, so the issuer and the prebuilt documents can use the port actually bound:
+ * srv_listen() binds, srv_start() starts serving on that socket. */
+#ifndef GH_HTTP_SERVER_H
+#define GH_HTTP_SERVER_H
+
+#include <stddef.h>
+
+struct app;
+struct srv;
+
+/* Bind app->cfg->listen ("ADDR:PORT" or "[V6]:PORT"; port 0 = any free port) and listen.
+ * *port gets the bound port. GH_OK, or GH_EIO / GH_EINVAL with one line in err
+ * ("127.0.0.1:8080: Address already in use"). Nothing is served yet. */
+int      srv_listen(struct app *app, struct srv **out, unsigned *port, char *err, size_t errsz);
+/* Start the daemon on the bound socket. On failure the srv is still to be stopped. */
+int      srv_start(struct srv *s, char *err, size_t errsz);
+/* Stop accepting (MHD_quiesce_daemon), wait up to timeout_s for in-flight requests, then stop
+ * and free s. Returns the number of connections that were still open and got cut.
+ * Also frees a srv that was listened but never started. */
+unsigned srv_drain_and_stop(struct srv *s, unsigned timeout_s);
+
+#endif

@@ -1,0 +1,222 @@
+"""`gatehouse init` and the data location: files and modes, idempotence, --issuer, --demo,
+and what happens with a missing, corrupt, newer or read-only database."""
+import os
+import re
+import stat
+
+import pytest
+
+
+
+def mode(path):
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def pem_files(gh):
+    return sorted(p.name for p in gh.keys.glob("*.pem"))
+
+
+def schema(gh):
+    return gh.sql(".schema"), gh.sql("PRAGMA user_version;").strip()
+
+
+def test_init_creates_database_secret_and_two_signing_keys_with_private_modes(gh):
+    gh.init()
+    assert gh.db.is_file()
+    assert mode(gh.keys) == 0o700
+    assert (gh.keys / "secret.key").is_file()
+    assert mode(gh.keys / "secret.key") == 0o600
+    assert os.path.getsize(gh.keys / "secret.key") == 32
+    pems = list(gh.keys.glob("*.pem"))
+    assert len(pems) == 2, pems
+    for p in pems:
+        assert mode(p) == 0o600, f"{p.name} has mode {oct(mode(p))}"
+        assert "PRIVATE KEY" in p.read_text()
+    kids = {k["kid"] for k in gh.key_list()}
+    assert {p.stem for p in pems} == kids, "key files are named <kid>.pem"
+
+
+def test_init_records_a_positive_schema_version_and_wal(gh):
+    gh.init()
+    version = int(gh.sql("PRAGMA user_version;").strip())
+    assert version >= 1
+    assert gh.sql("PRAGMA journal_mode;").strip() == "wal"
+
+
+def test_init_is_idempotent(gh):
+    gh.init()
+    gh.add_user("alice")
+    before_schema = schema(gh)
+    before_dump = gh.dump()
+    before_pems = {p.name: p.read_bytes() for p in gh.keys.glob("*.pem")}
+    before_secret = (gh.keys / "secret.key").read_bytes()
+    before_keys = gh.key_list()
+
+    rc, out, err = gh.run("init")
+    assert rc == 0, err
+
+    assert schema(gh) == before_schema
+    assert gh.dump() == before_dump
+    assert {p.name: p.read_bytes() for p in gh.keys.glob("*.pem")} == before_pems
+    assert (gh.keys / "secret.key").read_bytes() == before_secret
+    assert gh.key_list() == before_keys
+    assert [u["username"] for u in gh.users()] == ["alice"]
+
+
+def test_init_accepts_a_checkout_style_keys_directory(gh, start_server):
+    # `make run` uses ./keys, which git checks out with mode 0755 holding README.md and
+    # .gitignore; init must work there and neither file may become a key.
+    gh.keys.mkdir(mode=0o755)
+    os.chmod(gh.keys, 0o755)
+    (gh.keys / "README.md").write_text("# keys\n")
+    (gh.keys / ".gitignore").write_text("*\n!README.md\n!.gitignore\n")
+    gh.init()
+    assert len(gh.key_list()) == 2
+    for p in gh.keys.glob("*.pem"):
+        assert mode(p) == 0o600
+    assert mode(gh.keys / "secret.key") == 0o600
+    assert (gh.keys / "README.md").read_text() == "# keys\n"
+    s = start_server()
+    assert len(s.get("/jwks.json").json()["keys"]) == 2
+
+
+@pytest.mark.parametrize("issuer", ["https://id.example.test", "http://127.0.0.1:8080",
+                                    "http://localhost:9000", "http://[::1]:8080"])
+def test_init_accepts_good_issuers(gh, issuer):
+    gh.init("--issuer", issuer)
+
+
+@pytest.mark.parametrize("issuer", ["http://id.example.test", "https://id.example.test/?a=b",
+                                    "https://id.example.test/#frag", "id.example.test",
+                                    "/relative", "ftp://id.example.test", ""])
+def test_init_rejects_bad_issuers_and_creates_nothing(gh, issuer):
+    line = gh.fails("init", "--issuer", issuer, rc=(1, 2))
+    assert "issuer" in line.lower(), line
+    assert not gh.db.exists()
+
+
+def test_init_demo_creates_user_and_client_once(gh):
+    out1 = gh.init("--demo")
+    assert "demo" in out1 and "demo-app" in out1
+    demo = gh.user("demo")
+    assert demo["has_password"] is True and demo["disabled"] is False
+    app = gh.client("demo-app")
+    assert app["redirect_uris"] == ["http://127.0.0.1:8081/callback"]
+    assert app["token_endpoint_auth_method"] == "client_secret_basic"
+    assert app["public"] is False and app["has_secret"] is True
+    # the credentials printed once: 43-char secret(s) that are neither a sub nor a kid
+    known = {demo["sub"]} | {k["kid"] for k in gh.key_list()}
+    printed = set(re.findall(r"[A-Za-z0-9_-]{43}", out1)) - known
+    assert printed, f"init --demo printed no client secret:\n{out1}"
+
+    rc, out2, err2 = gh.run("init", "--demo")
+    assert rc == 0, err2
+    assert "exist" in (out2 + err2).lower(), f"second run should say they exist:\n{out2}{err2}"
+    for secret in printed:
+        assert secret not in out2 + err2, "the second run printed the demo secret again"
+    assert len(gh.users()) == 1 and len(gh.clients()) == 1
+
+
+# --- a missing, corrupt, newer, read-only data location ------------------------------------
+
+def test_missing_database_is_an_error_and_is_not_created(gh):
+    missing = gh.dir / "missing.db"
+    line = gh.fails("user", "list", "--db", missing)
+    assert line.startswith("gatehouse user list:"), line
+    assert "missing.db" in line, f"the message should name the file: {line}"
+    assert not missing.exists()
+    assert not (gh.dir / "missing.db-wal").exists()
+
+
+@pytest.mark.parametrize("words", [["user", "list"], ["client", "list"], ["keys", "list"],
+                                   ["user", "show", "alice"]])
+def test_commands_other_than_init_do_not_create_a_database(gh, words):
+    rc, _, err = gh.run(*words)
+    assert rc == 1, err
+    assert not gh.db.exists()
+
+
+def test_corrupt_database_is_refused_and_left_unchanged(gh):
+    junk = os.urandom(8192)
+    gh.db.write_bytes(junk)
+    for args in (["user", "list"], ["init"], ["keys", "list"]):
+        line = gh.fails(*args)
+        assert "gatehouse.db" in line or "database" in line.lower(), line
+    assert gh.db.read_bytes() == junk
+
+
+def test_text_file_as_database_is_refused(gh):
+    gh.db.write_text("this is not a database\n" * 100)
+    gh.fails("user", "list")
+
+
+def test_newer_schema_is_refused_with_its_version(gh):
+    gh.init()
+    gh.add_user("alice")
+    gh.sql("PRAGMA user_version=999;")
+    before = gh.dump()
+    for args in (["user", "list"], ["init"]):
+        line = gh.fails(*args)
+        assert "999" in line, f"the message should mention the version: {line}"
+    assert gh.dump() == before
+
+
+def test_newer_schema_stops_serve(gh):
+    gh.init()
+    gh.sql("PRAGMA user_version=999;")
+    rc, out, err = gh.run("serve", "--listen", "127.0.0.1:0", timeout=15)
+    assert rc == 1
+    assert "999" in err
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="permission bits do not stop root")
+def test_read_only_data_directory_is_a_clear_error(gh):
+    os.chmod(gh.dir, 0o500)
+    try:
+        line = gh.fails("init")
+        assert str(gh.dir) in line or "permission" in line.lower() or "read-only" in line.lower()
+        assert not gh.db.exists()
+    finally:
+        os.chmod(gh.dir, 0o700)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="permission bits do not stop root")
+def test_read_only_database_is_a_clear_error_and_unchanged(gh):
+    gh.init()
+    before = gh.dump()
+    os.chmod(gh.dir, 0o500)
+    os.chmod(gh.db, 0o400)
+    try:
+        gh.fails("user", "add", "alice", "--password-stdin", input="x" * 20 + "\n")
+    finally:
+        os.chmod(gh.dir, 0o700)
+        os.chmod(gh.db, 0o600)
+    assert gh.dump() == before
+
+
+def test_keys_directory_that_is_a_file_is_an_error(gh):
+    gh.keys.write_text("not a directory\n")
+    line = gh.fails("init")
+    assert "keys" in line, line
+
+
+def test_secret_key_created_once(gh):
+    gh.init()
+    first = (gh.keys / "secret.key").read_bytes()
+    gh.init()
+    assert (gh.keys / "secret.key").read_bytes() == first
+
+
+
+def test_db_check(ready):
+    rc, out, err = ready.run("db", "check")
+    assert rc == 0, err
+    assert "ok" in out
+    junk = os.urandom(8192)
+    ready.db.write_bytes(junk)
+    for suffix in ("-wal", "-shm"):
+        p = ready.db.with_name(ready.db.name + suffix)
+        if p.exists():
+            p.unlink()
+    ready.fails("db", "check")
+    assert ready.db.read_bytes() == junk

@@ -1,0 +1,299 @@
+"""ghtest.py — helpers for the end-to-end tests in tests/e2e (imported by conftest.py).
+
+Gatehouse: one throw-away data location (db + keys in a temp dir) and a `run()` that calls the
+binary there with a clean environment, fast Argon2 and no controlling terminal.
+Server: one `gatehouse serve` on a free loopback port, its stderr in a file.
+"""
+import base64
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import requests
+
+REPO = Path(__file__).resolve().parents[2]
+
+# OWASP floor; fast enough that a test can hash dozens of passwords.
+FAST_ARGON2 = {"GATEHOUSE_ARGON2_MEMORY_KIB": "19456", "GATEHOUSE_ARGON2_ITERATIONS": "2"}
+PASSWORD = "correct horse battery staple"   # 28 characters, not in the common list
+CMD_TIMEOUT = 60
+SERVER_READY_TIMEOUT = 15
+SERVER_STOP_TIMEOUT = 15
+
+B64URL43 = re.compile(r"^[A-Za-z0-9_-]{43}$")
+RFC3339_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
+
+
+def binary_path() -> Path:
+    p = Path(os.environ.get("GATEHOUSE_BIN") or "./gatehouse")
+    if p.is_absolute():
+        return p
+    if (Path.cwd() / p).exists():
+        return (Path.cwd() / p).resolve()
+    return (REPO / p).resolve()
+
+
+def clean_env() -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GATEHOUSE_")}
+    env.update(FAST_ARGON2)
+    env.setdefault("LC_ALL", "C.UTF-8")
+    return env
+
+
+def b64url_decode(s: str) -> bytes:
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+
+
+def lines(text: str) -> list:
+    return [ln for ln in text.splitlines() if ln.strip()]
+
+
+class Gatehouse:
+    """A data location of its own and a way to run the CLI against it."""
+
+    def __init__(self, binary: Path, root: Path):
+        self.binary = binary
+        self.root = root                      # also the working directory of every command
+        self.dir = root / "data"
+        self.dir.mkdir(mode=0o700)
+        self.db = self.dir / "gatehouse.db"
+        self.keys = self.dir / "keys"
+        self.env = clean_env()
+        self.env["GATEHOUSE_DB"] = str(self.db)
+        self.env["GATEHOUSE_KEYS"] = str(self.keys)
+        self.history = []                      # (args, stdout, stderr) of every command
+
+    def cmd_env(self, env=None) -> dict:
+        e = dict(self.env)
+        for k, v in (env or {}).items():
+            if v is None:
+                e.pop(k, None)
+            else:
+                e[k] = str(v)
+        return e
+
+    def run(self, *args, input=None, env=None, timeout=CMD_TIMEOUT, cwd=None):
+        """Run `gatehouse ARGS...`; returns (rc, stdout, stderr). Without input, stdin is
+        /dev/null; there is never a controlling terminal (new session)."""
+        kw = {}
+        if input is None:
+            kw["stdin"] = subprocess.DEVNULL
+        else:
+            kw["input"] = input.encode("utf-8") if isinstance(input, str) else input
+        p = subprocess.run([str(self.binary), *map(str, args)], capture_output=True,
+                           env=self.cmd_env(env), cwd=str(cwd or self.root), timeout=timeout,
+                           start_new_session=True, **kw)
+        out = p.stdout.decode("utf-8", "replace")
+        err = p.stderr.decode("utf-8", "replace")
+        self.history.append((args, out, err))
+        # No command ever prints a password hash (issue: Admin CLI).
+        assert "$argon2" not in out + err, \
+            f"`gatehouse {' '.join(map(str, args))}` printed a password hash:\n{out}{err}"
+        return p.returncode, out, err
+
+    def ok(self, *args, **kw) -> str:
+        rc, out, err = self.run(*args, **kw)
+        assert rc == 0, (f"`gatehouse {' '.join(map(str, args))}` exited {rc}\n"
+                         f"stdout: {out}\nstderr: {err}")
+        return out
+
+    def json(self, *args, **kw):
+        out = self.ok(*args, "--json", **kw)
+        try:
+            return json.loads(out)
+        except ValueError as e:
+            raise AssertionError(f"`gatehouse {' '.join(map(str, args))} --json` printed "
+                                 f"something that is not JSON ({e}):\n{out}")
+
+    def fails(self, *args, rc=1, **kw) -> str:
+        """Run a command that must fail with exit code rc (an int or a tuple of ints) and one
+        line on stderr; returns that line."""
+        got, out, err = self.run(*args, **kw)
+        want = rc if isinstance(rc, tuple) else (rc,)
+        assert got in want, (f"`gatehouse {' '.join(map(str, args))}` exited {got}, "
+                             f"want {rc}\nstdout: {out}\nstderr: {err}")
+        errl = lines(err)
+        assert len(errl) == 1, f"want one line on stderr, got {len(errl)}:\n{err}"
+        return errl[0]
+
+    # shortcuts --------------------------------------------------------------------------
+    def init(self, *args) -> str:
+        return self.ok("init", *args)
+
+    def add_user(self, username, password=PASSWORD, *args) -> str:
+        return self.ok("user", "add", username, "--password-stdin", *args,
+                       input=password + "\n")
+
+    def user(self, username) -> dict:
+        return self.json("user", "show", username)
+
+    def users(self) -> list:
+        return self.json("user", "list")
+
+    def client(self, client_id) -> dict:
+        return self.json("client", "show", client_id)
+
+    def clients(self) -> list:
+        return self.json("client", "list")
+
+    def key_list(self) -> list:
+        return self.json("keys", "list")
+
+    def sql(self, statement: str) -> str:
+        p = subprocess.run(["sqlite3", str(self.db), statement], capture_output=True,
+                           text=True, timeout=30)
+        assert p.returncode == 0, f"sqlite3 {statement!r}: {p.stderr}"
+        return p.stdout
+
+    def dump(self) -> str:
+        """The whole database as SQL text (to prove a failed command changed nothing)."""
+        return self.sql(".dump")
+
+    def all_output(self) -> str:
+        return "\n".join(o + "\n" + e for _, o, e in self.history)
+
+
+class Server:
+    """`gatehouse serve --listen 127.0.0.1:0 --port-file F ARGS` in the background."""
+
+    def __init__(self, gh: Gatehouse, args, env=None, listen="127.0.0.1:0", name="serve",
+                 issuer=None):
+        self.gh = gh
+        self.issuer = issuer
+        self.port_file = gh.root / f"{name}.port"
+        self.stderr_path = gh.root / f"{name}.stderr"
+        self.stdout_path = gh.root / f"{name}.stdout"
+        cmd = [str(gh.binary), "serve", "--listen", listen, "--port-file", str(self.port_file)]
+        if issuer:
+            cmd += ["--issuer", issuer]
+        cmd += [str(a) for a in args]
+        with open(self.stderr_path, "wb") as ef, open(self.stdout_path, "wb") as of:
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=of, stderr=ef,
+                                         env=gh.cmd_env(env), cwd=str(gh.root),
+                                         start_new_session=True)
+        self.pid = self.proc.pid
+        self.port = None
+        self.host = "[::1]" if listen.startswith("[") else "127.0.0.1"
+        self.session = requests.Session()
+        self.session.trust_env = False         # never a proxy
+        self.stop_rc = None
+
+    @property
+    def base(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def stderr(self) -> str:
+        return self.stderr_path.read_text("utf-8", "replace")
+
+    def _died(self, what):
+        raise AssertionError(f"gatehouse serve exited {self.proc.returncode} {what}\n"
+                             f"stderr:\n{self.stderr()}")
+
+    def wait_ready(self, timeout=SERVER_READY_TIMEOUT):
+        deadline = time.monotonic() + timeout
+        last = "no port file"
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                self._died("before it was ready")
+            if self.port is None and self.port_file.exists():
+                text = self.port_file.read_text()
+                if text.endswith("\n") and text.strip().isdigit():
+                    self.port = int(text)
+            if self.port is not None:
+                try:
+                    r = self.session.get(self.base + "/healthz", timeout=2)
+                    if r.status_code == 200:
+                        return self
+                    last = f"GET /healthz answered {r.status_code}"
+                except requests.RequestException as e:
+                    last = f"GET /healthz: {e}"
+            time.sleep(0.02)
+        raise AssertionError(f"gatehouse serve not ready within {timeout} s ({last})\n"
+                             f"stderr:\n{self.stderr()}")
+
+    def wait_exit(self, timeout=10):
+        """For a serve that must refuse to start: its exit code, or None if it is running."""
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def url(self, path_or_url: str) -> str:
+        """An absolute URL for a path, or an issuer-based URL mapped onto this server."""
+        if path_or_url.startswith("/"):
+            return self.base + path_or_url
+        if self.issuer and path_or_url.startswith(self.issuer):
+            return self.base + path_or_url[len(self.issuer):]
+        return path_or_url
+
+    def request(self, method, path, **kw):
+        kw.setdefault("timeout", 10)
+        kw.setdefault("allow_redirects", False)
+        return self.session.request(method, self.url(path), **kw)
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def alive(self) -> bool:
+        """The process runs and answers /healthz with 200 on a fresh connection."""
+        if self.proc.poll() is not None:
+            return False
+        try:
+            with requests.Session() as s:
+                s.trust_env = False
+                return s.get(self.base + "/healthz", timeout=5).status_code == 200
+        except requests.RequestException:
+            return False
+
+    def stop(self, sig=signal.SIGTERM, timeout=SERVER_STOP_TIMEOUT):
+        """Send sig and wait; returns the exit code. Kills (only this pid) after timeout."""
+        self.session.close()
+        if self.proc.poll() is None:
+            os.kill(self.pid, sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.kill(self.pid, signal.SIGKILL)
+                self.proc.wait()
+                raise AssertionError(f"gatehouse serve did not exit within {timeout} s of "
+                                     f"{signal.Signals(sig).name}; killed\n"
+                                     f"stderr:\n{self.stderr()}")
+        self.stop_rc = self.proc.returncode
+        return self.stop_rc
+
+
+def raw_http(port, data: bytes, timeout=10, host="127.0.0.1", read_all=False):
+    """Send raw bytes; return (status or None if the connection closed without an answer,
+    the bytes received). Connection resets count as a close."""
+    got = b""
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as s:
+            try:
+                s.sendall(data)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            try:
+                while True:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    got += chunk
+                    if not read_all and b"\r\n\r\n" in got:
+                        break
+            except (ConnectionResetError, socket.timeout):
+                pass
+    except ConnectionRefusedError:
+        return None, b""
+    m = re.match(rb"HTTP/1\.[01] (\d{3})", got)
+    return (int(m.group(1)) if m else None), got
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -1,0 +1,452 @@
+/* test_req.c — the form/query decoder against hostile input (percent-escapes, NUL, control
+ * characters, invalid UTF-8, duplicates, size bounds), the request-target split, and the
+ * If-None-Match matcher. Pure parsing: no daemon. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "core/limits.h"
+#include "http/req.h"
+#include "http/resp.h"
+#include "t.h"
+
+/* Parse s (length from sizeof when it holds NULs) into a fresh list. */
+static int
+parse(const char *s, size_t len, struct req_params *ps)
+{
+    const char *why = NULL;
+    int rc;
+
+    req_params_init(ps);
+    rc = req_params_add(ps, s, len, &why);
+    if (rc != GH_OK && !why)
+        return 12345;   /* every refusal must come with a reason */
+    return rc;
+}
+
+#define PARSE(lit, ps) parse(lit, sizeof(lit) - 1, ps)
+
+static void
+test_decodes_escapes_plus_and_keeps_order(void)
+{
+    struct req_params ps;
+    size_t len;
+
+    T_EQ_INT(PARSE("a=1&b=x%20y+z&c=%e2%82%AC&d", &ps), GH_OK);
+    T_EQ_INT(ps.n, 4);
+    T_EQ_STR(ps.p[0].name, "a");
+    T_EQ_STR(req_param(&ps, "a", NULL), "1");
+    T_EQ_STR(req_param(&ps, "b", &len), "x y z");
+    T_EQ_INT(len, 5);
+    T_EQ_STR(req_param(&ps, "c", NULL), "\xe2\x82\xac");
+    T_ASSERT(req_param(&ps, "d", NULL) == NULL);   /* empty value counts as absent */
+    T_EQ_INT(ps.p[3].value_len, 0);
+    T_ASSERT(req_param(&ps, "e", NULL) == NULL);
+    req_params_free(&ps);
+}
+
+static void
+test_escaped_separators_stay_data(void)
+{
+    struct req_params ps;
+
+    T_EQ_INT(PARSE("redirect_uri=https%3A%2F%2Frp.example%2Fcb%3Fx%3D1%26y%3D2&a%3Db=c", &ps),
+        GH_OK);
+    T_EQ_INT(ps.n, 2);
+    T_EQ_STR(req_param(&ps, "redirect_uri", NULL), "https://rp.example/cb?x=1&y=2");
+    T_EQ_STR(req_param(&ps, "a=b", NULL), "c");
+    T_EQ_STR(ps.p[0].name, "redirect_uri");
+    req_params_free(&ps);
+}
+
+static void
+test_empty_segments_are_skipped_and_empty_input_is_fine(void)
+{
+    struct req_params ps;
+
+    T_EQ_INT(PARSE("&&a=1&&b=2&", &ps), GH_OK);
+    T_EQ_INT(ps.n, 2);
+    req_params_free(&ps);
+    T_EQ_INT(PARSE("", &ps), GH_OK);
+    T_EQ_INT(ps.n, 0);
+    req_params_free(&ps);
+    T_EQ_INT(PARSE("&", &ps), GH_OK);
+    T_EQ_INT(ps.n, 0);
+    req_params_free(&ps);
+}
+
+static void
+test_value_may_contain_equals(void)
+{
+    struct req_params ps;
+
+    T_EQ_INT(PARSE("state=a=b==", &ps), GH_OK);
+    T_EQ_STR(req_param(&ps, "state", NULL), "a=b==");
+    req_params_free(&ps);
+}
+
+static void
+test_bad_percent_escapes_are_rejected(void)
+{
+    static const char *const bad[] = { "a=%", "a=%2", "a=%zz", "a=%2g", "a=%%41", "%=1",
+        "a=1%", "a=%+1", "a=% 1", "a=%-1" };
+    struct req_params ps;
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        T_EQ_INT(parse(bad[i], strlen(bad[i]), &ps), GH_EINVAL);
+        T_EQ_INT(ps.n, 0);
+        req_params_free(&ps);
+    }
+}
+
+static void
+test_nul_is_rejected_not_truncated(void)
+{
+    struct req_params ps;
+    static const char raw_nul[] = "redirect_uri=https://rp.example/cb\0.evil.com";
+
+    /* SECURITY.md I2: https://rp.example/cb%00.evil must not turn into .../cb */
+    T_EQ_INT(PARSE("redirect_uri=https%3A%2F%2Frp.example%2Fcb%00.evil.com", &ps), GH_EINVAL);
+    req_params_free(&ps);
+    T_EQ_INT(PARSE("a%00b=1", &ps), GH_EINVAL);
+    req_params_free(&ps);
+    T_EQ_INT(parse(raw_nul, sizeof(raw_nul) - 1, &ps), GH_EINVAL);
+    req_params_free(&ps);
+}
+
+static void
+test_control_characters_are_rejected(void)
+{
+    static const char *const bad[] = { "state=a%0d%0aSet-Cookie:x=y", "a=%09", "a=%7f",
+        "a=%1b%5b2J", "a=\x01", "a%0a=1", "a=%c2%85", "a=%c2%9f" };
+    struct req_params ps;
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        T_EQ_INT(parse(bad[i], strlen(bad[i]), &ps), GH_EINVAL);
+        req_params_free(&ps);
+    }
+    /* U+00A0 (C2 A0) is printable */
+    T_EQ_INT(PARSE("a=%c2%a0", &ps), GH_OK);
+    req_params_free(&ps);
+}
+
+static void
+test_invalid_utf8_is_rejected(void)
+{
+    static const char *const bad[] = { "a=%c0%af", "a=%e0%80%af", "a=%ed%a0%80", "a=%ff",
+        "a=%80", "a=%e2%82", "a=%f4%90%80%80", "a=\xc3", "%c3=1" };
+    struct req_params ps;
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        T_EQ_INT(parse(bad[i], strlen(bad[i]), &ps), GH_EINVAL);
+        req_params_free(&ps);
+    }
+    T_EQ_INT(PARSE("a=%f0%9f%98%80", &ps), GH_OK);   /* U+1F600 */
+    req_params_free(&ps);
+}
+
+static void
+test_duplicate_names_are_rejected(void)
+{
+    struct req_params ps;
+
+    /* RFC 6749 §3.1, SECURITY.md P27 */
+    T_EQ_INT(PARSE("client_id=a&client_id=a", &ps), GH_EINVAL);
+    req_params_free(&ps);
+    T_EQ_INT(PARSE("scope=&scope=openid", &ps), GH_EINVAL);
+    req_params_free(&ps);
+    T_EQ_INT(PARSE("code=1&cod%65=2", &ps), GH_EINVAL);   /* same name once decoded */
+    req_params_free(&ps);
+    T_EQ_INT(PARSE("a+b=1&a%20b=2", &ps), GH_EINVAL);
+    req_params_free(&ps);
+    /* names are case-sensitive */
+    T_EQ_INT(PARSE("state=1&State=2", &ps), GH_OK);
+    req_params_free(&ps);
+}
+
+static void
+test_duplicates_across_query_and_body_are_rejected(void)
+{
+    struct req_params ps;
+    const char *why;
+
+    req_params_init(&ps);
+    T_EQ_INT(req_params_add(&ps, "client_id=a&x=1", 15, &why), GH_OK);
+    T_EQ_INT(req_params_add(&ps, "code=1&client_id=b", 18, &why), GH_EINVAL);
+    T_ASSERT(why != NULL);
+    /* the failed source left the list as it was */
+    T_EQ_INT(ps.n, 2);
+    T_ASSERT(req_param(&ps, "code", NULL) == NULL);
+    T_EQ_STR(req_param(&ps, "x", NULL), "1");
+    T_EQ_INT(req_params_add(&ps, "code=1", 6, &why), GH_OK);
+    T_EQ_INT(ps.n, 3);
+    /* at most REQ_PARAMS_MAX_SRC sources */
+    T_EQ_INT(req_params_add(&ps, "y=1", 3, &why), GH_EINVAL);
+    req_params_free(&ps);
+}
+
+static void
+test_empty_names_are_rejected(void)
+{
+    struct req_params ps;
+
+    T_EQ_INT(PARSE("=x", &ps), GH_EINVAL);
+    req_params_free(&ps);
+    T_EQ_INT(PARSE("a=1&=", &ps), GH_EINVAL);
+    req_params_free(&ps);
+}
+
+static void
+test_parameter_count_is_bounded(void)
+{
+    struct req_params ps;
+    char s[GH_MAX_PARAMS * 8 + 16];
+    size_t o = 0;
+
+    for (int i = 0; i < GH_MAX_PARAMS; i++)
+        o += (size_t)snprintf(s + o, sizeof(s) - o, "p%d=1&", i);
+    T_EQ_INT(parse(s, o, &ps), GH_OK);
+    T_EQ_INT(ps.n, GH_MAX_PARAMS);
+    req_params_free(&ps);
+    o += (size_t)snprintf(s + o, sizeof(s) - o, "one=more");
+    T_EQ_INT(parse(s, o, &ps), GH_ETOOBIG);
+    T_EQ_INT(ps.n, 0);
+    req_params_free(&ps);
+}
+
+static void
+test_parameter_length_is_bounded_after_decoding(void)
+{
+    struct req_params ps;
+    size_t n = 2 + 3 * (GH_MAX_PARAM_LEN + 1);
+    char *s = malloc(n + 1);
+
+    /* exactly GH_MAX_PARAM_LEN decoded bytes from three times as many encoded ones: fine */
+    memcpy(s, "a=", 2);
+    for (size_t i = 0; i < GH_MAX_PARAM_LEN; i++)
+        memcpy(s + 2 + 3 * i, "%41", 3);
+    T_EQ_INT(parse(s, 2 + 3 * GH_MAX_PARAM_LEN, &ps), GH_OK);
+    T_EQ_INT(ps.p[0].value_len, GH_MAX_PARAM_LEN);
+    req_params_free(&ps);
+    /* one more decoded byte: too long */
+    memcpy(s + 2 + 3 * GH_MAX_PARAM_LEN, "%41", 3);
+    T_EQ_INT(parse(s, n, &ps), GH_ETOOBIG);
+    req_params_free(&ps);
+    /* the same for a name */
+    memset(s, 'n', GH_MAX_PARAM_LEN + 1);
+    s[GH_MAX_PARAM_LEN + 1] = '=';
+    T_EQ_INT(parse(s, GH_MAX_PARAM_LEN + 2, &ps), GH_ETOOBIG);
+    req_params_free(&ps);
+    free(s);
+}
+
+static void
+test_total_length_is_bounded_before_allocating(void)
+{
+    struct req_params ps;
+    char *s = malloc(GH_MAX_BODY + 1);
+
+    memset(s, '&', GH_MAX_BODY + 1);
+    T_EQ_INT(parse(s, GH_MAX_BODY, &ps), GH_OK);
+    req_params_free(&ps);
+    T_EQ_INT(parse(s, GH_MAX_BODY + 1, &ps), GH_ETOOBIG);
+    req_params_free(&ps);
+    free(s);
+}
+
+static void
+test_input_need_not_be_terminated(void)
+{
+    struct req_params ps;
+    const char s[] = { 'a', '=', '1', '&', 'b', '=', '2' };   /* no NUL */
+
+    T_EQ_INT(parse(s, 5, &ps), GH_OK);   /* only "a=1&b" */
+    T_EQ_INT(ps.n, 2);
+    T_ASSERT(req_param(&ps, "b", NULL) == NULL);
+    T_EQ_INT(ps.p[1].name_len, 1);
+    req_params_free(&ps);
+}
+
+static void
+test_request_target_is_split_raw(void)
+{
+    struct req *rq = req_new("/authorize?a=%41&b=c%00", 1, 2);
+
+    T_ASSERT(!rq->uri_too_long);
+    T_EQ_STR(rq->path, "/authorize");
+    T_EQ_INT(rq->path_len, 10);
+    T_EQ_STR(rq->query, "a=%41&b=c%00");
+    T_EQ_INT(rq->query_len, 12);
+    req_free(rq);
+
+    rq = req_new("/jwks%2ejson", 1, 2);
+    T_EQ_STR(rq->path, "/jwks%2ejson");   /* never decoded: the router sees the raw bytes */
+    T_ASSERT(rq->query == NULL);
+    req_free(rq);
+
+    rq = req_new("/x?", 1, 2);
+    T_ASSERT(rq->query != NULL);
+    T_EQ_INT(rq->query_len, 0);
+    req_free(rq);
+}
+
+static void
+test_request_target_bounds(void)
+{
+    char *s = malloc(GH_MAX_PATH_LEN + GH_MAX_BODY + 8);
+    struct req *rq;
+
+    memset(s, 'a', GH_MAX_PATH_LEN + 1);
+    s[0] = '/';
+    s[GH_MAX_PATH_LEN] = '\0';
+    rq = req_new(s, 0, 0);
+    T_ASSERT(!rq->uri_too_long);
+    req_free(rq);
+    s[GH_MAX_PATH_LEN] = 'a';
+    s[GH_MAX_PATH_LEN + 1] = '\0';
+    rq = req_new(s, 0, 0);
+    T_ASSERT(rq->uri_too_long);
+    T_ASSERT(rq->uri == NULL);
+    req_free(rq);
+
+    memcpy(s, "/x?", 3);
+    memset(s + 3, 'q', GH_MAX_BODY);
+    s[3 + GH_MAX_BODY] = '\0';
+    rq = req_new(s, 0, 0);
+    T_ASSERT(!rq->uri_too_long);
+    req_free(rq);
+    s[3 + GH_MAX_BODY] = 'q';
+    s[4 + GH_MAX_BODY] = '\0';
+    rq = req_new(s, 0, 0);
+    T_ASSERT(rq->uri_too_long);
+    req_free(rq);
+    free(s);
+}
+
+static void
+test_query_parse_through_req(void)
+{
+    struct req *rq = req_new("/cb?code=abc&state=x%2By", 0, 0);
+    struct req_params ps;
+    const char *why;
+
+    req_params_init(&ps);
+    T_EQ_INT(req_query(rq, &ps, &why), GH_OK);
+    T_EQ_STR(req_param(&ps, "state", NULL), "x+y");
+    req_params_free(&ps);
+    req_free(rq);
+
+    rq = req_new("/cb", 0, 0);
+    req_params_init(&ps);
+    T_EQ_INT(req_query(rq, &ps, &why), GH_OK);
+    T_EQ_INT(ps.n, 0);
+    req_params_free(&ps);
+    req_free(rq);
+}
+
+static void
+test_methods_are_case_sensitive(void)
+{
+    T_EQ_INT(req_method_parse("GET"), REQ_GET);
+    T_EQ_INT(req_method_parse("HEAD"), REQ_HEAD);
+    T_EQ_INT(req_method_parse("get"), REQ_OTHER);
+    T_EQ_INT(req_method_parse("GET "), REQ_OTHER);
+    T_EQ_INT(req_method_parse(""), REQ_OTHER);
+    T_EQ_INT(req_method_parse(NULL), REQ_OTHER);
+    T_EQ_STR(req_method_name(REQ_POST), "POST");
+}
+
+static void
+test_request_ids_are_hex_and_distinct(void)
+{
+    struct req *a = req_new("/", 0x0123456789abcdefULL, 1);
+    struct req *b = req_new("/", 0x0123456789abcdefULL, 2);
+
+    T_EQ_STR(req_rid(a), "0123456789abcdef00000001");
+    T_ASSERT(strcmp(req_rid(a), req_rid(b)) != 0);
+    req_free(a);
+    req_free(b);
+    a = req_new("/", 0xffffffffffffffffULL, 0x123456789ULL);
+    T_EQ_STR(req_rid(a), "ffffffffffffffff123456789");
+    req_free(a);
+    a = req_new("/", 0, UINT64_MAX);
+    T_EQ_STR(req_rid(a), "0000000000000000ffffffffffffffff");
+    T_ASSERT(strlen(req_rid(a)) < REQ_RID_SIZE);
+    req_free(a);
+}
+
+static void
+test_if_none_match(void)
+{
+    const char *et = "\"abc\"";
+
+#define INM(s) resp_inm_match(s, strlen(s), et)
+    T_ASSERT(INM("\"abc\""));
+    T_ASSERT(INM("*"));
+    T_ASSERT(INM(" * "));
+    T_ASSERT(INM("\"x\", \"abc\""));
+    T_ASSERT(INM("\"x\",\"abc\",\"y\""));
+    T_ASSERT(INM("W/\"abc\""));           /* weak comparison (RFC 9110 §13.1.2) */
+    T_ASSERT(INM(",,\"abc\""));
+    T_ASSERT(!INM("\"abcd\""));
+    T_ASSERT(!INM("\"ab\""));
+    T_ASSERT(!INM("abc"));
+    T_ASSERT(!INM("\"abc"));
+    T_ASSERT(!INM(""));
+    T_ASSERT(!INM("\"x\" junk, \"abc\""));   /* malformed list: no match, full 200 */
+    T_ASSERT(!INM("**"));
+    T_ASSERT(!INM("w/\"abc\""));
+    T_ASSERT(!resp_inm_match("\"abc\"", 4, et));   /* length is honoured */
+#undef INM
+}
+
+static void
+test_form_content_type_is_exact(void)
+{
+    static const char *const good[] = { "application/x-www-form-urlencoded",
+        "Application/X-WWW-Form-Urlencoded", "application/x-www-form-urlencoded; charset=utf-8",
+        "application/x-www-form-urlencoded;charset=UTF-8",
+        "application/x-www-form-urlencoded ; charset=utf-8 " };
+    static const char *const bad[] = { "", "text/plain", "multipart/form-data",
+        "application/x-www-form-urlencodedx", "application/x-www-form-urlencoded;",
+        "application/x-www-form-urlencoded; charset=latin1",
+        "application/x-www-form-urlencoded; charset=utf-8; x=y",
+        "application/json, application/x-www-form-urlencoded" };
+
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+        T_ASSERT(req_is_form_type(good[i], strlen(good[i])));
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        T_ASSERT(!req_is_form_type(bad[i], strlen(bad[i])));
+    T_ASSERT(!req_is_form_type(NULL, 0));
+}
+
+int
+main(void)
+{
+    t_init("req");
+    T_RUN(test_decodes_escapes_plus_and_keeps_order);
+    T_RUN(test_escaped_separators_stay_data);
+    T_RUN(test_empty_segments_are_skipped_and_empty_input_is_fine);
+    T_RUN(test_value_may_contain_equals);
+    T_RUN(test_bad_percent_escapes_are_rejected);
+    T_RUN(test_nul_is_rejected_not_truncated);
+    T_RUN(test_control_characters_are_rejected);
+    T_RUN(test_invalid_utf8_is_rejected);
+    T_RUN(test_duplicate_names_are_rejected);
+    T_RUN(test_duplicates_across_query_and_body_are_rejected);
+    T_RUN(test_empty_names_are_rejected);
+    T_RUN(test_parameter_count_is_bounded);
+    T_RUN(test_parameter_length_is_bounded_after_decoding);
+    T_RUN(test_total_length_is_bounded_before_allocating);
+    T_RUN(test_input_need_not_be_terminated);
+    T_RUN(test_request_target_is_split_raw);
+    T_RUN(test_request_target_bounds);
+    T_RUN(test_query_parse_through_req);
+    T_RUN(test_methods_are_case_sensitive);
+    T_RUN(test_request_ids_are_hex_and_distinct);
+    T_RUN(test_if_none_match);
+    T_RUN(test_form_content_type_is_exact);
+    return t_done();
+}
