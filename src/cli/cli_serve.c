@@ -17,6 +17,8 @@
 #include "ep/ep.h"
 #include "http/server.h"
 
+#define LOG_FLUSH_MS 200  /* access-log lines reach stderr at most this late */
+
 static int
 write_port_file(const char *path, unsigned port, char *err, size_t errsz)
 {
@@ -66,6 +68,8 @@ cli_serve(struct cli_ctx *ctx)
         cli_fail(ctx, "%s", err);
         goto out;
     }
+    if (log_buffer_start(LOG_FLUSH_MS) != GH_OK)
+        log_warn("log", "cannot start the access-log flusher; writing lines one by one");
     log_info("serve_started", "listen=%s port=%u issuer=%s", ctx->cfg.listen, port, app.issuer);
     for (;;) {
         if (sigwait(&set, &sig) != 0)
@@ -80,6 +84,7 @@ cli_serve(struct cli_ctx *ctx)
         GH_DRAIN_TIMEOUT_S);
     cut = srv_drain_and_stop(srv, GH_DRAIN_TIMEOUT_S);
     srv = NULL;
+    log_buffer_stop();
     log_info("serve_stopped", "cut_connections=%u", cut);
     rc = CLI_OK;
 out:

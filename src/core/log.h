@@ -14,6 +14,17 @@ int  log_level_parse(const char *s, enum log_level *out); /* "err|warn|info|debu
 void log_msg(enum log_level lvl, const char *event, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Like log_msg, but between log_buffer_start() and log_buffer_stop() the line goes to a
+ * per-thread buffer written when full or every interval_ms by a flusher thread (used for the
+ * access log, where one write(2) per request costs a quarter of the request). Lines stay
+ * whole; they may be up to interval_ms late and are lost if the process is killed. */
+void log_buffered(enum log_level lvl, const char *event, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int  log_buffer_start(unsigned interval_ms);   /* GH_OK or GH_EINTERNAL (then lines go direct) */
+void log_buffer_stop(void);                    /* after every writer stopped: flush, free */
+
+#define LOG_LINE_MAX 2048
+
 #define log_err(ev, ...)   log_msg(LOG_ERR, ev, __VA_ARGS__)
 #define log_warn(ev, ...)  log_msg(LOG_WARN, ev, __VA_ARGS__)
 #define log_info(ev, ...)  log_msg(LOG_INFO, ev, __VA_ARGS__)

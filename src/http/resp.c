@@ -435,7 +435,7 @@ resp_log_access(struct req *rq, const char *end)
         snprintf(st, sizeof(st), "%u", rq->status);
     else
         str_copy(st, sizeof(st), "-");
-    log_info("http", "rid=%s method=%s path=%s status=%s bytes=%zu us=%" PRId64 "%s%s",
+    log_buffered(LOG_INFO, "http", "rid=%s method=%s path=%s status=%s bytes=%zu us=%" PRId64 "%s%s",
         req_rid(rq), m, path, st, rq->bytes, clock_mono_us() - rq->t0_us, end ? " end=" : "",
         end ? end : "");
 }
