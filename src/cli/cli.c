@@ -540,13 +540,19 @@ prompt_tty(int tty, const char *prompt, size_t max, char **out, size_t *len)
     struct termios old, noecho;
     int rc;
 
-    if (write(tty, prompt, strlen(prompt)) < 0 || tcgetattr(tty, &old) != 0)
+    if (tcgetattr(tty, &old) != 0)
         return GH_EIO;
     noecho = old;
     noecho.c_lflag &= ~(tcflag_t)ECHO;
     noecho.c_lflag |= ECHONL;
+    /* echo off (dropping type-ahead) before the prompt appears, so nothing typed in answer to
+     * it is ever echoed or discarded */
     if (tcsetattr(tty, TCSAFLUSH, &noecho) != 0)
         return GH_EIO;
+    if (write(tty, prompt, strlen(prompt)) < 0) {
+        tcsetattr(tty, TCSAFLUSH, &old);
+        return GH_EIO;
+    }
     rc = read_line(tty, max, out, len);
     tcsetattr(tty, TCSAFLUSH, &old);
     return rc;
