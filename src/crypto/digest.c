@@ -2,35 +2,13 @@
  * refresh tokens, session ids) are stored only as these digests (SECURITY.md J15). Comparing
  * digests is the caller's job and must use str_ct_eq / CRYPTO_memcmp (J13). */
 #include <stdlib.h>
-#include <string.h>
 
-#include <openssl/err.h>
 #include <openssl/evp.h>
 
 #include "core/err.h"
 #include "core/log.h"
 #include "crypto/digest.h"
-
-/* Drain the OpenSSL error queue into one log line. */
-static void
-log_ossl(const char *what)
-{
-    char line[512] = "";
-    size_t o = 0;
-    unsigned long e;
-
-    while ((e = ERR_get_error()) != 0) {
-        if (o + 3 >= sizeof(line))
-            continue; /* keep draining so no stale error is left behind */
-        if (o > 0) {
-            memcpy(line + o, "; ", 3);
-            o += 2;
-        }
-        ERR_error_string_n(e, line + o, sizeof(line) - o);
-        o += strlen(line + o);
-    }
-    log_err("crypto_error", "%s: %s", what, o ? line : "(no OpenSSL error)");
-}
+#include "crypto/ossl.h"
 
 void
 dig_sha256(const void *data, size_t n, unsigned char out[DIG_SHA256_LEN])
@@ -40,7 +18,7 @@ dig_sha256(const void *data, size_t n, unsigned char out[DIG_SHA256_LEN])
     /* SHA-256 of memory cannot fail short of a broken library. Returning an unfilled digest
      * would make every token hash alike, so there is no safe degraded answer: stop. */
     if (EVP_Digest(data, n, out, &len, EVP_sha256(), NULL) != 1 || len != DIG_SHA256_LEN) {
-        log_ossl("EVP_Digest(SHA-256)");
+        cry_log_errs("EVP_Digest(SHA-256)");
         abort();
     }
 }
@@ -54,7 +32,7 @@ dig_hmac_sha256(const unsigned char *key, size_t keylen, const void *data, size_
     if (!EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key, keylen, data, n, out,
             DIG_SHA256_LEN, &len) ||
         len != DIG_SHA256_LEN) {
-        log_ossl("HMAC-SHA-256");
+        cry_log_errs("HMAC-SHA-256");
         return GH_ECRYPTO;
     }
     return GH_OK;

@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +35,7 @@
 #include "core/log.h"
 #include "crypto/digest.h"
 #include "crypto/keys.h"
+#include "crypto/ossl.h"
 #include "crypto/rnd.h"
 #include "util/b64url.h"
 #include "util/str.h"
@@ -83,44 +83,6 @@ static const char *const rsa_names[P_COUNT] = {
     OSSL_PKEY_PARAM_RSA_FACTOR1,   OSSL_PKEY_PARAM_RSA_FACTOR2,   OSSL_PKEY_PARAM_RSA_EXPONENT1,
     OSSL_PKEY_PARAM_RSA_EXPONENT2, OSSL_PKEY_PARAM_RSA_COEFFICIENT1,
 };
-
-static void
-set_err(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void
-set_err(char *err, size_t errsz, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || errsz == 0)
-        return;
-    va_start(ap, fmt);
-    if (vsnprintf(err, errsz, fmt, ap) < 0)
-        err[0] = '\0';
-    va_end(ap);
-}
-
-/* Drain the OpenSSL error queue into buf ("" if empty), so the one line that reports a
- * failure also carries OpenSSL's reason and no stale error is left for the next caller. */
-static const char *
-ossl_errs(char *buf, size_t sz)
-{
-    size_t o = 0;
-    unsigned long e;
-
-    buf[0] = '\0';
-    while ((e = ERR_get_error()) != 0) {
-        if (o + 3 >= sz)
-            continue;
-        if (o > 0) {
-            memcpy(buf + o, "; ", 3);
-            o += 2;
-        }
-        ERR_error_string_n(e, buf + o, sz - o);
-        o += strlen(buf + o);
-    }
-    return o ? buf : "no OpenSSL detail";
-}
 
 const char *
 keys_alg_name(enum key_alg alg)
@@ -308,27 +270,27 @@ extract_parts(const EVP_PKEY *pkey, enum key_alg alg, bool priv, struct parts *p
         int bits;
 
         if (!EVP_PKEY_is_a(pkey, "RSA")) {
-            set_err(why, whysz, "holds a key of type %s; RS256 needs RSA",
+            cry_set_err(why, whysz, "holds a key of type %s; RS256 needs RSA",
                 EVP_PKEY_get0_type_name(pkey) ? EVP_PKEY_get0_type_name(pkey) : "unknown");
             goto out;
         }
         bits = EVP_PKEY_get_bits(pkey);
         if (bits < GH_RSA_BITS_MIN) {
-            set_err(why, whysz, "RSA key has %d bits; at least %d are required", bits,
+            cry_set_err(why, whysz, "RSA key has %d bits; at least %d are required", bits,
                 GH_RSA_BITS_MIN);
             goto out;
         }
         /* cjose (and RFC 7518 "oth" aside, most verifiers) handle two-prime keys only */
         if (EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_FACTOR3, &extra) == 1) {
             BN_clear_free(extra);
-            set_err(why, whysz, "multi-prime RSA keys are not supported");
+            cry_set_err(why, whysz, "multi-prime RSA keys are not supported");
             goto out;
         }
         ERR_clear_error();
         for (size_t i = 0; i < (priv ? (size_t)P_COUNT : 2); i++) {
             if (!get_bn(pkey, rsa_names[i], 0, &pt->v[i])) {
-                set_err(why, whysz, "cannot read RSA parameter %s (%s)", rsa_names[i],
-                    ossl_errs(detail, sizeof(detail)));
+                cry_set_err(why, whysz, "cannot read RSA parameter %s (%s)", rsa_names[i],
+                    cry_errs(detail, sizeof(detail)));
                 goto out;
             }
         }
@@ -338,32 +300,32 @@ extract_parts(const EVP_PKEY *pkey, enum key_alg alg, bool priv, struct parts *p
         int nid;
 
         if (!EVP_PKEY_is_a(pkey, "EC")) {
-            set_err(why, whysz, "holds a key of type %s; ES256 needs EC",
+            cry_set_err(why, whysz, "holds a key of type %s; ES256 needs EC",
                 EVP_PKEY_get0_type_name(pkey) ? EVP_PKEY_get0_type_name(pkey) : "unknown");
             goto out;
         }
         if (EVP_PKEY_get_group_name(pkey, grp, sizeof(grp), &glen) != 1) {
             ERR_clear_error();
-            set_err(why, whysz, "EC key has no named curve; P-256 is required");
+            cry_set_err(why, whysz, "EC key has no named curve; P-256 is required");
             goto out;
         }
         nid = OBJ_sn2nid(grp);
         if (nid == NID_undef)
             nid = EC_curve_nist2nid(grp);
         if (nid != NID_X9_62_prime256v1) {
-            set_err(why, whysz, "EC key is on curve %s; P-256 is required", grp);
+            cry_set_err(why, whysz, "EC key is on curve %s; P-256 is required", grp);
             goto out;
         }
         if (!get_bn(pkey, OSSL_PKEY_PARAM_EC_PUB_X, EC_COORD_LEN, &pt->v[P_X]) ||
             !get_bn(pkey, OSSL_PKEY_PARAM_EC_PUB_Y, EC_COORD_LEN, &pt->v[P_Y]) ||
             (priv &&
                 !get_bn(pkey, OSSL_PKEY_PARAM_PRIV_KEY, EC_COORD_LEN, &pt->v[P_D_EC]))) {
-            set_err(why, whysz, "cannot read EC key parameters (%s)",
-                ossl_errs(detail, sizeof(detail)));
+            cry_set_err(why, whysz, "cannot read EC key parameters (%s)",
+                cry_errs(detail, sizeof(detail)));
             goto out;
         }
     } else {
-        set_err(why, whysz, "unknown alg %d", (int)alg);
+        cry_set_err(why, whysz, "unknown alg %d", (int)alg);
         goto out;
     }
     rc = GH_OK;
@@ -450,7 +412,7 @@ selftest(const struct key *k, char *why, size_t whysz)
         !(jws = cjose_jws_sign(k->cjwk, hdr, (const uint8_t *)selftest_payload,
               sizeof(selftest_payload) - 1, &cerr)) ||
         !cjose_jws_export(jws, &ser, &cerr)) {
-        set_err(why, whysz, "self-test: cannot sign (cjose: %s)",
+        cry_set_err(why, whysz, "self-test: cannot sign (cjose: %s)",
             cerr.message ? cerr.message : "?");
         goto out;
     }
@@ -460,7 +422,7 @@ selftest(const struct key *k, char *why, size_t whysz)
         !cjose_jws_verify(jws2, pub, &cerr) ||
         !cjose_jws_get_plaintext(jws2, &pt, &ptlen, &cerr) ||
         ptlen != sizeof(selftest_payload) - 1 || memcmp(pt, selftest_payload, ptlen) != 0) {
-        set_err(why, whysz, "self-test: signature does not verify with the public key "
+        cry_set_err(why, whysz, "self-test: signature does not verify with the public key "
             "(cjose: %s)", cerr.message ? cerr.message : "payload mismatch");
         goto out;
     }
@@ -507,45 +469,45 @@ write_key_file(const char *dir, const char *kid, const unsigned char *data, size
     bool tmp_made = false, renamed = false;
 
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        set_err(err, errsz, "%s: %s", dir, strerror(errno));
+        cry_set_err(err, errsz, "%s: %s", dir, strerror(errno));
         return GH_EIO;
     }
     if (!(rnd = rnd_token(9))) {
-        set_err(err, errsz, "cannot name a temporary file: CSPRNG failed");
+        cry_set_err(err, errsz, "cannot name a temporary file: CSPRNG failed");
         return GH_ECRYPTO;
     }
     if (snprintf(prefix, sizeof(prefix), ".%s.", rnd) < 0 ||
         key_path(path, sizeof(path), dir, "", kid, ".pem") != GH_OK ||
         key_path(tmp, sizeof(tmp), dir, prefix, kid, ".pem.tmp") != GH_OK) {
-        set_err(err, errsz, "%s: path too long", dir);
+        cry_set_err(err, errsz, "%s: path too long", dir);
         rc = GH_EINVAL;
         goto out;
     }
     fd = open(tmp, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) {
-        set_err(err, errsz, "%s: %s", tmp, strerror(errno));
+        cry_set_err(err, errsz, "%s: %s", tmp, strerror(errno));
         goto out;
     }
     tmp_made = true;
     if (write_all(fd, data, n) != 0 || fsync(fd) != 0) {
-        set_err(err, errsz, "%s: %s", tmp, strerror(errno));
+        cry_set_err(err, errsz, "%s: %s", tmp, strerror(errno));
         goto out;
     }
     if (close(fd) != 0) {
         fd = -1;
-        set_err(err, errsz, "%s: %s", tmp, strerror(errno));
+        cry_set_err(err, errsz, "%s: %s", tmp, strerror(errno));
         goto out;
     }
     fd = -1;
     if (rename(tmp, path) != 0) {
-        set_err(err, errsz, "%s: %s", path, strerror(errno));
+        cry_set_err(err, errsz, "%s: %s", path, strerror(errno));
         goto out;
     }
     tmp_made = false;
     renamed = true;
     /* the rename is durable only once the directory entry is */
     if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fsync(dfd) != 0) {
-        set_err(err, errsz, "%s: %s", dir, strerror(errno));
+        cry_set_err(err, errsz, "%s: %s", dir, strerror(errno));
         goto out;
     }
     rc = GH_OK;
@@ -559,81 +521,6 @@ out:
     if (rc != GH_OK && renamed && unlink(path) != 0)
         log_warn("key_tmp", "unlink(%s): %s", path, strerror(errno));
     free(rnd);
-    return rc;
-}
-
-/* Read a key file after checking, on the opened descriptor, that it is a regular file owned
- * by our effective uid with no group/other permission bits and at most GH_MAX_KEY_FILE bytes.
- * *out is wiped and freed by the caller with mem_wipe_free(*out, *outlen). */
-static int
-read_key_file(const char *path, unsigned char **out, size_t *outlen, char *err, size_t errsz)
-{
-    struct stat st;
-    unsigned char *buf = NULL;
-    size_t len = 0;
-    int fd, rc = GH_EIO;
-
-    *out = NULL;
-    *outlen = 0;
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) {
-        int e = errno;
-        set_err(err, errsz, "%s: %s", path, strerror(e));
-        return e == ENOENT ? GH_ENOTFOUND : e == EACCES ? GH_EDENIED : GH_EIO;
-    }
-    if (fstat(fd, &st) != 0) {
-        set_err(err, errsz, "%s: %s", path, strerror(errno));
-        goto out;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        set_err(err, errsz, "%s is not a regular file", path);
-        rc = GH_EINVAL;
-        goto out;
-    }
-    if (st.st_mode & 077) {
-        set_err(err, errsz, "%s is %s by group or others (mode %04o); run: chmod 600 %s", path,
-            (st.st_mode & 044) ? "readable" : "accessible", (unsigned)(st.st_mode & 07777),
-            path);
-        rc = GH_EDENIED;
-        goto out;
-    }
-    if (st.st_uid != geteuid()) {
-        set_err(err, errsz, "%s is owned by uid %u, not by uid %u running gatehouse; run: chown "
-            "%u %s", path, (unsigned)st.st_uid, (unsigned)geteuid(), (unsigned)geteuid(), path);
-        rc = GH_EDENIED;
-        goto out;
-    }
-    if (st.st_size > GH_MAX_KEY_FILE) {
-        set_err(err, errsz, "%s is larger than %d bytes", path, GH_MAX_KEY_FILE);
-        rc = GH_EINVAL;
-        goto out;
-    }
-    /* read at most one byte past the cap, so a file that grew after fstat is still refused */
-    buf = x_malloc(GH_MAX_KEY_FILE + 1);
-    for (;;) {
-        ssize_t r = read(fd, buf + len, GH_MAX_KEY_FILE + 1 - len);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            set_err(err, errsz, "%s: %s", path, strerror(errno));
-            goto out;
-        }
-        if (r == 0)
-            break;
-        len += (size_t)r;
-        if (len > GH_MAX_KEY_FILE) {
-            set_err(err, errsz, "%s is larger than %d bytes", path, GH_MAX_KEY_FILE);
-            rc = GH_EINVAL;
-            goto out;
-        }
-    }
-    *out = buf;
-    *outlen = len;
-    buf = NULL;
-    rc = GH_OK;
-out:
-    close(fd);
-    mem_wipe_free(buf, GH_MAX_KEY_FILE + 1);
     return rc;
 }
 
@@ -673,21 +560,21 @@ keys_generate(const char *dir, enum key_alg alg, char kid[KEYS_KID_MAX + 1], cha
     else if (alg == KEY_ES256)
         pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
     else {
-        set_err(err, errsz, "unknown key alg %d", (int)alg);
+        cry_set_err(err, errsz, "unknown key alg %d", (int)alg);
         return GH_EINVAL;
     }
     if (!pkey) {
-        set_err(err, errsz, "cannot generate a %s key (%s)", keys_alg_name(alg),
-            ossl_errs(detail, sizeof(detail)));
+        cry_set_err(err, errsz, "cannot generate a %s key (%s)", keys_alg_name(alg),
+            cry_errs(detail, sizeof(detail)));
         goto out;
     }
     if (extract_parts(pkey, alg, false, &pt, why, sizeof(why)) != GH_OK) {
-        set_err(err, errsz, "generated %s key: %s", keys_alg_name(alg), why);
+        cry_set_err(err, errsz, "generated %s key: %s", keys_alg_name(alg), why);
         goto out;
     }
     jwk = public_jwk(alg, &pt, NULL);
     if ((rc = keys_thumbprint_jwk(jwk, tkid)) != GH_OK) {
-        set_err(err, errsz, "cannot compute the thumbprint of the new key");
+        cry_set_err(err, errsz, "cannot compute the thumbprint of the new key");
         goto out;
     }
     rc = GH_ECRYPTO;
@@ -695,8 +582,8 @@ keys_generate(const char *dir, enum key_alg alg, char kid[KEYS_KID_MAX + 1], cha
     if (!(bio = BIO_new(BIO_s_secmem())) ||
         PEM_write_bio_PKCS8PrivateKey(bio, pkey, NULL, NULL, 0, NULL, NULL) != 1 ||
         (pemlen = BIO_get_mem_data(bio, &pem)) <= 0 || !pem) {
-        set_err(err, errsz, "cannot encode the new key as PKCS#8 (%s)",
-            ossl_errs(detail, sizeof(detail)));
+        cry_set_err(err, errsz, "cannot encode the new key as PKCS#8 (%s)",
+            cry_errs(detail, sizeof(detail)));
         goto out;
     }
     if ((rc = write_key_file(dir, tkid, (const unsigned char *)pem, (size_t)pemlen, err,
@@ -754,29 +641,29 @@ load_one(const char *dir, const struct key_ref *ref, struct key *k, char *err, s
 
     memset(&pt, 0, sizeof(pt));
     if (!kid_ok(ref->kid)) {
-        set_err(err, errsz, "invalid kid in the key list (only base64url characters allowed)");
+        cry_set_err(err, errsz, "invalid kid in the key list (only base64url characters allowed)");
         return GH_EINVAL;
     }
     if (ref->alg != KEY_RS256 && ref->alg != KEY_ES256) {
-        set_err(err, errsz, "key %s: unknown alg %d", ref->kid, (int)ref->alg);
+        cry_set_err(err, errsz, "key %s: unknown alg %d", ref->kid, (int)ref->alg);
         return GH_EINVAL;
     }
     if (key_path(path, sizeof(path), dir, "", ref->kid, ".pem") != GH_OK) {
-        set_err(err, errsz, "%s: path too long", dir);
+        cry_set_err(err, errsz, "%s: path too long", dir);
         return GH_EINVAL;
     }
-    if ((rc = read_key_file(path, &pem, &pemlen, err, errsz)) != GH_OK)
+    if ((rc = cry_read_private(path, 0, GH_MAX_KEY_FILE, &pem, &pemlen, err, errsz)) != GH_OK)
         goto out;
     rc = GH_EINVAL;
     ERR_clear_error();
     if (!(bio = BIO_new_mem_buf(pem, (int)pemlen)) ||
         !(pkey = PEM_read_bio_PrivateKey(bio, NULL, no_password, NULL))) {
-        set_err(err, errsz, "%s: not a readable unencrypted PEM private key (%s)", path,
-            ossl_errs(detail, sizeof(detail)));
+        cry_set_err(err, errsz, "%s: not a readable unencrypted PEM private key (%s)", path,
+            cry_errs(detail, sizeof(detail)));
         goto out;
     }
     if (extract_parts(pkey, ref->alg, true, &pt, why, sizeof(why)) != GH_OK) {
-        set_err(err, errsz, "%s: listed as %s but %s", path, keys_alg_name(ref->alg), why);
+        cry_set_err(err, errsz, "%s: listed as %s but %s", path, keys_alg_name(ref->alg), why);
         goto out;
     }
     /* Consistency. EC: the public point is d*G on the curve (EVP_PKEY_check, cheap). RSA:
@@ -785,13 +672,13 @@ load_one(const char *dir, const struct key_ref *ref, struct key *k, char *err, s
      * proves the key signs what the published JWK verifies. */
     if (!(cctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL)) ||
         (ref->alg == KEY_ES256 ? EVP_PKEY_check(cctx) != 1 : !rsa_consistent(pkey))) {
-        set_err(err, errsz, "%s: the private key is inconsistent or damaged (%s)", path,
-            ossl_errs(detail, sizeof(detail)));
+        cry_set_err(err, errsz, "%s: the private key is inconsistent or damaged (%s)", path,
+            cry_errs(detail, sizeof(detail)));
         goto out;
     }
     tmp = public_jwk(ref->alg, &pt, NULL);
     if (keys_thumbprint_jwk(tmp, tp) != GH_OK || !str_eq(tp, ref->kid)) {
-        set_err(err, errsz, "%s: the key's thumbprint is %s, not %s; the file was replaced or "
+        cry_set_err(err, errsz, "%s: the key's thumbprint is %s, not %s; the file was replaced or "
             "renamed", path, tp, ref->kid);
         goto out;
     }
@@ -802,12 +689,12 @@ load_one(const char *dir, const struct key_ref *ref, struct key *k, char *err, s
     rc = GH_ECRYPTO;
     if (!(k->cjwk = private_cjose(ref->alg, &pt, &cerr))) {
         ERR_clear_error();
-        set_err(err, errsz, "%s: cjose refused the key (%s)", path,
+        cry_set_err(err, errsz, "%s: cjose refused the key (%s)", path,
             cerr.message ? cerr.message : "?");
         goto out;
     }
     if (selftest(k, why, sizeof(why)) != GH_OK) {
-        set_err(err, errsz, "%s: %s", path, why);
+        cry_set_err(err, errsz, "%s: %s", path, why);
         goto out;
     }
     rc = GH_OK;
@@ -835,7 +722,7 @@ keys_ring_load(const char *dir, const struct key_ref *refs, size_t n, struct key
     if (err && errsz)
         err[0] = '\0';
     if (n > GH_MAX_KEYS) {
-        set_err(err, errsz, "%zu keys listed; at most %d are allowed", n, GH_MAX_KEYS);
+        cry_set_err(err, errsz, "%zu keys listed; at most %d are allowed", n, GH_MAX_KEYS);
         return GH_EINVAL;
     }
     kr = x_calloc(1, sizeof(*kr));
@@ -843,7 +730,7 @@ keys_ring_load(const char *dir, const struct key_ref *refs, size_t n, struct key
     for (size_t i = 0; i < n; i++) {
         for (size_t j = 0; j < i; j++) {
             if (str_eq(refs[i].kid, refs[j].kid)) {
-                set_err(err, errsz, "key %s is listed twice", kid_ok(refs[i].kid) ?
+                cry_set_err(err, errsz, "key %s is listed twice", kid_ok(refs[i].kid) ?
                     refs[i].kid : "(invalid)");
                 rc = GH_EINVAL;
                 goto out;

@@ -4,39 +4,17 @@
  * if the CSPRNG fails, the caller fails. */
 #include <limits.h>
 #include <stdio.h>
-#include <string.h>
 
-#include <openssl/err.h>
 #include <openssl/rand.h>
 
 #include "core/err.h"
 #include "core/log.h"
+#include "crypto/ossl.h"
 #include "crypto/rnd.h"
 #include "util/b64url.h"
 #include "util/xmem.h"
 
 #define RND_TOKEN_MAX 64
-
-/* Drain the OpenSSL error queue into one log line. */
-static void
-log_ossl(const char *what)
-{
-    char line[512] = "";
-    size_t o = 0;
-    unsigned long e;
-
-    while ((e = ERR_get_error()) != 0) {
-        if (o + 3 >= sizeof(line))
-            continue; /* keep draining so no stale error is left behind */
-        if (o > 0) {
-            memcpy(line + o, "; ", 3);
-            o += 2;
-        }
-        ERR_error_string_n(e, line + o, sizeof(line) - o);
-        o += strlen(line + o);
-    }
-    log_err("crypto_error", "%s: %s", what, o ? line : "(no OpenSSL error)");
-}
 
 int
 rnd_bytes(void *buf, size_t n)
@@ -47,7 +25,7 @@ rnd_bytes(void *buf, size_t n)
         int chunk = n > (size_t)INT_MAX ? INT_MAX : (int)n;
 
         if (RAND_bytes(p, chunk) != 1) {
-            log_ossl("RAND_bytes");
+            cry_log_errs("RAND_bytes");
             return GH_ECRYPTO;
         }
         p += chunk;

@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +22,7 @@
 
 #include "core/err.h"
 #include "core/log.h"
+#include "crypto/ossl.h"
 #include "crypto/rnd.h"
 #include "crypto/secret.h"
 #include "util/xmem.h"
@@ -40,43 +40,6 @@ struct secrets {
     unsigned char k_hash[SEC_KEY_LEN];
     unsigned char k_seal[SEC_KEY_LEN];
 };
-
-/* Drain the OpenSSL error queue into one log line. */
-static void
-log_ossl(const char *what)
-{
-    char line[512] = "";
-    size_t o = 0;
-    unsigned long e;
-
-    while ((e = ERR_get_error()) != 0) {
-        if (o + 3 >= sizeof(line))
-            continue; /* keep draining so no stale error is left behind */
-        if (o > 0) {
-            memcpy(line + o, "; ", 3);
-            o += 2;
-        }
-        ERR_error_string_n(e, line + o, sizeof(line) - o);
-        o += strlen(line + o);
-    }
-    log_err("crypto_error", "%s: %s", what, o ? line : "(no OpenSSL error)");
-}
-
-static void
-set_err(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void
-set_err(char *err, size_t errsz, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || errsz == 0)
-        return;
-    va_start(ap, fmt);
-    if (vsnprintf(err, errsz, fmt, ap) < 0)
-        err[0] = '\0';
-    va_end(ap);
-}
 
 static int
 hkdf(const unsigned char *ikm, size_t ikmlen, const char *info, unsigned char out[SEC_KEY_LEN])
@@ -101,7 +64,7 @@ hkdf(const unsigned char *ikm, size_t ikmlen, const char *info, unsigned char ou
     rc = GH_OK;
 out:
     if (rc != GH_OK)
-        log_ossl("HKDF-SHA-256");
+        cry_log_errs("HKDF-SHA-256");
     EVP_KDF_CTX_free(ctx);
     EVP_KDF_free(kdf);
     return rc;
@@ -135,7 +98,7 @@ create_secret(const char *dir, const char *path, char *err, size_t errsz)
     bool made = false;
 
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        set_err(err, errsz, "%s: %s", dir, strerror(errno));
+        cry_set_err(err, errsz, "%s: %s", dir, strerror(errno));
         return GH_EIO;
     }
     if (!(suffix = rnd_token(9))) {
@@ -144,29 +107,29 @@ create_secret(const char *dir, const char *path, char *err, size_t errsz)
     }
     n = snprintf(tmp, sizeof(tmp), "%s/.%s.%s.tmp", dir, SEC_FILE, suffix);
     if (n < 0 || (size_t)n >= sizeof(tmp)) {
-        set_err(err, errsz, "%s: path too long", dir);
+        cry_set_err(err, errsz, "%s: path too long", dir);
         rc = GH_EINVAL;
         goto out;
     }
     if ((rc = rnd_bytes(key, sizeof(key))) != GH_OK) {
-        set_err(err, errsz, "cannot generate %s: CSPRNG failed", path);
+        cry_set_err(err, errsz, "cannot generate %s: CSPRNG failed", path);
         goto out;
     }
     rc = GH_EIO;
     fd = open(tmp, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) {
-        set_err(err, errsz, "%s: %s", tmp, strerror(errno));
+        cry_set_err(err, errsz, "%s: %s", tmp, strerror(errno));
         goto out;
     }
     made = true;
     errno = 0;
     if (write(fd, key, sizeof(key)) != (ssize_t)sizeof(key) || fsync(fd) != 0) {
-        set_err(err, errsz, "%s: %s", tmp, errno ? strerror(errno) : "short write");
+        cry_set_err(err, errsz, "%s: %s", tmp, errno ? strerror(errno) : "short write");
         goto out;
     }
     if (close(fd) != 0) {
         fd = -1;
-        set_err(err, errsz, "%s: %s", tmp, strerror(errno));
+        cry_set_err(err, errsz, "%s: %s", tmp, strerror(errno));
         goto out;
     }
     fd = -1;
@@ -175,7 +138,7 @@ create_secret(const char *dir, const char *path, char *err, size_t errsz)
             rc = GH_EEXIST;
             goto out;
         }
-        set_err(err, errsz, "%s: %s", path, strerror(errno));
+        cry_set_err(err, errsz, "%s: %s", path, strerror(errno));
         goto out;
     }
     fsync_dir(dir);
@@ -191,60 +154,19 @@ out:
     return rc;
 }
 
-/* Read exactly SEC_KEY_LEN bytes from path after checking type, owner and mode on the opened
- * descriptor (so the checks and the read concern the same file). */
+/* Read exactly SEC_KEY_LEN bytes from path; cry_read_private checks type, owner and mode on the
+ * opened descriptor (so the checks and the read concern the same file). */
 static int
 read_secret(const char *path, unsigned char key[SEC_KEY_LEN], char *err, size_t errsz)
 {
-    struct stat st;
-    unsigned char extra;
-    ssize_t got;
-    int fd, rc = GH_EIO;
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    int rc;
 
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) {
-        int e = errno;
-        set_err(err, errsz, "%s: %s", path, strerror(e));
-        return e == ENOENT ? GH_ENOTFOUND : e == EACCES ? GH_EDENIED : GH_EIO;
-    }
-    if (fstat(fd, &st) != 0) {
-        set_err(err, errsz, "%s: %s", path, strerror(errno));
-        goto out;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        set_err(err, errsz, "%s is not a regular file", path);
-        rc = GH_EINVAL;
-        goto out;
-    }
-    if (st.st_uid != geteuid()) {
-        set_err(err, errsz, "%s is owned by uid %u, not by uid %u running gatehouse; run: chown "
-            "%u %s", path, (unsigned)st.st_uid, (unsigned)geteuid(), (unsigned)geteuid(), path);
-        rc = GH_EDENIED;
-        goto out;
-    }
-    if (st.st_mode & 077) {
-        set_err(err, errsz, "%s is %s by group or others (mode %04o); run: chmod 600 %s", path,
-            (st.st_mode & 044) ? "readable" : "accessible", (unsigned)(st.st_mode & 07777),
-            path);
-        rc = GH_EDENIED;
-        goto out;
-    }
-    if (st.st_size != SEC_KEY_LEN) {
-        set_err(err, errsz, "%s must hold exactly %d bytes, has %lld", path, SEC_KEY_LEN,
-            (long long)st.st_size);
-        rc = GH_EINVAL;
-        goto out;
-    }
-    got = read(fd, key, SEC_KEY_LEN);
-    if (got != SEC_KEY_LEN || read(fd, &extra, 1) != 0) {
-        set_err(err, errsz, "%s: %s", path,
-            got < 0 ? strerror(errno) : "size changed while reading");
-        mem_wipe(key, SEC_KEY_LEN);
-        goto out;
-    }
-    rc = GH_OK;
-out:
-    close(fd);
+    rc = cry_read_private(path, SEC_KEY_LEN, SEC_KEY_LEN, &buf, &len, err, errsz);
+    if (rc == GH_OK)
+        memcpy(key, buf, SEC_KEY_LEN);
+    mem_wipe_free(buf, len);
     return rc;
 }
 
@@ -261,7 +183,7 @@ sec_load(const char *keys_dir, bool create, struct secrets **out, char *err, siz
         err[0] = '\0';
     n = snprintf(path, sizeof(path), "%s/%s", keys_dir, SEC_FILE);
     if (n < 0 || (size_t)n >= sizeof(path)) {
-        set_err(err, errsz, "%s: path too long", keys_dir);
+        cry_set_err(err, errsz, "%s: path too long", keys_dir);
         return GH_EINVAL;
     }
     rc = read_secret(path, key, err, errsz);
@@ -275,7 +197,7 @@ sec_load(const char *keys_dir, bool create, struct secrets **out, char *err, siz
     s = x_calloc(1, sizeof(*s));
     if (hkdf(key, sizeof(key), info_hash, s->k_hash) != GH_OK ||
         hkdf(key, sizeof(key), info_seal, s->k_seal) != GH_OK) {
-        set_err(err, errsz, "%s: key derivation failed", path);
+        cry_set_err(err, errsz, "%s: key derivation failed", path);
         rc = GH_ECRYPTO;
         goto out;
     }
@@ -325,7 +247,7 @@ out:
      * for a function that cannot report failure, and HMAC over memory only fails if the
      * library is broken: stop. */
     if (!ok) {
-        log_ossl("HMAC-SHA-256(client secret)");
+        cry_log_errs("HMAC-SHA-256(client secret)");
         abort();
     }
 }
@@ -356,7 +278,7 @@ sec_seal(const struct secrets *s, const char *aad, const void *pt, size_t n,
         EVP_EncryptFinal_ex(ctx, buf + SEC_NONCE_LEN + len, &fin) != 1 ||
         (size_t)len + (size_t)fin != n ||
         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, SEC_TAG_LEN, buf + SEC_NONCE_LEN + n) != 1) {
-        log_ossl("AES-256-GCM seal");
+        cry_log_errs("AES-256-GCM seal");
         goto out;
     }
     *out = buf;
@@ -395,7 +317,7 @@ sec_open(const struct secrets *s, const char *aad, const unsigned char *in, size
         EVP_DecryptUpdate(ctx, pt, &len, in + SEC_NONCE_LEN, (int)ptlen) != 1 ||
         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, SEC_TAG_LEN,
             (void *)(uintptr_t)(in + n - SEC_TAG_LEN)) != 1) {
-        log_ossl("AES-256-GCM open");
+        cry_log_errs("AES-256-GCM open");
         goto out;
     }
     /* The tag is checked here; on mismatch the plaintext above is unauthenticated and wiped. */

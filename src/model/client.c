@@ -316,12 +316,25 @@ check_uris(char *const *uris, bool is_public, const char **why)
     return GH_OK;
 }
 
-/* Hash (and for client_secret_jwt seal) secret into c. */
+/* Hash (and for client_secret_jwt seal) into c the secret given, already checked by
+ * secret_check(), or, if given is NULL, a newly generated one that *gen then holds: the caller
+ * shows it once and frees it with str_wipe_free(), also on failure. */
 static int
-set_secret(const struct secrets *sec, struct client *c, const char *secret, const char **why)
+set_secret(const struct secrets *sec, struct client *c, const char *given, char **gen,
+    const char **why)
 {
-    size_t n = strlen(secret);
+    const char *secret = given;
+    size_t n;
 
+    *gen = NULL;
+    if (!secret) {
+        if (!(*gen = rnd_token(GH_CLIENT_SECRET_BYTES))) {
+            *why = "generating the client secret failed";
+            return GH_ECRYPTO;
+        }
+        secret = *gen;
+    }
+    n = strlen(secret);
     if (!sec) {
         *why = "the realm secret is not loaded";
         return GH_EINTERNAL;
@@ -479,26 +492,15 @@ client_create(struct store *st, const struct secrets *sec, const struct client_s
 {
     struct client *c = x_calloc(1, sizeof(*c));
     char *gen = NULL;
-    const char *secret = NULL;
     int rc = GH_EINVAL;
 
     *generated_secret = NULL;
     *why = NULL;
     if ((rc = build_client(spec, c, why)) != GH_OK)
         goto out;
-    if (uses_secret(c->auth_method)) {
-        secret = spec->secret;
-        if (!secret) {
-            if (!(gen = rnd_token(GH_CLIENT_SECRET_BYTES))) {
-                *why = "generating the client secret failed";
-                rc = GH_ECRYPTO;
-                goto out;
-            }
-            secret = gen;
-        }
-        if ((rc = set_secret(sec, c, secret, why)) != GH_OK)
-            goto out;
-    }
+    if (uses_secret(c->auth_method) &&
+        (rc = set_secret(sec, c, spec->secret, &gen, why)) != GH_OK)
+        goto out;
     c->created_at = c->updated_at = clock_now();
     if ((rc = store_client_add(st, c)) != GH_OK) {
         if (rc == GH_EEXIST)
@@ -519,7 +521,6 @@ client_rotate_secret(struct store *st, const struct secrets *sec, const char *cl
 {
     struct client *c = NULL;
     char *gen = NULL;
-    const char *secret = new_secret;
     int rc = GH_EINVAL;
 
     *generated_secret = NULL;
@@ -536,17 +537,9 @@ client_rotate_secret(struct store *st, const struct secrets *sec, const char *cl
         rc = GH_EINVAL;
         goto out;
     }
-    if (secret && (rc = secret_check(secret, why)) != GH_OK)
+    if (new_secret && (rc = secret_check(new_secret, why)) != GH_OK)
         goto out;
-    if (!secret) {
-        if (!(gen = rnd_token(GH_CLIENT_SECRET_BYTES))) {
-            *why = "generating the client secret failed";
-            rc = GH_ECRYPTO;
-            goto out;
-        }
-        secret = gen;
-    }
-    if ((rc = set_secret(sec, c, secret, why)) != GH_OK)
+    if ((rc = set_secret(sec, c, new_secret, &gen, why)) != GH_OK)
         goto out;
     rc = store_client_set_secret(st, client_id, c->secret_hash, c->secret_sealed,
         c->secret_sealed_len, clock_now());
