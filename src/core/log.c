@@ -40,32 +40,55 @@ log_level_parse(const char *s, enum log_level *out)
     return GH_EINVAL;
 }
 
+/* Write "<time> <level> <event> " into line (sz > 64 + strlen(event)); returns its length,
+ * 0 if it does not fit. No printf: this runs for every access-log line. */
+static size_t
+prefix(char *line, size_t sz, enum log_level lvl, const char *event)
+{
+    /* The timestamp only changes once a second: format it once per thread per second. */
+    static _Thread_local int64_t ts_sec = -1;
+    static _Thread_local char ts[32];
+    static _Thread_local size_t ts_len;
+    size_t nl = strlen(names[lvl]), ne = strlen(event), n = 0;
+    int64_t now;
+
+    if ((now = clock_now()) != ts_sec) {
+        clock_fmt(now, ts, sizeof(ts));
+        ts_len = strlen(ts);
+        ts_sec = now;
+    }
+    if (ts_len + nl + ne + 3 >= sz)
+        return 0;
+    memcpy(line, ts, ts_len);
+    n = ts_len;
+    line[n++] = ' ';
+    memcpy(line + n, names[lvl], nl);
+    n += nl;
+    line[n++] = ' ';
+    memcpy(line + n, event, ne);
+    n += ne;
+    line[n++] = ' ';
+    return n;
+}
+
 /* Format "<time> <level> <event> <fields>\n" into line; returns its length (0: nothing). */
 static size_t
 format_line(char *line, size_t sz, enum log_level lvl, const char *event, const char *fmt,
     va_list ap)
 {
-    /* The timestamp only changes once a second: format it once per thread per second. */
-    static _Thread_local int64_t ts_sec = -1;
-    static _Thread_local char ts[32];
-    int64_t now;
-    int n, m;
+    size_t n = prefix(line, sz, lvl, event);
+    int m;
 
-    if ((now = clock_now()) != ts_sec) {
-        clock_fmt(now, ts, sizeof(ts));
-        ts_sec = now;
-    }
-    n = snprintf(line, sz, "%s %s %s ", ts, names[lvl], event);
-    if (n < 0 || (size_t)n >= sz)
+    if (n == 0)
         return 0;
-    m = vsnprintf(line + n, sz - (size_t)n - 1, fmt, ap);
+    m = vsnprintf(line + n, sz - n - 1, fmt, ap);
     if (m < 0)
         return 0;
-    n += m;
-    if ((size_t)n > sz - 2)
-        n = (int)sz - 2;
+    n += (size_t)m;
+    if (n > sz - 2)
+        n = sz - 2;
     line[n++] = '\n';
-    return (size_t)n;
+    return n;
 }
 
 static void
@@ -199,19 +222,11 @@ log_buffer_stop(void)
     pthread_mutex_unlock(&lb.mu);
 }
 
-void
-log_buffered(enum log_level lvl, const char *event, const char *fmt, ...)
+static void
+buffer_line(const char *line, size_t n)
 {
-    char line[LOG_LINE_MAX];
     struct logbuf *b = mybuf;
-    va_list ap;
-    size_t n;
 
-    if (lvl > level)
-        return;
-    va_start(ap, fmt);
-    n = format_line(line, sizeof(line), lvl, event, fmt, ap);
-    va_end(ap);
     if (!atomic_load(&lb.on)) {
         write_all(line, n);
         return;
@@ -231,6 +246,39 @@ log_buffered(enum log_level lvl, const char *event, const char *fmt, ...)
     memcpy(b->data + b->len, line, n);
     b->len += n;
     pthread_mutex_unlock(&b->mu);
+}
+
+void
+log_buffered(enum log_level lvl, const char *event, const char *fmt, ...)
+{
+    char line[LOG_LINE_MAX];
+    va_list ap;
+    size_t n;
+
+    if (lvl > level)
+        return;
+    va_start(ap, fmt);
+    n = format_line(line, sizeof(line), lvl, event, fmt, ap);
+    va_end(ap);
+    buffer_line(line, n);
+}
+
+void
+log_buffered_fields(enum log_level lvl, const char *event, const char *fields, size_t len)
+{
+    char line[LOG_LINE_MAX];
+    size_t n;
+
+    if (lvl > level)
+        return;
+    if (len > sizeof(line) / 2)
+        len = sizeof(line) / 2;
+    if ((n = prefix(line, sizeof(line) - len - 1, lvl, event)) == 0)
+        return;
+    memcpy(line + n, fields, len);
+    n += len;
+    line[n++] = '\n';
+    buffer_line(line, n);
 }
 
 char *

@@ -20,6 +20,9 @@ void log_msg(enum log_level lvl, const char *event, const char *fmt, ...)
  * whole; they may be up to interval_ms late and are lost if the process is killed. */
 void log_buffered(enum log_level lvl, const char *event, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* log_buffered with the fields already formatted (len bytes, no newline; cut at half a line):
+ * the access log builds its line without printf. */
+void log_buffered_fields(enum log_level lvl, const char *event, const char *fields, size_t len);
 int  log_buffer_start(unsigned interval_ms);   /* GH_OK or GH_EINTERNAL (then lines go direct) */
 void log_buffer_stop(void);                    /* after every writer stopped: flush, free */
 

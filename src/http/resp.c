@@ -415,27 +415,71 @@ resp_doc_send(struct req *rq, const struct resp_doc *d)
 
 /* ---- access log --------------------------------------------------------------------- */
 
+/* Appending to a fixed line without printf: the access log runs for every request. */
+struct line {
+    char p[LOG_LINE_MAX / 2];
+    size_t n;
+};
+
+static void
+put(struct line *l, const char *s)
+{
+    size_t k = strlen(s);
+
+    if (k > sizeof(l->p) - l->n)
+        k = sizeof(l->p) - l->n;
+    memcpy(l->p + l->n, s, k);
+    l->n += k;
+}
+
+static void
+put_u64(struct line *l, uint64_t v)
+{
+    char d[21];
+    size_t i = sizeof(d);
+
+    d[--i] = '\0';
+    do {
+        d[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    put(l, d + i);
+}
+
 void
 resp_log_access(struct req *rq, const char *end)
 {
-    char path[LOG_ESC_SIZE], meth[LOG_ESC_SIZE], st[16];
-    const char *m;
+    char path[LOG_ESC_SIZE], meth[LOG_ESC_SIZE];
+    struct line l = { .n = 0 };
+    int64_t us;
 
     if (!rq->app || !rq->app->cfg->access_log)
         return;
-    /* the query is never logged: it can carry codes, tokens and client secrets */
-    log_esc(rq->uri_too_long ? "(too long)" : rq->path, path);
+    us = clock_mono_us() - rq->t0_us;
+    put(&l, "rid=");
+    put(&l, req_rid(rq));
+    put(&l, " method=");
     if (!rq->started)
-        m = "-";   /* MHD answered (or the client left) before the request was routed */
+        put(&l, "-");   /* MHD answered (or the client left) before the request was routed */
     else if (rq->method == REQ_OTHER)
-        m = log_esc(rq->method_raw, meth);
+        put(&l, log_esc(rq->method_raw, meth));
     else
-        m = req_method_name(rq->method);
+        put(&l, req_method_name(rq->method));
+    /* the query is never logged: it can carry codes, tokens and client secrets */
+    put(&l, " path=");
+    put(&l, log_esc(rq->uri_too_long ? "(too long)" : rq->path, path));
+    put(&l, " status=");
     if (rq->status)
-        snprintf(st, sizeof(st), "%u", rq->status);
+        put_u64(&l, rq->status);
     else
-        str_copy(st, sizeof(st), "-");
-    log_buffered(LOG_INFO, "http", "rid=%s method=%s path=%s status=%s bytes=%zu us=%" PRId64 "%s%s",
-        req_rid(rq), m, path, st, rq->bytes, clock_mono_us() - rq->t0_us, end ? " end=" : "",
-        end ? end : "");
+        put(&l, "-");
+    put(&l, " bytes=");
+    put_u64(&l, rq->bytes);
+    put(&l, " us=");
+    put_u64(&l, us > 0 ? (uint64_t)us : 0);
+    if (end) {
+        put(&l, " end=");
+        put(&l, end);
+    }
+    log_buffered_fields(LOG_INFO, "http", l.p, l.n);
 }
