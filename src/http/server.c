@@ -222,13 +222,23 @@ answer(struct req *rq)
  * closes the connection after any response queued on this first call, so answering here is
  * kept for requests whose connection must close anyway.) */
 static enum MHD_Result
-start(struct req *rq, const char *method)
+start(struct req *rq, const char *method, const char *url, const char *version)
 {
     const char *cl, *te;
     uint64_t clen = 0;
     bool has_body;
 
     rq->started = true;
+    /* SECURITY.md I2: libmicrohttpd 0.9.75 hands the request target over as a C string, so a
+     * NUL inside it silently cuts the path ("/healthz\0abc" would be routed as /healthz). MHD
+     * splits the request line in place, so the version token starts one byte after the
+     * target's last byte; anything further means bytes were cut off. */
+    if (!rq->uri_too_long && url && version &&
+        version != url + rq->path_len + (rq->query ? 1 + rq->query_len : 0) + 1) {
+        resp_error_hdr(rq, MHD_HTTP_BAD_REQUEST, "invalid_request",
+            "malformed request line", MHD_HTTP_HEADER_CONNECTION, "close");
+        return queued(rq);
+    }
     rq->method = req_method_parse(method);
     if (rq->method == REQ_OTHER)
         str_copy(rq->method_raw, sizeof(rq->method_raw), method ? method : "");
@@ -266,12 +276,10 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 
     (void)cls;
     (void)conn;
-    (void)url;
-    (void)version;
     if (!rq)
         return MHD_NO;  /* cannot happen: on_uri runs for every request */
     if (!rq->started)
-        return start(rq, method);
+        return start(rq, method, url, version);
     if (rq->status) {
         *upload_size = 0;   /* answered early: MHD closes after the response */
         return MHD_YES;

@@ -192,3 +192,12 @@ def test_requests_keep_alive_on_one_connection(server):
                 break
             got += chunk
     assert got.count(b"HTTP/1.1 200") == 2, got[:200]
+
+
+@pytest.mark.parametrize("target", [b"/healthz\0abc", b"/jwks.json?a=b\0x", b"/healthz\0"])
+def test_nul_in_request_target_is_refused_not_truncated(server, target):
+    # SECURITY.md I2: a NUL must never silently cut the path or query short
+    status, _ = raw_http(server.port, b"GET " + target + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert status == 400 or status is None, f"{target!r}: answered {status}"
+    status, _ = raw_http(server.port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert status == 200
