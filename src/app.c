@@ -14,6 +14,7 @@
 #include "crypto/secret.h"
 #include "store/store.h"
 #include "util/clock.h"
+#include "util/str.h"
 #include "util/xmem.h"
 
 static void
@@ -22,27 +23,34 @@ tls_store_close(void *p)
     store_close(p);
 }
 
-/* First init: one RS256 and one ES256 key, each recorded in the store after its file exists. */
+/* Init: one key for each algorithm that has none (RS256, ES256). Each file exists before its
+ * row; a run that failed half-way is completed by the next init or serve. */
 static int
-generate_initial_keys(struct app *app, char *err, size_t errsz)
+generate_missing_keys(struct app *app, const struct key_meta *metas, size_t n, bool *made,
+    char *err, size_t errsz)
 {
-    const enum key_alg algs[] = { KEY_RS256, KEY_ES256 };
     const struct cfg *cfg = app->cfg;
-    int rc = GH_OK;
+    int rc;
 
-    for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
+    *made = false;
+    for (int a = 0; a < KEY_ALG_COUNT; a++) {
+        const char *name = keys_alg_name((enum key_alg)a);
         char kid[KEYS_KID_MAX + 1];
+        bool have = false;
 
-        if ((rc = keys_generate(cfg->keys_dir, algs[i], kid, err, errsz)) != GH_OK)
+        for (size_t i = 0; i < n && !have; i++)
+            have = str_eq(metas[i].alg, name);
+        if (have)
+            continue;
+        if ((rc = keys_generate(cfg->keys_dir, (enum key_alg)a, kid, err, errsz)) != GH_OK)
             return rc;
-        rc = store_key_add(app->store, kid, keys_alg_name(algs[i]), clock_now());
-        if (rc != GH_OK) {
+        if ((rc = store_key_add(app->store, kid, name, clock_now())) != GH_OK) {
             keys_remove_file(cfg->keys_dir, kid);
             snprintf(err, errsz, "%s: cannot record the new signing key: %s", cfg->db,
                 gh_strerror(rc));
             return rc;
         }
-        log_info("key_generated", "kid=%s alg=%s", kid, keys_alg_name(algs[i]));
+        *made = true;
     }
     return GH_OK;
 }
@@ -59,13 +67,17 @@ load_keys(struct app *app, unsigned flags, char *err, size_t errsz)
         snprintf(err, errsz, "%s: cannot list signing keys: %s", app->cfg->db, gh_strerror(rc));
         return rc;
     }
-    if (n == 0 && (flags & APP_INIT)) {
-        if ((rc = generate_initial_keys(app, err, errsz)) != GH_OK)
+    if (flags & APP_INIT) {
+        bool made;
+
+        if ((rc = generate_missing_keys(app, metas, n, &made, err, errsz)) != GH_OK)
             goto out;
-        store_key_list_free(metas, n);
-        metas = NULL;
-        if ((rc = store_key_list(app->store, &metas, &n)) != GH_OK)
-            goto out;
+        if (made) {
+            store_key_list_free(metas, n);
+            metas = NULL;
+            if ((rc = store_key_list(app->store, &metas, &n)) != GH_OK)
+                goto out;
+        }
     }
     if (n == 0) {
         snprintf(err, errsz, "%s has no signing keys (run: gatehouse init)", app->cfg->db);

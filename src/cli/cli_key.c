@@ -83,7 +83,6 @@ cli_keys_generate(struct cli_ctx *ctx)
             cli_print_json(json_pack("{s:s, s:s}", "kid", kid, "alg", keys_alg_name(alg)));
         else
             printf("generated %s key %s\n", keys_alg_name(alg), kid);
-        log_info("key_generated", "kid=%s alg=%s", kid, keys_alg_name(alg));
     }
     app_close(&app);
     return rc;

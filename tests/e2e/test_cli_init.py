@@ -220,3 +220,15 @@ def test_db_check(ready):
             p.unlink()
     ready.fails("db", "check")
     assert ready.db.read_bytes() == junk
+
+
+def test_init_completes_a_realm_missing_one_key_algorithm(gh):
+    # a first init that died after the RS256 key must not leave the realm without ES256
+    gh.init()
+    es = [k for k in gh.key_list() if k["alg"] == "ES256"]
+    assert len(es) == 1
+    gh.sql(f"DELETE FROM signing_keys WHERE kid = '{es[0]['kid']}'")
+    (gh.keys / f"{es[0]['kid']}.pem").unlink()
+    gh.init()
+    algs = sorted(k["alg"] for k in gh.key_list())
+    assert algs == ["ES256", "RS256"]
