@@ -140,12 +140,14 @@ static struct {
     struct logbuf *list;
     bool running;
     atomic_bool on;              /* read lock-free by log_buffered() */
+    atomic_uint gen;             /* bumped by log_buffer_stop(): older thread pointers are stale */
     pthread_t thread;
     pthread_cond_t cond;
     unsigned interval_ms;
 } lb = { .mu = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
 
 static _Thread_local struct logbuf *mybuf;
+static _Thread_local unsigned mybuf_gen;
 
 static void
 flush_locked(struct logbuf *b)
@@ -219,13 +221,15 @@ log_buffer_stop(void)
         free(b);
     }
     lb.list = NULL;
+    atomic_fetch_add(&lb.gen, 1);
     pthread_mutex_unlock(&lb.mu);
 }
 
 static void
 buffer_line(const char *line, size_t n)
 {
-    struct logbuf *b = mybuf;
+    unsigned gen = atomic_load(&lb.gen);
+    struct logbuf *b = mybuf_gen == gen ? mybuf : NULL; /* freed by an earlier stop */
 
     if (!atomic_load(&lb.on)) {
         write_all(line, n);
@@ -239,6 +243,7 @@ buffer_line(const char *line, size_t n)
         lb.list = b;
         pthread_mutex_unlock(&lb.mu);
         mybuf = b;
+        mybuf_gen = gen;
     }
     pthread_mutex_lock(&b->mu);
     if (b->len + n > sizeof(b->data))

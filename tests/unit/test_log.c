@@ -109,11 +109,31 @@ test_unbuffered_when_not_started(void)
     free(text);
 }
 
+static void
+test_restart_after_stop_uses_a_fresh_buffer(void)
+{
+    size_t len;
+    char *text;
+
+    capture();
+    T_EQ_INT(log_buffer_start(60000), GH_OK);
+    log_buffered(LOG_INFO, "http", "round=%d", 1);
+    log_buffer_stop();   /* frees this thread's buffer */
+    T_EQ_INT(log_buffer_start(60000), GH_OK);
+    log_buffered(LOG_INFO, "http", "round=%d", 2); /* must not write into the freed one */
+    log_buffer_stop();
+    text = release(&len);
+    T_ASSERT(strstr(text, "round=1\n") != NULL);
+    T_ASSERT(strstr(text, "round=2\n") != NULL);
+    free(text);
+}
+
 int
 main(void)
 {
     t_init("log");
     T_RUN(test_buffered_lines_arrive_whole_and_all);
     T_RUN(test_unbuffered_when_not_started);
+    T_RUN(test_restart_after_stop_uses_a_fresh_buffer);
     return t_done();
 }
