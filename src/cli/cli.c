@@ -504,7 +504,7 @@ read_line(int fd, size_t max, char **out, size_t *len)
 {
     char *buf = x_malloc(max + 2);
     size_t n = 0;
-    bool toolong = false, eol = false;
+    bool toolong = false, eol = false, nul = false;
 
     while (!eol) {
         char c;
@@ -517,6 +517,8 @@ read_line(int fd, size_t max, char **out, size_t *len)
             eol = true;
             break;
         }
+        if (c == '\0')
+            nul = true; /* a secret holds no NUL; refusing it also keeps str_wipe_free exact */
         if (n <= max)
             buf[n++] = c;
         else
@@ -524,9 +526,9 @@ read_line(int fd, size_t max, char **out, size_t *len)
     }
     if (n > 0 && buf[n - 1] == '\r')
         n--;
-    if (toolong || n > max) {
+    if (toolong || n > max || nul) {
         mem_wipe_free(buf, max + 2);
-        return GH_ETOOBIG;
+        return nul ? GH_EINVAL : GH_ETOOBIG;
     }
     buf[n] = '\0';
     *out = buf;
@@ -591,6 +593,8 @@ cli_read_secret(bool from_stdin, const char *what, bool confirm, size_t max, cha
     }
     if (rc == GH_ETOOBIG)
         *why = "input is too long";
+    else if (rc == GH_EINVAL && !*why)
+        *why = "input contains a NUL byte";
     else if (rc == GH_EIO)
         *why = "cannot read the terminal";
     else if (rc == GH_OK && alen == 0) {

@@ -1,10 +1,11 @@
 /* cli_serve.c — `gatehouse serve`: open (and on first start initialise) the data location,
- * bind, settle the issuer, prebuild discovery and JWKS, serve until SIGTERM/SIGINT, then drain
- * in-flight requests (MHD_quiesce_daemon) and exit 0. Signals are blocked in every thread and
+ * bind, settle the issuer, prebuild discovery and JWKS, serve until SIGTERM/SIGINT, then stop
+ * taking connections, drain in-flight requests (http/server.c) and exit 0. Signals are blocked in every thread and
  * taken synchronously here with sigwait(), so no handler ever runs inside a request. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -24,15 +25,22 @@ write_port_file(const char *path, unsigned port, char *err, size_t errsz)
 {
     char tmp[4096], line[16];
     int fd, n;
+    bool ok;
 
     if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
         snprintf(err, errsz, "port file path is too long");
         return GH_EINVAL;
     }
     n = snprintf(line, sizeof(line), "%u\n", port);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0 || write(fd, line, (size_t)n) != n || close(fd) != 0 || rename(tmp, path) != 0) {
+    if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
+        snprintf(err, errsz, "%.400s: %s", tmp, strerror(errno));
+        return GH_EIO;
+    }
+    ok = write(fd, line, (size_t)n) == n;
+    ok = close(fd) == 0 && ok;
+    if (!ok || rename(tmp, path) != 0) {
         snprintf(err, errsz, "%s: %s", path, strerror(errno));
+        unlink(tmp);
         return GH_EIO;
     }
     return GH_OK;

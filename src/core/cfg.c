@@ -330,7 +330,7 @@ cfg_issuer_check(const char *issuer, const char **why)
         *why = "issuer must not end with '/'";
         return GH_EINVAL;
     }
-    if (strcmp(issuer, u.scheme) == 0 || strncmp(issuer, u.scheme, strlen(u.scheme)) != 0) {
+    if (strncmp(issuer, u.scheme, strlen(u.scheme)) != 0) { /* url_parse lower-cased it */
         *why = "issuer scheme must be lower-case";
         return GH_EINVAL;
     }

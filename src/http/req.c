@@ -17,6 +17,7 @@
 #include "core/limits.h"
 #include "http/req.h"
 #include "util/str.h"
+#include "http/router.h"
 #include "util/xmem.h"
 
 /* A query longer than a whole form body cannot be a valid set of parameters. */
@@ -43,6 +44,7 @@ req_new(const char *uri, uint64_t rid_prefix, uint64_t seq)
     rq->seq = seq;
     buf_init(&rq->body, GH_MAX_BODY);
     rq->path = "";
+    rq->route_result = ROUTE_NOT_FOUND; /* until start() looks the path up */
     if (!uri)
         return rq;
     if (!fits) {

@@ -16,7 +16,7 @@ struct srv;
 int      srv_listen(struct app *app, struct srv **out, unsigned *port, char *err, size_t errsz);
 /* Start the daemon on the bound socket. On failure the srv is still to be stopped. */
 int      srv_start(struct srv *s, char *err, size_t errsz);
-/* Stop accepting (MHD_quiesce_daemon), wait up to timeout_s for in-flight requests, then stop
+/* Stop taking connections, wait up to timeout_s for in-flight requests, then stop
  * and free s. Returns the number of connections that were still open and got cut.
  * Also frees a srv that was listened but never started. */
 unsigned srv_drain_and_stop(struct srv *s, unsigned timeout_s);
