@@ -36,7 +36,8 @@ static const struct setting settings[] = {
     { "db", T_STR, F(db), CFG_G_DATA, 0, 0, "database file (or sqlite:FILE)" },
     { "keys", T_STR, F(keys_dir), CFG_G_DATA, 0, 0, "directory of the secret and signing keys" },
     { "config", T_STR, F(config_file), CFG_G_DATA, 0, 0, "config file of `key = value` lines" },
-    { "log_level", T_LEVEL, F(log_level), CFG_G_DATA, 0, 0, "err, warn, info or debug" },
+    { "log_level", T_LEVEL, F(log_level), CFG_G_DATA, 0, 0,
+        "err, warn, info or debug (commands other than serve: warn unless set)" },
     { "argon2_memory_kib", T_U32, F(argon2_memory_kib), CFG_G_PW, GH_ARGON2_M_FLOOR,
         GH_ARGON2_M_MAX, "Argon2id memory per hash, KiB" },
     { "argon2_iterations", T_U32, F(argon2_iterations), CFG_G_PW, GH_ARGON2_T_FLOOR,
@@ -368,11 +369,9 @@ format_value(const struct cfg *c, const struct setting *s, char *out, size_t out
     case T_BOOL:
         snprintf(out, outsz, "%s", *(const bool *)field ? "on" : "off");
         break;
-    case T_LEVEL: {
-        static const char *const lv[] = { "err", "warn", "info", "debug" };
-        snprintf(out, outsz, "%s", lv[*(const enum log_level *)field]);
+    case T_LEVEL:
+        snprintf(out, outsz, "%s", log_level_name(*(const enum log_level *)field));
         break;
-    }
     }
 }
 

@@ -28,6 +28,12 @@ log_set_level(enum log_level lvl)
     level = lvl;
 }
 
+const char *
+log_level_name(enum log_level lvl)
+{
+    return names[lvl];
+}
+
 int
 log_level_parse(const char *s, enum log_level *out)
 {

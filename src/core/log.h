@@ -11,6 +11,7 @@ enum log_level { LOG_ERR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
 
 void log_set_level(enum log_level lvl);          /* before threads start */
 int  log_level_parse(const char *s, enum log_level *out); /* "err|warn|info|debug" */
+const char *log_level_name(enum log_level lvl);          /* "err" … "debug" */
 void log_msg(enum log_level lvl, const char *event, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

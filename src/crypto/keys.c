@@ -222,10 +222,6 @@ out:
 static bool
 rsa_consistent(const EVP_PKEY *pkey)
 {
-    const char *names[] = { OSSL_PKEY_PARAM_RSA_N, OSSL_PKEY_PARAM_RSA_E, OSSL_PKEY_PARAM_RSA_D,
-        OSSL_PKEY_PARAM_RSA_FACTOR1, OSSL_PKEY_PARAM_RSA_FACTOR2,
-        OSSL_PKEY_PARAM_RSA_EXPONENT1, OSSL_PKEY_PARAM_RSA_EXPONENT2,
-        OSSL_PKEY_PARAM_RSA_COEFFICIENT1 };
     BIGNUM *v[8] = { NULL }, *t = NULL, *pm1 = NULL, *qm1 = NULL;
     BN_CTX *ctx = BN_CTX_new();
     bool ok = false;
@@ -233,7 +229,7 @@ rsa_consistent(const EVP_PKEY *pkey)
     if (!ctx || !(t = BN_new()) || !(pm1 = BN_new()) || !(qm1 = BN_new()))
         goto out;
     for (size_t i = 0; i < 8; i++) {
-        if (EVP_PKEY_get_bn_param(pkey, names[i], &v[i]) != 1)
+        if (EVP_PKEY_get_bn_param(pkey, rsa_names[i], &v[i]) != 1)
             goto out;
     }
     /* v: 0 n, 1 e, 2 d, 3 p, 4 q, 5 dP, 6 dQ, 7 qInv */
