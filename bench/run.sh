@@ -108,6 +108,9 @@ for _ in 1 2 3 4 5; do
     curl -sf -o /dev/null "$GH/.well-known/openid-configuration"
 done
 rss_kb=$(awk '/^VmRSS:/ { print $2 }' "/proc/$gh_pid/status")
+# PSS shares each library page among the processes mapping it; private = the process's own
+pss_kb=$(awk '/^Pss:/ { print $2 }' "/proc/$gh_pid/smaps_rollup" 2>/dev/null)
+priv_kb=$(awk '/^Private_(Clean|Dirty):/ { n += $2 } END { print n }' "/proc/$gh_pid/smaps_rollup" 2>/dev/null)
 
 # --- references ------------------------------------------------------------------------------
 "$OUT/mhd_ceiling" "$tmp/www/jwks.json" "$tmp/ceiling.port" 2>"$tmp/ceiling.log" &
@@ -313,7 +316,7 @@ for key, label in labels:
         print("  %-24s %s" % (label, "  ".join("%6.0f %5.1f" % (x[0], x[3]) for x in rows[key])))
 EOF
 echo
-echo "gatehouse idle RSS after start-up and 10 requests: $rss_kb KiB"
+echo "gatehouse idle RSS after start-up and 10 requests: $rss_kb KiB (PSS ${pss_kb:-?} KiB, private ${priv_kb:-?} KiB)"
 set -- $startup
 if [ "$1" = failed ]; then
     echo "start-up to first discovery 200: failed"
