@@ -44,7 +44,7 @@ SCHEMA     := $(sort $(wildcard src/store/schema/sqlite/*.sql))
 UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test-deps bench-deps run test test-unit test-e2e asan test-asan bench lint fmt clean
+.PHONY: all deps test-deps bench-deps run build-tests test test-fast test-unit test-e2e asan test-asan bench lint fmt clean
 
 all: $(BIN)
 
@@ -105,18 +105,30 @@ run: $(BIN)
 	./$(BIN) init --demo
 	./$(BIN) serve --listen 127.0.0.1:8080
 
-test: test-deps $(BIN) $(UNIT_BIN)
-	@GATEHOUSE_BIN=$(abspath $(BIN)) sh tests/run.sh $(BUILD)
+# Everything a build needs to run its tests.
+build-tests: $(BIN) $(UNIT_BIN)
+
+ASAN_VARS = BUILD=build/asan BIN=build/asan/gatehouse OPT="$(SAN)" LDOPT="-fsanitize=address,undefined"
+
+# `make test` runs every test twice: against the normal build and against one built with
+# AddressSanitizer + UndefinedBehaviorSanitizer (+ LeakSanitizer), so a memory error fails CI.
+test: test-deps build-tests
+	@$(MAKE) --no-print-directory $(ASAN_VARS) build-tests
+	@sh tests/run.sh $(BUILD):$(BIN) build/asan:build/asan/gatehouse
+
+# Quicker loops while developing: one build, or one kind of test.
+test-fast: test-deps build-tests
+	@sh tests/run.sh $(BUILD):$(BIN)
 
 test-unit: $(UNIT_BIN)
-	@sh tests/run.sh $(BUILD) unit
+	@TESTS=unit sh tests/run.sh $(BUILD):$(BIN)
 
 test-e2e: test-deps $(BIN)
-	@GATEHOUSE_BIN=$(abspath $(BIN)) sh tests/run.sh $(BUILD) e2e
+	@TESTS=e2e sh tests/run.sh $(BUILD):$(BIN)
 
-# The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer (+ LeakSanitizer).
-asan test-asan:
-	@$(MAKE) --no-print-directory BUILD=build/asan BIN=build/asan/gatehouse OPT="$(SAN)" LDOPT="-fsanitize=address,undefined" test
+asan test-asan: test-deps
+	@$(MAKE) --no-print-directory $(ASAN_VARS) build-tests
+	@sh tests/run.sh build/asan:build/asan/gatehouse
 
 bench: bench-deps $(BIN)
 	sh bench/run.sh

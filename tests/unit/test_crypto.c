@@ -328,7 +328,7 @@ test_open_refuses_tampering_and_wrong_aad(void)
 int
 main(void)
 {
-    t_init("test_crypto");
+    t_init("crypto");
     snprintf(root, sizeof(root), "/tmp/gh-test-crypto-XXXXXX");
     if (!mkdtemp(root)) {
         perror("mkdtemp");

@@ -738,7 +738,7 @@ test_jwks_check_bounds(void)
 int
 main(void)
 {
-    t_init("test_keys");
+    t_init("keys");
     snprintf(root, sizeof(root), "/tmp/gh-test-keys-XXXXXX");
     if (!mkdtemp(root)) {
         perror("mkdtemp");

@@ -247,7 +247,7 @@ test_measure(void)
 int
 main(void)
 {
-    t_init("test_pw");
+    t_init("pw");
     T_RUN(test_hash_verify_round_trip);
     T_RUN(test_wrong_password_denied);
     T_RUN(test_long_passwords_exact);
