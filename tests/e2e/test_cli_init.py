@@ -2,7 +2,10 @@
 and what happens with a missing, corrupt, newer or read-only database."""
 import os
 import re
+import shutil
 import stat
+import subprocess
+import tempfile
 
 import pytest
 
@@ -169,29 +172,79 @@ def test_newer_schema_stops_serve(gh):
     assert "999" in err
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="permission bits do not stop root")
-def test_read_only_data_directory_is_a_clear_error(gh):
-    os.chmod(gh.dir, 0o500)
-    try:
-        line = gh.fails("init")
-        assert str(gh.dir) in line or "permission" in line.lower() or "read-only" in line.lower()
-        assert not gh.db.exists()
-    finally:
-        os.chmod(gh.dir, 0o700)
+class Unprivileged:
+    """A data location driven by a user whom permission bits stop. Tests run as root in CI,
+    and root ignores a directory's missing write bit; so as root the commands run as nobody
+    (setpriv, util-linux) in a directory nobody owns, outside pytest's root-only tmp tree."""
+
+    NOBODY = 65534
+
+    def __init__(self, gh):
+        self.gh = gh
+        self.root = os.geteuid() == 0
+        self.dir = tempfile.mkdtemp(prefix="gh-ro-") if self.root else str(gh.dir)
+        if self.root:
+            os.chmod(self.dir, 0o700)
+            os.chown(self.dir, self.NOBODY, self.NOBODY)
+        # a copy of the binary inside the directory, in case the checkout's path is closed to
+        # nobody (e.g. under /root)
+        self.binary = str(gh.binary)
+        if self.root:
+            self.binary = os.path.join(self.dir, "gatehouse")
+            shutil.copy2(gh.binary, self.binary)
+            os.chmod(self.binary, 0o755)
+        self.db = os.path.join(self.dir, "gatehouse.db")
+        self.env = {"GATEHOUSE_DB": self.db, "GATEHOUSE_KEYS": os.path.join(self.dir, "keys")}
+
+    def run(self, *args, input=None):
+        cmd = [self.binary, *args]
+        if self.root:
+            cmd = ["setpriv", f"--reuid={self.NOBODY}", f"--regid={self.NOBODY}",
+                   "--clear-groups", *cmd]
+        p = subprocess.run(cmd, input=(input or "").encode(), capture_output=True,
+                           env=self.gh.cmd_env(self.env), cwd="/", timeout=60)
+        return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+    def dump(self):
+        return subprocess.run(["sqlite3", self.db, ".dump"], capture_output=True, text=True,
+                              check=True).stdout
+
+    def close(self):
+        if self.root:
+            shutil.rmtree(self.dir, ignore_errors=True)
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="permission bits do not stop root")
-def test_read_only_database_is_a_clear_error_and_unchanged(gh):
-    gh.init()
-    before = gh.dump()
-    os.chmod(gh.dir, 0o500)
-    os.chmod(gh.db, 0o400)
-    try:
-        gh.fails("user", "add", "alice", "--password-stdin", input="x" * 20 + "\n")
-    finally:
-        os.chmod(gh.dir, 0o700)
-        os.chmod(gh.db, 0o600)
-    assert gh.dump() == before
+@pytest.fixture
+def unprivileged(gh):
+    u = Unprivileged(gh)
+    yield u
+    os.chmod(u.dir, 0o700)
+    u.close()
+
+
+def test_read_only_data_directory_is_a_clear_error(unprivileged):
+    u = unprivileged
+    os.chmod(u.dir, 0o500)
+    rc, out, err = u.run("init")
+    assert rc == 1, (out, err)
+    assert len(err.strip().splitlines()) == 1, err
+    assert "read-only" in err.lower() or "permission" in err.lower(), err
+    assert not os.path.exists(u.db)
+
+
+def test_read_only_database_is_a_clear_error_and_unchanged(unprivileged):
+    u = unprivileged
+    rc, out, err = u.run("init")
+    assert rc == 0, err
+    before = u.dump()
+    os.chmod(u.dir, 0o500)
+    os.chmod(u.db, 0o400)
+    rc, out, err = u.run("user", "add", "alice", "--password-stdin",
+                         input="a perfectly fine passphrase\n")
+    assert rc == 1, (out, err)
+    assert "read-only" in err.lower(), err
+    os.chmod(u.db, 0o600)
+    assert u.dump() == before
 
 
 def test_keys_directory_that_is_a_file_is_an_error(gh):
