@@ -61,4 +61,10 @@
 /* Logging */
 #define GH_LOG_FIELD_MAX          128           /* log_esc() output, bytes */
 
+/* HTML templates (tmpl/tmpl.c), read once at start-up */
+#define GH_MAX_TEMPLATE           (64 * 1024)  /* template file / text, bytes */
+#define GH_MAX_TEMPLATE_NAME      64           /* file name incl. ".html" */
+#define GH_MAX_TEMPLATE_VAR       32           /* {{name}}: [a-z0-9_]{1,32} */
+#define GH_MAX_TEMPLATE_DEPTH     8            /* nested {{#…}}/{{^…}} sections */
+
 #endif
