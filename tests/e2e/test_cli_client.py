@@ -423,3 +423,15 @@ def test_jwks_with_duplicate_members_is_rejected(ready, tmp_path):
     path.write_text(text[:-1] + ', "keys": []}')
     ready.fails("client", "add", "svc", "--auth-method", "private_key_jwt",
                 "--grant-types", "client_credentials", "--jwks", path)
+
+
+def test_secret_or_password_with_a_nul_byte_is_refused(ready):
+    # a NUL would silently shorten the secret in C string handling: refuse it outright
+    before = ready.dump()
+    line = ready.fails("client", "add", "shop", "--redirect-uri", RP, "--secret-stdin",
+                       input=SECRET32 + "\0" + SECRET32 + "\n")
+    assert "NUL" in line, line
+    line = ready.fails("user", "add", "alice", "--password-stdin",
+                       input="a long passphrase\0 with a nul\n")
+    assert "NUL" in line, line
+    assert ready.dump() == before
