@@ -18,6 +18,9 @@ TEST_DEPS = /usr/lib/python3/dist-packages/pytest/__init__.py:python3-pytest \
             /usr/bin/sqlite3:sqlite3 /usr/bin/curl:curl
 # `make bench` only.
 BENCH_DEPS = /usr/bin/wrk:wrk /usr/sbin/nginx:nginx-light /usr/bin/hyperfine:hyperfine
+# `make fuzz` only (libFuzzer comes with clang's runtime libraries).
+FUZZ_DEPS  = /usr/bin/clang:clang \
+             /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a:libclang-rt-14-dev
 
 PKGS      = $(foreach d,$(PKG_DEPS),$(firstword $(subst :, ,$(d))))
 
@@ -43,8 +46,20 @@ LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o) $(GEN_SRC:$(BUILD)/gen/%.c=$(BUILD)/ge
 SCHEMA     := $(sort $(wildcard src/store/schema/sqlite/*.sql))
 UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+# Fuzz targets (STYLE.md §9): tests/fuzz/fuzz_<name>.c. Each is linked with tests/fuzz/replay.c
+# as the unit test $(BUILD)/tests/test_fuzz_<name>, which replays tests/fuzz/corpus/<name>/.
+FUZZ_NAMES := $(sort $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c)))
+FUZZ_REPLAY:= $(FUZZ_NAMES:%=$(BUILD)/tests/test_fuzz_%)
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_SAN    = -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+              -fno-omit-frame-pointer
+# -Wno-format-nonliteral: clang's -Wformat=2 also flags vsnprintf(fmt, ap) inside printf-like
+# wrappers that carry a format attribute (cli.c); gcc, which builds everything else, does not.
+FUZZ_VARS   = BUILD=build/fuzz BIN=build/fuzz/gatehouse CC=$(FUZZ_CC) OPT="$(FUZZ_SAN)" \
+              LDOPT="-fsanitize=address,undefined" CFLAGS="-Wno-format-nonliteral $(CFLAGS)"
 
-.PHONY: all deps test-deps bench-deps run build-tests test test-fast test-unit test-e2e asan test-asan bench lint fmt clean
+.PHONY: all deps test-deps bench-deps fuzz-deps fuzz fuzz-build run build-tests test test-fast test-unit test-e2e asan test-asan bench lint fmt clean
 
 all: $(BIN)
 
@@ -64,6 +79,9 @@ test-deps:
 
 bench-deps:
 	@$(MAKE) --no-print-directory deps EXTRA_DEPS="$(BENCH_DEPS)"
+
+fuzz-deps:
+	@$(MAKE) --no-print-directory deps EXTRA_DEPS="$(FUZZ_DEPS)"
 
 $(BIN): $(BUILD)/src/main.o $(BUILD)/libgh.a
 	@$(if $(V),,echo "  LD      $@")
@@ -100,13 +118,26 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/t.h $(BUILD)/libgh.a
 	@$(if $(V),,echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libgh.a $(ALL_LDFLAGS) $(PKG_LIBS)
 
+# Corpus replay: the fuzz target's entry point driven by replay.c, with this build's flags.
+$(BUILD)/tests/test_fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuzz.h $(BUILD)/libgh.a
+	@mkdir -p $(@D)
+	@$(if $(V),,echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/fuzz -DFUZZ_NAME='"$*"' -o $@ tests/fuzz/fuzz_$*.c \
+	  tests/fuzz/replay.c $(BUILD)/libgh.a $(ALL_LDFLAGS) $(PKG_LIBS)
+
+# libFuzzer binaries; only meaningful with $(FUZZ_VARS) (`make fuzz-build`).
+$(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(BUILD)/libgh.a
+	@$(if $(V),,echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -Itests/fuzz -o $@ $< $(BUILD)/libgh.a \
+	  $(ALL_LDFLAGS) $(PKG_LIBS)
+
 # --- running -----------------------------------------------------------------------------
 run: $(BIN)
 	./$(BIN) init --demo
 	./$(BIN) serve --listen 127.0.0.1:8080
 
 # Everything a build needs to run its tests.
-build-tests: $(BIN) $(UNIT_BIN)
+build-tests: $(BIN) $(UNIT_BIN) $(FUZZ_REPLAY)
 
 ASAN_VARS = BUILD=build/asan BIN=build/asan/gatehouse OPT="$(SAN)" LDOPT="-fsanitize=address,undefined"
 
@@ -132,6 +163,23 @@ asan test-asan: test-deps
 
 bench: bench-deps $(BIN)
 	sh bench/run.sh
+
+# Build every target with clang + libFuzzer + ASan/UBSan into build/fuzz/ and run each for
+# FUZZ_SECONDS from the committed corpus. New inputs go to build/fuzz/new/<name>/ (scratch);
+# crashes to build/fuzz/crash-<name>-*. Copy a crash into tests/fuzz/corpus/<name>/.
+fuzz-build: fuzz-deps
+	@$(MAKE) --no-print-directory $(FUZZ_VARS) $(FUZZ_NAMES:%=build/fuzz/fuzz_%)
+
+fuzz: fuzz-build
+	@for n in $(FUZZ_NAMES); do \
+	  mkdir -p build/fuzz/new/$$n; \
+	  echo "fuzz $$n: $(FUZZ_SECONDS) s"; \
+	  build/fuzz/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    -artifact_prefix=build/fuzz/crash-$$n- build/fuzz/new/$$n tests/fuzz/corpus/$$n \
+	    > build/fuzz/$$n.log 2>&1 || { tail -n 60 build/fuzz/$$n.log; \
+	    echo "fuzz $$n: FAILED (log: build/fuzz/$$n.log)"; exit 1; }; \
+	  grep -E 'stat::number_of_executed_units|stat::new_units_added' build/fuzz/$$n.log; \
+	done; echo "fuzz: no findings"
 
 lint:
 	@! grep -nE '\b(strcpy|strcat|strncpy|sprintf|vsprintf|gets|atoi|atol|strtok|rand)\(' $(SRC) \
