@@ -34,6 +34,10 @@ mkdir -p "$OUT"
 # shellcheck disable=SC2046 # pkg-config output is meant to split into words
 cc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra -Werror \
     -o "$OUT/mhd_ceiling" bench/mhd_ceiling.c $(pkg-config --cflags --libs libmicrohttpd) -lpthread
+# shellcheck disable=SC2046
+cc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra -Werror \
+    -o "$OUT/rss_floor" bench/rss_floor.c \
+    $(pkg-config --cflags --libs libmicrohttpd libcrypto sqlite3) -lpthread
 
 tmp=$(mktemp -d /tmp/gh-bench.XXXXXX)
 pids=""
@@ -111,6 +115,15 @@ rss_kb=$(awk '/^VmRSS:/ { print $2 }' "/proc/$gh_pid/status")
 # PSS shares each library page among the processes mapping it; private = the process's own
 pss_kb=$(awk '/^Pss:/ { print $2 }' "/proc/$gh_pid/smaps_rollup" 2>/dev/null)
 priv_kb=$(awk '/^Private_(Clean|Dirty):/ { n += $2 } END { print n }' "/proc/$gh_pid/smaps_rollup" 2>/dev/null)
+
+# the floor: the same libraries doing only what gatehouse cannot avoid (bench/rss_floor.c)
+"$OUT/rss_floor" "$tmp/keys" "$tmp/gh.db" "$tmp/floor.port" 2>"$tmp/floor.log" &
+floor_pid=$!
+pids="$pids $floor_pid"
+wait_file "$tmp/floor.port"
+curl -sf -o /dev/null "http://127.0.0.1:$(cat "$tmp/floor.port")/"
+floor_kb=$(awk '/^VmRSS:/ { print $2 }' "/proc/$floor_pid/status")
+stop_pid "$floor_pid"
 
 # --- references ------------------------------------------------------------------------------
 "$OUT/mhd_ceiling" "$tmp/www/jwks.json" "$tmp/ceiling.port" 2>"$tmp/ceiling.log" &
@@ -317,6 +330,7 @@ for key, label in labels:
 EOF
 echo
 echo "gatehouse idle RSS after start-up and 10 requests: $rss_kb KiB (PSS ${pss_kb:-?} KiB, private ${priv_kb:-?} KiB)"
+echo "floor (bench/rss_floor.c: OpenSSL + the keys, SQLite, libmicrohttpd pool) idle RSS: $floor_kb KiB"
 set -- $startup
 if [ "$1" = failed ]; then
     echo "start-up to first discovery 200: failed"
