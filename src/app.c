@@ -23,8 +23,8 @@ tls_store_close(void *p)
     store_close(p);
 }
 
-/* Init: one key for each algorithm that has none (RS256, ES256). Each file exists before its
- * row; a run that failed half-way is completed by the next init or serve. */
+/* Init: one key for each algorithm that has none (RS256, ES256, PS256). Each file exists
+ * before its row; a run that failed half-way is completed by the next init or serve. */
 static int
 generate_missing_keys(struct app *app, const struct key_meta *metas, size_t n, bool *made,
     char *err, size_t errsz)

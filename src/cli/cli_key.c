@@ -68,9 +68,9 @@ cli_keys_generate(struct cli_ctx *ctx)
     int rc, r;
 
     if (!alg_s)
-        return cli_usage(ctx, "--alg RS256|ES256 is required");
+        return cli_usage(ctx, "--alg RS256|ES256|PS256 is required");
     if (keys_alg_parse(alg_s, &alg) != GH_OK)
-        return cli_usage(ctx, "--alg '%s' is not RS256 or ES256", alg_s);
+        return cli_usage(ctx, "--alg '%s' is not RS256, ES256 or PS256", alg_s);
     if ((rc = cli_app_open(ctx, &app, APP_NO_KEYS)) != CLI_OK)
         return rc;
     if ((r = keys_generate(ctx->cfg.keys_dir, alg, kid, err, sizeof(err))) != GH_OK) {

@@ -1,10 +1,12 @@
-/* keys.c — our signing keys and the public JWKS. Keys are generated here (RSA-2048 for RS256,
- * P-256 for ES256), written as PKCS#8 PEM to <keys_dir>/<kid>.pem (0600, atomically), and named
+/* keys.c — our signing keys and the public JWKS. Keys are generated here (RSA-2048 for RS256
+ * and, separately, for PS256, since a published JWK names one alg (RFC 7517 §4.4); P-256 for
+ * ES256), written as PKCS#8 PEM to <keys_dir>/<kid>.pem (0600, atomically), and named
  * by their RFC 7638 JWK thumbprint, so a file's name is checked against its content. At start-up
  * the ring loads exactly the keys the store lists: each file is checked (regular, ours, no
  * group/other bits, bounded size — SECURITY.md J16), parsed once with OpenSSL 3 EVP, turned into
  * a public JWK (RFC 7517/7518 §6: only n, e / crv, x, y) and a private cjose JWK, and proven by a
- * sign + verify self-test against the published JWK. Any failure refuses the whole ring.
+ * sign + verify self-test against the published JWK; the EVP_PKEY is kept for jwt.c, which
+ * signs and verifies with it directly. Any failure refuses the whole ring.
  * Nothing here runs per request except copying the prebuilt JWKS. Also validates clients' JWKS
  * documents (public signing keys only). It does not decide which keys exist or rotate them:
  * that is the store's key_meta and the CLI. */
@@ -54,7 +56,8 @@ struct key {
     enum key_alg alg;
     int64_t created_at;
     json_t *jwk;       /* public JWK: kty, use, alg, kid, n, e | crv, x, y */
-    cjose_jwk_t *cjwk; /* private key for jwt.c */
+    cjose_jwk_t *cjwk; /* private key as cjose sees it (self-test, keys_cjose_jwk) */
+    EVP_PKEY *pkey;    /* private key as parsed at load: jwt.c signs and verifies with it */
 };
 
 struct keyring {
@@ -90,6 +93,7 @@ keys_alg_name(enum key_alg alg)
     switch (alg) {
     case KEY_RS256: return "RS256";
     case KEY_ES256: return "ES256";
+    case KEY_PS256: return "PS256";
     }
     return "?";
 }
@@ -101,9 +105,18 @@ keys_alg_parse(const char *s, enum key_alg *out)
         *out = KEY_RS256;
     else if (str_eq(s, "ES256"))
         *out = KEY_ES256;
+    else if (str_eq(s, "PS256"))
+        *out = KEY_PS256;
     else
         return GH_EINVAL;
     return GH_OK;
+}
+
+/* RS256 and PS256 both use an RSA key (RFC 7518 §3.3, §3.5); ES256 a P-256 key (§3.4). */
+static bool
+alg_is_rsa(enum key_alg alg)
+{
+    return alg == KEY_RS256 || alg == KEY_PS256;
 }
 
 /* A kid becomes part of a file name: only the base64url alphabet, 1..KEYS_KID_MAX chars, so
@@ -261,19 +274,28 @@ extract_parts(const EVP_PKEY *pkey, enum key_alg alg, bool priv, struct parts *p
     int rc = GH_EINVAL;
 
     memset(pt, 0, sizeof(*pt));
-    if (alg == KEY_RS256) {
+    if (alg_is_rsa(alg)) {
         BIGNUM *extra = NULL;
         int bits;
 
+        /* "RSA" only: an RSA-PSS key (restricted to PSS by its parameters) is refused too,
+         * it would not match the plain RSA JWK we publish */
         if (!EVP_PKEY_is_a(pkey, "RSA")) {
-            cry_set_err(why, whysz, "holds a key of type %s; RS256 needs RSA",
-                EVP_PKEY_get0_type_name(pkey) ? EVP_PKEY_get0_type_name(pkey) : "unknown");
+            cry_set_err(why, whysz, "holds a key of type %s; %s needs RSA",
+                EVP_PKEY_get0_type_name(pkey) ? EVP_PKEY_get0_type_name(pkey) : "unknown",
+                keys_alg_name(alg));
             goto out;
         }
         bits = EVP_PKEY_get_bits(pkey);
         if (bits < GH_RSA_BITS_MIN) {
             cry_set_err(why, whysz, "RSA key has %d bits; at least %d are required", bits,
                 GH_RSA_BITS_MIN);
+            goto out;
+        }
+        /* jwt.c's signature buffers hold KEYS_SIG_MAX bytes */
+        if (bits > KEYS_RSA_BITS_MAX) {
+            cry_set_err(why, whysz, "RSA key has %d bits; at most %d are supported", bits,
+                KEYS_RSA_BITS_MAX);
             goto out;
         }
         /* cjose (and RFC 7518 "oth" aside, most verifiers) handle two-prime keys only */
@@ -346,12 +368,12 @@ public_jwk(enum key_alg alg, const struct parts *pt, const char *kid)
 {
     json_t *o = json_object();
 
-    json_object_set_new(o, "kty", json_string(alg == KEY_RS256 ? "RSA" : "EC"));
+    json_object_set_new(o, "kty", json_string(alg_is_rsa(alg) ? "RSA" : "EC"));
     json_object_set_new(o, "use", json_string("sig"));
     json_object_set_new(o, "alg", json_string(keys_alg_name(alg)));
     if (kid)
         json_object_set_new(o, "kid", json_string(kid));
-    if (alg == KEY_RS256) {
+    if (alg_is_rsa(alg)) {
         set_b64(o, "n", &pt->v[P_N]);
         set_b64(o, "e", &pt->v[P_E]);
     } else {
@@ -365,7 +387,7 @@ public_jwk(enum key_alg alg, const struct parts *pt, const char *kid)
 static cjose_jwk_t *
 private_cjose(enum key_alg alg, struct parts *pt, cjose_err *cerr)
 {
-    if (alg == KEY_RS256) {
+    if (alg_is_rsa(alg)) {
         cjose_jwk_rsa_keyspec rs = {
             .n = pt->v[P_N].p, .nlen = pt->v[P_N].len,
             .e = pt->v[P_E].p, .elen = pt->v[P_E].len,
@@ -551,7 +573,7 @@ keys_generate(const char *dir, enum key_alg alg, char kid[KEYS_KID_MAX + 1], cha
     if (err && errsz)
         err[0] = '\0';
     ERR_clear_error();
-    if (alg == KEY_RS256)
+    if (alg_is_rsa(alg))
         pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)GH_RSA_BITS_DEFAULT);
     else if (alg == KEY_ES256)
         pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
@@ -619,6 +641,8 @@ key_clear(struct key *k)
     if (k->cjwk)
         cjose_jwk_release(k->cjwk);
     k->cjwk = NULL;
+    EVP_PKEY_free(k->pkey);
+    k->pkey = NULL;
 }
 
 static int
@@ -640,7 +664,7 @@ load_one(const char *dir, const struct key_ref *ref, struct key *k, char *err, s
         cry_set_err(err, errsz, "invalid kid in the key list (only base64url characters allowed)");
         return GH_EINVAL;
     }
-    if (ref->alg != KEY_RS256 && ref->alg != KEY_ES256) {
+    if ((unsigned)ref->alg >= KEY_ALG_COUNT) {
         cry_set_err(err, errsz, "key %s: unknown alg %d", ref->kid, (int)ref->alg);
         return GH_EINVAL;
     }
@@ -693,6 +717,8 @@ load_one(const char *dir, const struct key_ref *ref, struct key *k, char *err, s
         cry_set_err(err, errsz, "%s: %s", path, why);
         goto out;
     }
+    k->pkey = pkey;
+    pkey = NULL; /* handed over: the ring frees it */
     rc = GH_OK;
 out:
     if (rc != GH_OK)
@@ -778,6 +804,25 @@ keys_ring_signer(const struct keyring *kr, enum key_alg alg)
     return kr->signer[alg];
 }
 
+const struct key *
+keys_ring_find(const struct keyring *kr, const char *kid)
+{
+    size_t n;
+
+    if (!kr || !kid)
+        return NULL;
+    /* an untrusted kid (a token header) longer than any of ours cannot match */
+    n = strnlen(kid, KEYS_KID_MAX + 1);
+    if (n == 0 || n > KEYS_KID_MAX)
+        return NULL;
+    /* at most GH_MAX_KEYS entries: a linear scan is cheaper than any index */
+    for (size_t i = 0; i < kr->n; i++) {
+        if (memcmp(kr->keys[i].kid, kid, n + 1) == 0)
+            return &kr->keys[i];
+    }
+    return NULL;
+}
+
 json_t *
 keys_ring_algs(const struct keyring *kr)
 {
@@ -818,6 +863,12 @@ void *
 keys_cjose_jwk(const struct key *k)
 {
     return k->cjwk;
+}
+
+EVP_PKEY *
+keys_evp_pkey(const struct key *k)
+{
+    return k->pkey;
 }
 
 /* --- client JWKS validation ------------------------------------------------------------- */

@@ -12,21 +12,27 @@
 #include <jansson.h>
 
 #define KEYS_KID_MAX 64  /* a base64url SHA-256 thumbprint is 43 characters */
+#define KEYS_RSA_BITS_MAX 8192  /* larger RSA keys are refused at load (as in client JWKS) */
+#define KEYS_SIG_MAX (KEYS_RSA_BITS_MAX / 8)  /* bytes: the longest signature a ring key makes */
 
-enum key_alg { KEY_RS256 = 0, KEY_ES256 = 1 };
-#define KEY_ALG_COUNT 2
+/* One JWS alg per key (RFC 7518 §3.1): a published JWK carries one "alg", so RS256 and PS256
+ * each have their own RSA key. The store records names (keys_alg_name), never these numbers;
+ * their order is the order of keys_ring_algs() and of key generation at init. */
+enum key_alg { KEY_RS256 = 0, KEY_ES256 = 1, KEY_PS256 = 2 };
+#define KEY_ALG_COUNT 3
 
-const char *keys_alg_name(enum key_alg alg);              /* "RS256" / "ES256" */
-int  keys_alg_parse(const char *s, enum key_alg *out);    /* GH_EINVAL for anything else */
+const char *keys_alg_name(enum key_alg alg);              /* "RS256" / "ES256" / "PS256" */
+int  keys_alg_parse(const char *s, enum key_alg *out);    /* exact, case-sensitive; GH_EINVAL
+                                                           * for anything else (none, HS256…) */
 
 /* RFC 7638 JWK thumbprint of an RSA (e, kty, n) or EC (crv, kty, x, y) JWK: SHA-256 over the
  * required members as compact JSON with sorted keys, base64url (43 characters) into out.
  * Other members are ignored. GH_OK, or GH_EINVAL if kty is unsupported or a member is missing. */
 int  keys_thumbprint_jwk(const json_t *jwk, char out[KEYS_KID_MAX + 1]);
 
-/* Generate a key for alg (RSA-2048 / P-256), write dir/<kid>.pem with mode 0600 via a
- * temporary file and rename, creating dir with 0700 if needed. kid gets the thumbprint.
- * GH_OK, GH_EIO (err says which path and why), GH_ECRYPTO. */
+/* Generate a key for alg (RSA-2048 for RS256 and PS256, P-256 for ES256), write dir/<kid>.pem
+ * with mode 0600 via a temporary file and rename, creating dir with 0700 if needed. kid gets
+ * the thumbprint. GH_OK, GH_EIO (err says which path and why), GH_ECRYPTO. */
 int  keys_generate(const char *dir, enum key_alg alg, char kid[KEYS_KID_MAX + 1],
          char *err, size_t errsz);
 /* Remove dir/<kid>.pem (used to undo keys_generate when recording it fails). */
@@ -43,8 +49,9 @@ struct key_ref {
 };
 
 /* Load every listed key from dir: checks each file's mode (no group/other bits) and owner,
- * its size (<= GH_MAX_KEY_FILE), that its type matches alg, RSA >= 2048 bits, EC on P-256,
- * and that its thumbprint equals kid. Any failure refuses the whole ring with one line in err
+ * its size (<= GH_MAX_KEY_FILE), that its type matches alg (RS256 and PS256: RSA of
+ * GH_RSA_BITS_MIN..KEYS_RSA_BITS_MAX bits; ES256: EC on P-256), and that its thumbprint equals
+ * kid. Any failure refuses the whole ring with one line in err
  * naming the file. GH_OK, GH_ENOTFOUND, GH_EDENIED, GH_EINVAL, GH_ECRYPTO, GH_EIO.
  * A kid must be 1..KEYS_KID_MAX base64url characters (it becomes a file name). n = 0 gives an
  * empty ring; n > GH_MAX_KEYS or a kid listed twice is GH_EINVAL. */
@@ -54,6 +61,9 @@ void keys_ring_free(struct keyring *kr);
 size_t keys_ring_count(const struct keyring *kr);
 /* The key that signs with alg: the newest listed key of that alg; NULL if none. Borrowed. */
 const struct key *keys_ring_signer(const struct keyring *kr, enum key_alg alg);
+/* The key named kid (signing or only published), NULL if none or kid is NULL; compares at most
+ * KEYS_KID_MAX + 1 bytes of kid, so kid may be untrusted (but NUL-terminated). Borrowed. */
+const struct key *keys_ring_find(const struct keyring *kr, const char *kid);
 /* Algs that have a signer, in enum order, as a new JSON array of strings. */
 json_t *keys_ring_algs(const struct keyring *kr);
 /* {"keys":[...]}: every key's public JWK with kty, use "sig", alg, kid and only public
@@ -62,8 +72,14 @@ json_t *keys_ring_jwks(const struct keyring *kr);
 
 const char *keys_kid(const struct key *k);               /* borrowed */
 enum key_alg keys_alg(const struct key *k);
-/* The private key as a cjose JWK (cjose_jwk_t *), built once at load, for jwt.c. Borrowed. */
+/* The private key as a cjose JWK (cjose_jwk_t *), built once at load. Borrowed. */
 void *keys_cjose_jwk(const struct key *k);
+/* crypto/ only (jwt.c): the private key as OpenSSL parsed it at load (EVP_PKEY *; OpenSSL's
+ * own typedef names this struct, so no OpenSSL header is needed here). Borrowed for the ring's
+ * lifetime; never modified after load, so threads may sign and verify with it concurrently,
+ * each with its own EVP_MD_CTX. */
+struct evp_pkey_st;
+struct evp_pkey_st *keys_evp_pkey(const struct key *k);
 
 /* Validate a client's JWKS document (JSON text, <= GH_MAX_JWKS bytes): an object with a
  * "keys" array of 1..GH_MAX_JWKS_KEYS public signing keys, each RSA (>= 2048 bits) or EC

@@ -23,7 +23,7 @@ def schema(gh):
     return gh.sql(".schema"), gh.sql("PRAGMA user_version;").strip()
 
 
-def test_init_creates_database_secret_and_two_signing_keys_with_private_modes(gh):
+def test_init_creates_database_secret_and_three_signing_keys_with_private_modes(gh):
     gh.init()
     assert gh.db.is_file()
     assert mode(gh.keys) == 0o700
@@ -31,12 +31,13 @@ def test_init_creates_database_secret_and_two_signing_keys_with_private_modes(gh
     assert mode(gh.keys / "secret.key") == 0o600
     assert os.path.getsize(gh.keys / "secret.key") == 32
     pems = list(gh.keys.glob("*.pem"))
-    assert len(pems) == 2, pems
+    assert len(pems) == 3, pems
     for p in pems:
         assert mode(p) == 0o600, f"{p.name} has mode {oct(mode(p))}"
         assert "PRIVATE KEY" in p.read_text()
     kids = {k["kid"] for k in gh.key_list()}
     assert {p.stem for p in pems} == kids, "key files are named <kid>.pem"
+    assert sorted(k["alg"] for k in gh.key_list()) == ["ES256", "PS256", "RS256"]
 
 
 def test_init_records_a_positive_schema_version_and_wal(gh):
@@ -74,13 +75,16 @@ def test_init_accepts_a_checkout_style_keys_directory(gh, start_server):
     (gh.keys / "README.md").write_text("# keys\n")
     (gh.keys / ".gitignore").write_text("*\n!README.md\n!.gitignore\n")
     gh.init()
-    assert len(gh.key_list()) == 2
+    keys = gh.key_list()
+    assert sorted(k["alg"] for k in keys) == ["ES256", "PS256", "RS256"]
+    assert {p.stem for p in gh.keys.glob("*.pem")} == {k["kid"] for k in keys}
     for p in gh.keys.glob("*.pem"):
         assert mode(p) == 0o600
     assert mode(gh.keys / "secret.key") == 0o600
     assert (gh.keys / "README.md").read_text() == "# keys\n"
     s = start_server()
-    assert len(s.get("/jwks.json").json()["keys"]) == 2
+    published = s.get("/jwks.json").json()["keys"]
+    assert {(k["kid"], k["alg"]) for k in published} == {(k["kid"], k["alg"]) for k in keys}
 
 
 @pytest.mark.parametrize("issuer", ["https://id.example.test", "http://127.0.0.1:8080",
@@ -275,13 +279,26 @@ def test_db_check(ready):
     assert ready.db.read_bytes() == junk
 
 
-def test_init_completes_a_realm_missing_one_key_algorithm(gh):
-    # a first init that died after the RS256 key must not leave the realm without ES256
+@pytest.mark.parametrize("missing", ["RS256", "ES256", "PS256"])
+def test_init_completes_a_realm_missing_one_key_algorithm(gh, missing):
+    # a first init that died half-way must not leave the realm without a key of some alg;
+    # missing PS256 is also a realm made before PS256 existed (RS256 and ES256 only)
     gh.init()
-    es = [k for k in gh.key_list() if k["alg"] == "ES256"]
-    assert len(es) == 1
-    gh.sql(f"DELETE FROM signing_keys WHERE kid = '{es[0]['kid']}'")
-    (gh.keys / f"{es[0]['kid']}.pem").unlink()
+    gone = [k for k in gh.key_list() if k["alg"] == missing]
+    assert len(gone) == 1
+    gh.sql(f"DELETE FROM signing_keys WHERE kid = '{gone[0]['kid']}'")
+    (gh.keys / f"{gone[0]['kid']}.pem").unlink()
+    kept = gh.key_list()
+    kept_pems = {p.name: p.read_bytes() for p in gh.keys.glob("*.pem")}
+    assert len(kept) == 2 and len(kept_pems) == 2
     gh.init()
-    algs = sorted(k["alg"] for k in gh.key_list())
-    assert algs == ["ES256", "RS256"]
+    after = gh.key_list()
+    assert sorted(k["alg"] for k in after) == ["ES256", "PS256", "RS256"]
+    assert {k["kid"]: k for k in after if k["alg"] != missing} == \
+        {k["kid"]: k for k in kept}, "the other keys are untouched"
+    new = [k for k in after if k["alg"] == missing]
+    assert len(new) == 1 and new[0]["signing"] is True
+    assert new[0]["kid"] != gone[0]["kid"]
+    assert {p.name: p.read_bytes() for p in gh.keys.glob("*.pem")
+            if p.stem != new[0]["kid"]} == kept_pems
+    assert mode(gh.keys / f"{new[0]['kid']}.pem") == 0o600

@@ -1,5 +1,6 @@
-"""`gatehouse keys …`: RS256 + ES256 after init, kid = RFC 7638 thumbprint of the PEM file,
-`keys generate` adds the newest (signing) key of its algorithm."""
+"""`gatehouse keys …`: RS256 + ES256 + PS256 after init (PS256 with its own RSA key), kid =
+RFC 7638 thumbprint of the PEM file, `keys generate` adds the newest (signing) key of its
+algorithm."""
 import json
 import os
 import re
@@ -19,10 +20,28 @@ def pem_info(path):
     return p.stdout
 
 
-def test_init_makes_one_rs256_and_one_es256_signing_key(ready):
+def pem_key_oids(path):
+    """The OBJECT names in the PKCS#8 AlgorithmIdentifier: ['rsaEncryption'] for a plain RSA
+    key (not 'rsassaPss'), ['id-ecPublicKey', 'prime256v1'] for P-256."""
+    p = subprocess.run(["openssl", "asn1parse", "-in", str(path)], capture_output=True, text=True)
+    assert p.returncode == 0, f"openssl cannot parse {path}: {p.stderr}"
+    return [ln.rsplit(":", 1)[1].strip() for ln in p.stdout.splitlines() if "OBJECT" in ln]
+
+
+def assert_rsa_2048_e65537(pem):
+    assert pem_key_oids(pem) == ["rsaEncryption"], f"{pem.name}: {pem_key_oids(pem)}"
+    jwk = pem_to_jwk(str(pem))
+    assert jwk["kty"] == "RSA"
+    assert int.from_bytes(b64url_decode(jwk["n"]), "big").bit_length() == 2048
+    assert int.from_bytes(b64url_decode(jwk["e"]), "big") == 65537
+    return jwk
+
+
+def test_init_makes_one_signing_key_per_alg_rs256_es256_ps256(ready):
     keys = ready.key_list()
-    assert len(keys) == 2
-    assert sorted(k["alg"] for k in keys) == ["ES256", "RS256"]
+    assert len(keys) == 3
+    assert sorted(k["alg"] for k in keys) == ["ES256", "PS256", "RS256"]
+    assert len({k["kid"] for k in keys}) == 3
     for k in keys:
         assert set(k) == {"kid", "alg", "created_at", "signing"}
         assert k["signing"] is True
@@ -36,11 +55,22 @@ def test_key_files_match_their_alg_and_kid_is_the_rfc7638_thumbprint(ready):
         assert pem.is_file(), f"no {pem.name}"
         assert stat.S_IMODE(os.stat(pem).st_mode) == 0o600
         info = pem_info(pem)
-        if k["alg"] == "RS256":
+        if k["alg"] in ("RS256", "PS256"):
             assert "(2048 bit)" in info, info.splitlines()[0]
+            assert_rsa_2048_e65537(pem)
         else:
+            assert k["alg"] == "ES256"
             assert "prime256v1" in info or "P-256" in info
+            assert pem_key_oids(pem) == ["id-ecPublicKey", "prime256v1"]
         assert thumbprint(pem_to_jwk(str(pem))) == k["kid"]
+
+
+def test_ps256_has_its_own_rsa_key_not_the_rs256_one(ready):
+    by_alg = {k["alg"]: k for k in ready.key_list()}
+    rs = pem_to_jwk(str(ready.keys / f"{by_alg['RS256']['kid']}.pem"))
+    ps = pem_to_jwk(str(ready.keys / f"{by_alg['PS256']['kid']}.pem"))
+    assert by_alg["PS256"]["kid"] != by_alg["RS256"]["kid"]
+    assert ps["n"] != rs["n"], "PS256 reuses the RS256 modulus"
 
 
 def test_list_text_shows_kids_and_algs(ready):
@@ -50,7 +80,7 @@ def test_list_text_shows_kids_and_algs(ready):
         assert k["alg"] in text
 
 
-@pytest.mark.parametrize("alg", ["ES256", "RS256"])
+@pytest.mark.parametrize("alg", ["ES256", "RS256", "PS256"])
 def test_generate_adds_the_new_signing_key_of_its_alg(ready, alg):
     before = {k["kid"]: k for k in ready.key_list()}
     out = ready.ok("keys", "generate", "--alg", alg)
@@ -59,7 +89,8 @@ def test_generate_adds_the_new_signing_key_of_its_alg(ready, alg):
     kid = m.group(1)
     assert kid not in before
     after = {k["kid"]: k for k in ready.key_list()}
-    assert len(after) == 3
+    assert len(after) == 4
+    assert set(after) == set(before) | {kid}
     assert after[kid]["alg"] == alg and after[kid]["signing"] is True
     for old_kid, old in before.items():
         assert after[old_kid]["signing"] is (old["alg"] != alg), after[old_kid]
@@ -75,14 +106,20 @@ def test_generate_json(ready):
     assert j["kid"] in {k["kid"] for k in ready.key_list()}
 
 
-def test_generated_rsa_key_has_a_2048_bit_modulus_and_e_65537(ready):
-    kid = json.loads(ready.ok("keys", "generate", "--alg", "RS256", "--json"))["kid"]
-    jwk = pem_to_jwk(str(ready.keys / f"{kid}.pem"))
-    assert int.from_bytes(b64url_decode(jwk["n"]), "big").bit_length() == 2048
-    assert int.from_bytes(b64url_decode(jwk["e"]), "big") == 65537
+@pytest.mark.parametrize("alg", ["RS256", "PS256"])
+def test_generated_rsa_key_has_a_2048_bit_modulus_and_e_65537(ready, alg):
+    j = json.loads(ready.ok("keys", "generate", "--alg", alg, "--json"))
+    assert j["alg"] == alg
+    kid = j["kid"]
+    jwk = assert_rsa_2048_e65537(ready.keys / f"{kid}.pem")
+    assert thumbprint(jwk) == kid
+    others = [pem_to_jwk(str(ready.keys / f"{k['kid']}.pem"))
+              for k in ready.key_list() if k["kid"] != kid and k["alg"] != "ES256"]
+    assert len(others) == 2
+    assert all(o["n"] != jwk["n"] for o in others), "a new RSA key reuses a modulus"
 
 
-@pytest.mark.parametrize("alg", ["HS256", "none", "RS512", "PS256", ""])
+@pytest.mark.parametrize("alg", ["HS256", "none", "RS512", "PS384", "ps256", ""])
 def test_generate_rejects_other_algs_and_changes_nothing(ready, alg):
     before = ready.dump()
     files = sorted(os.listdir(ready.keys))
@@ -94,6 +131,16 @@ def test_generate_rejects_other_algs_and_changes_nothing(ready, alg):
 def test_generate_without_alg_is_a_usage_error(ready):
     line = ready.fails("keys", "generate", rc=2)
     assert "--alg" in line
+    for alg in ("RS256", "ES256", "PS256"):
+        assert alg in line, line
+
+
+def test_generate_help_lists_the_three_algs(ready):
+    text = ready.ok("keys", "generate", "--help")
+    alg_line = [ln for ln in text.splitlines() if ln.strip().startswith("--alg")]
+    assert len(alg_line) == 1, text
+    for alg in ("RS256", "ES256", "PS256"):
+        assert alg in alg_line[0], alg_line[0]
 
 
 def test_keys_are_distinct_across_data_locations(ready, gh_bin, tmp_path):

@@ -1,5 +1,6 @@
-"""GET /jwks.json: public parameters only, usable keys (RSA-2048, points on P-256), kid =
-RFC 7638 thumbprint = `keys list`, ETag / If-None-Match / Cache-Control."""
+"""GET /jwks.json: public parameters only, usable keys (RSA-2048 for RS256 and, separately,
+for PS256; points on P-256), kid = RFC 7638 thumbprint = `keys list`, ETag / If-None-Match /
+Cache-Control."""
 import pytest
 
 from ghtest import b64url_decode
@@ -22,7 +23,8 @@ def jwks(server):
 
 def test_every_key_has_kid_kty_use_alg_and_no_private_members(server):
     keys = jwks(server)["keys"]
-    assert len(keys) == 2
+    assert len(keys) == 3
+    assert sorted(k["alg"] for k in keys) == ["ES256", "PS256", "RS256"]
     for k in keys:
         for m in ("kid", "kty", "use", "alg"):
             assert m in k, f"{m} missing in {k}"
@@ -46,11 +48,13 @@ def test_kid_is_the_rfc7638_thumbprint_and_matches_the_pem(gh, server):
             assert k[m] == from_pem[m], f"{k['kid']}: {m} differs from the PEM file"
 
 
-def test_rsa_key_is_usable(server):
-    rsa = [k for k in jwks(server)["keys"] if k["kty"] == "RSA"]
-    assert len(rsa) == 1
-    k = rsa[0]
-    assert k["alg"] == "RS256"
+@pytest.mark.parametrize("alg", ["RS256", "PS256"])
+def test_rsa_key_is_usable(server, alg):
+    mine = [k for k in jwks(server)["keys"] if k["alg"] == alg]
+    assert len(mine) == 1
+    k = mine[0]
+    assert k["kty"] == "RSA" and k["use"] == "sig"
+    assert set(k) == {"kty", "use", "alg", "kid", "n", "e"}, sorted(k)
     assert "=" not in k["n"] + k["e"], "base64url without padding"
     n = int.from_bytes(b64url_decode(k["n"]), "big")
     e = int.from_bytes(b64url_decode(k["e"]), "big")
@@ -58,6 +62,14 @@ def test_rsa_key_is_usable(server):
     assert b64url_decode(k["n"])[0] != 0, "no leading zero octet (RFC 7518 §6.3.1.1)"
     assert e == 65537
     assert n % 2 == 1
+    assert thumbprint(k) == k["kid"]
+
+
+def test_rs256_and_ps256_are_two_rsa_keys_each_published_with_its_own_alg(server):
+    rsa = [k for k in jwks(server)["keys"] if k["kty"] == "RSA"]
+    assert sorted(k["alg"] for k in rsa) == ["PS256", "RS256"]
+    assert rsa[0]["kid"] != rsa[1]["kid"]
+    assert rsa[0]["n"] != rsa[1]["n"], "PS256 must not reuse the RS256 key"
 
 
 def test_ec_key_is_a_point_on_p256(server):
@@ -65,6 +77,7 @@ def test_ec_key_is_a_point_on_p256(server):
     assert len(ec) == 1
     k = ec[0]
     assert k["alg"] == "ES256" and k["crv"] == "P-256"
+    assert set(k) == {"kty", "use", "alg", "kid", "crv", "x", "y"}, sorted(k)
     xb, yb = b64url_decode(k["x"]), b64url_decode(k["y"])
     assert len(xb) == 32 and len(yb) == 32, "x and y are 32 octets each (RFC 7518 §6.2.1.2)"
     x, y = int.from_bytes(xb, "big"), int.from_bytes(yb, "big")
@@ -117,16 +130,19 @@ def test_cache_max_age_precedence_file_env_flag(gh, start_server):
     assert "max-age=60" in s.get("/.well-known/openid-configuration").headers["Cache-Control"]
 
 
-def test_new_key_is_published_after_restart_with_a_new_etag(gh, start_server):
+@pytest.mark.parametrize("alg", ["ES256", "PS256"])
+def test_new_key_is_published_after_restart_with_a_new_etag(gh, start_server, alg):
     s = start_server()
     before = s.get("/jwks.json")
     s.stop()
-    kid = gh.json("keys", "generate", "--alg", "ES256")["kid"]
+    kid = gh.json("keys", "generate", "--alg", alg)["kid"]
     s = start_server()
     after = s.get("/jwks.json")
-    kids = {k["kid"] for k in after.json()["keys"]}
-    assert kid in kids
-    assert len(kids) == 3, "older keys stay published for verification"
+    by_kid = {k["kid"]: k for k in after.json()["keys"]}
+    assert kid in by_kid
+    assert by_kid[kid]["alg"] == alg
+    assert len(by_kid) == 4, "older keys stay published for verification"
+    assert {k["kid"] for k in before.json()["keys"]} < set(by_kid)
     assert after.headers["ETag"] != before.headers["ETag"]
     assert s.get("/jwks.json", headers={"If-None-Match": before.headers["ETag"]}) \
         .status_code == 200

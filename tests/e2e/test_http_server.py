@@ -5,6 +5,7 @@ import os
 import re
 import signal
 import socket
+import subprocess
 import time
 import uuid
 
@@ -12,6 +13,7 @@ import pytest
 import requests
 
 from ghtest import lines
+from jwk import pem_to_jwk, thumbprint
 
 
 def log_lines_with(server, marker, want=None, timeout=3):
@@ -33,8 +35,11 @@ def test_serve_initialises_an_empty_data_location(gh, start_server):
     s = start_server(init=False)
     assert gh.db.is_file()
     assert (gh.keys / "secret.key").is_file()
-    assert len(list(gh.keys.glob("*.pem"))) == 2
-    assert len(s.get("/jwks.json").json()["keys"]) == 2
+    pems = {p.stem for p in gh.keys.glob("*.pem")}
+    assert len(pems) == 3
+    published = s.get("/jwks.json").json()["keys"]
+    assert sorted(k["alg"] for k in published) == ["ES256", "PS256", "RS256"]
+    assert {k["kid"] for k in published} == pems
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
@@ -180,10 +185,11 @@ def test_corrupt_key_file_is_refused(gh, start_server):
     assert_refuses(s, pem.name)
 
 
-def test_swapped_key_file_is_refused(gh, start_server):
+@pytest.mark.parametrize("alg", ["RS256", "PS256"])
+def test_swapped_key_file_is_refused(gh, start_server, alg):
     # a file whose key does not hash to its kid (e.g. restored from another installation)
     gh.init()
-    rsa_kid = next(k["kid"] for k in gh.key_list() if k["alg"] == "RS256")
+    rsa_kid = next(k["kid"] for k in gh.key_list() if k["alg"] == alg)
     other = gh.root / "other.pem"
     os.system(f"openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out {other} "
               f"2>/dev/null")
@@ -192,6 +198,27 @@ def test_swapped_key_file_is_refused(gh, start_server):
     os.chmod(pem, 0o600)
     s = start_server(wait=False)
     assert_refuses(s, rsa_kid)
+
+
+@pytest.mark.parametrize("kind", ["rsa-pss", "ec"])
+def test_ps256_key_that_is_not_a_plain_rsa_key_is_refused(gh, start_server, kind):
+    # PS256 is published as a plain RSA JWK (kty RSA); a PSS-restricted RSA key or an EC key
+    # recorded as PS256 (with a correct thumbprint kid) must refuse the whole ring
+    gh.init()
+    other = gh.root / "other.pem"
+    gen = (["-algorithm", "RSA-PSS", "-pkeyopt", "rsa_keygen_bits:2048"] if kind == "rsa-pss"
+           else ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"])
+    subprocess.run(["openssl", "genpkey", *gen, "-out", str(other)], check=True,
+                   capture_output=True)
+    kid = thumbprint(pem_to_jwk(str(other)))
+    pem = gh.keys / f"{kid}.pem"
+    pem.write_bytes(other.read_bytes())
+    os.chmod(pem, 0o600)
+    gh.sql(f"INSERT INTO signing_keys (kid, alg, created_at) "
+           f"SELECT '{kid}', 'PS256', MAX(created_at) + 1 FROM signing_keys")
+    assert {k["kid"]: k["alg"] for k in gh.key_list()}[kid] == "PS256"
+    s = start_server(wait=False)
+    assert_refuses(s, kid, "PS256")
 
 
 def test_stray_pem_file_is_not_published(gh, start_server):

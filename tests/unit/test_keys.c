@@ -1,6 +1,6 @@
 /* test_keys.c — signing keys: RFC 7638 thumbprints, generation, ring loading and its refusals
- * (mode, owner-independent checks, swapped/corrupt/wrong-type files, hostile kids), the public
- * JWKS, and validation of client JWKS documents. */
+ * (mode, owner-independent checks, swapped/corrupt/wrong-type files, hostile kids), lookup by
+ * kid, the public JWKS (RS256, PS256 and ES256 keys), and validation of client JWKS documents. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 
 #include "core/err.h"
 #include "core/limits.h"
@@ -183,11 +184,22 @@ test_alg_names(void)
     T_EQ_INT(a, KEY_RS256);
     T_EQ_INT(keys_alg_parse("ES256", &a), GH_OK);
     T_EQ_INT(a, KEY_ES256);
+    T_EQ_INT(keys_alg_parse("PS256", &a), GH_OK);
+    T_EQ_INT(a, KEY_PS256);
     T_EQ_STR(keys_alg_name(KEY_RS256), "RS256");
     T_EQ_STR(keys_alg_name(KEY_ES256), "ES256");
+    T_EQ_STR(keys_alg_name(KEY_PS256), "PS256");
+    /* every alg round-trips through its name (the store keeps names) */
+    for (unsigned i = 0; i < KEY_ALG_COUNT; i++) {
+        T_EQ_INT(keys_alg_parse(keys_alg_name((enum key_alg)i), &a), GH_OK);
+        T_EQ_INT(a, i);
+    }
     T_EQ_INT(keys_alg_parse("none", &a), GH_EINVAL);
     T_EQ_INT(keys_alg_parse("HS256", &a), GH_EINVAL);
     T_EQ_INT(keys_alg_parse("es256", &a), GH_EINVAL);
+    T_EQ_INT(keys_alg_parse("ps256", &a), GH_EINVAL);
+    T_EQ_INT(keys_alg_parse("PS384", &a), GH_EINVAL);
+    T_EQ_INT(keys_alg_parse("RS256 ", &a), GH_EINVAL);
     T_EQ_INT(keys_alg_parse("", &a), GH_EINVAL);
 }
 
@@ -232,7 +244,11 @@ static void
 test_generated_keys_round_trip_to_jwks(void)
 {
     const char *dir = fresh_dir();
-    char rs[KEYS_KID_MAX + 1], es1[KEYS_KID_MAX + 1], es2[KEYS_KID_MAX + 1], err[256];
+    char rs[KEYS_KID_MAX + 1], es1[KEYS_KID_MAX + 1], es2[KEYS_KID_MAX + 1],
+        ps[KEYS_KID_MAX + 1], err[256];
+    /* per JWKS entry, in list order */
+    static const char *const want_alg[] = { "RS256", "ES256", "ES256", "PS256" };
+    const char *want_kid[4];
     struct keyring *kr = NULL;
     json_t *jwks, *algs, *k;
     size_t i;
@@ -240,45 +256,57 @@ test_generated_keys_round_trip_to_jwks(void)
     T_EQ_INT(keys_generate(dir, KEY_RS256, rs, err, sizeof(err)), GH_OK);
     T_EQ_INT(keys_generate(dir, KEY_ES256, es1, err, sizeof(err)), GH_OK);
     T_EQ_INT(keys_generate(dir, KEY_ES256, es2, err, sizeof(err)), GH_OK);
+    T_EQ_INT(keys_generate(dir, KEY_PS256, ps, err, sizeof(err)), GH_OK);
     T_ASSERT(strcmp(es1, es2) != 0);
+    T_ASSERT(strcmp(rs, ps) != 0); /* PS256 has its own RSA key */
+    want_kid[0] = rs;
+    want_kid[1] = es1;
+    want_kid[2] = es2;
+    want_kid[3] = ps;
     {
         struct key_ref refs[] = { { rs, KEY_RS256, 1 }, { es1, KEY_ES256, 2 },
-            { es2, KEY_ES256, 3 } };
-        T_EQ_INT(keys_ring_load(dir, refs, 3, &kr, err, sizeof(err)), GH_OK);
+            { es2, KEY_ES256, 3 }, { ps, KEY_PS256, 4 } };
+        T_EQ_INT(keys_ring_load(dir, refs, 4, &kr, err, sizeof(err)), GH_OK);
     }
-    T_EQ_INT(keys_ring_count(kr), 3);
+    T_EQ_INT(keys_ring_count(kr), 4);
     /* the newest listed key of each alg signs */
     T_EQ_STR(keys_kid(keys_ring_signer(kr, KEY_ES256)), es2);
     T_EQ_STR(keys_kid(keys_ring_signer(kr, KEY_RS256)), rs);
+    T_EQ_STR(keys_kid(keys_ring_signer(kr, KEY_PS256)), ps);
     T_EQ_INT(keys_alg(keys_ring_signer(kr, KEY_RS256)), KEY_RS256);
+    T_EQ_INT(keys_alg(keys_ring_signer(kr, KEY_PS256)), KEY_PS256);
+    T_ASSERT(keys_ring_signer(kr, (enum key_alg)KEY_ALG_COUNT) == NULL);
     T_ASSERT(keys_cjose_jwk(keys_ring_signer(kr, KEY_ES256)) != NULL);
+    T_ASSERT(keys_cjose_jwk(keys_ring_signer(kr, KEY_PS256)) != NULL);
 
     algs = keys_ring_algs(kr);
-    T_EQ_INT(json_array_size(algs), 2);
+    T_EQ_INT(json_array_size(algs), 3);
     T_EQ_STR(json_string_value(json_array_get(algs, 0)), "RS256");
     T_EQ_STR(json_string_value(json_array_get(algs, 1)), "ES256");
+    T_EQ_STR(json_string_value(json_array_get(algs, 2)), "PS256");
     json_decref(algs);
 
     jwks = keys_ring_jwks(kr);
-    T_EQ_INT(json_array_size(json_object_get(jwks, "keys")), 3);
+    T_EQ_INT(json_array_size(json_object_get(jwks, "keys")), 4);
     json_array_foreach(json_object_get(jwks, "keys"), i, k) {
         static const char *const priv[] = { "d", "p", "q", "dp", "dq", "qi", "k", "oth", NULL };
         const char *kid = json_string_value(json_object_get(k, "kid"));
         const char *kty = json_string_value(json_object_get(k, "kty"));
+        bool rsa = strcmp(want_alg[i], "ES256") != 0;
         char tp[KEYS_KID_MAX + 1];
 
         T_ASSERT(kid && kty);
         T_EQ_STR(json_string_value(json_object_get(k, "use")), "sig");
-        T_EQ_STR(json_string_value(json_object_get(k, "alg")), i == 0 ? "RS256" : "ES256");
-        T_EQ_STR(kty, i == 0 ? "RSA" : "EC");
-        T_EQ_STR(kid, i == 0 ? rs : i == 1 ? es1 : es2);
+        T_EQ_STR(json_string_value(json_object_get(k, "alg")), want_alg[i]);
+        T_EQ_STR(kty, rsa ? "RSA" : "EC");
+        T_EQ_STR(kid, want_kid[i]);
         for (size_t j = 0; priv[j]; j++)
             T_ASSERT(json_object_get(k, priv[j]) == NULL);
         /* exactly the public members */
-        T_EQ_INT(json_object_size(k), i == 0 ? 6 : 7);
+        T_EQ_INT(json_object_size(k), rsa ? 6 : 7);
         T_EQ_INT(keys_thumbprint_jwk(k, tp), GH_OK);
         T_EQ_STR(tp, kid);
-        if (i > 0)
+        if (!rsa)
             T_EQ_STR(json_string_value(json_object_get(k, "crv")), "P-256");
     }
     /* what we publish passes our own client-JWKS validation */
@@ -292,7 +320,7 @@ test_generated_keys_round_trip_to_jwks(void)
     json_array_clear(json_object_get(jwks, "keys"));
     json_decref(jwks);
     jwks = keys_ring_jwks(kr);
-    T_EQ_INT(json_array_size(json_object_get(jwks, "keys")), 3);
+    T_EQ_INT(json_array_size(json_object_get(jwks, "keys")), 4);
     json_decref(jwks);
     keys_ring_free(kr);
 }
@@ -304,9 +332,9 @@ test_ring_signature_verifies_with_published_jwk(void)
 {
     const char *dir = fresh_dir();
     char kid[KEYS_KID_MAX + 1], err[256];
-    enum key_alg algs[] = { KEY_RS256, KEY_ES256 };
+    enum key_alg algs[] = { KEY_RS256, KEY_ES256, KEY_PS256 };
 
-    for (size_t a = 0; a < 2; a++) {
+    for (size_t a = 0; a < 3; a++) {
         struct keyring *kr = NULL;
         struct key_ref r = { kid, algs[a], 1 };
         cjose_err ce;
@@ -403,6 +431,79 @@ test_wrong_alg_refused(void)
     T_ASSERT(strstr(err, "RS256 needs RSA") != NULL);
     T_EQ_INT(ring_load1(dir, rs, KEY_ES256, err, sizeof(err)), GH_EINVAL);
     T_ASSERT(strstr(err, "ES256 needs EC") != NULL);
+    T_EQ_INT(ring_load1(dir, es, KEY_PS256, err, sizeof(err)), GH_EINVAL);
+    T_ASSERT(strstr(err, "PS256 needs RSA") != NULL);
+    /* unknown alg values are refused, not treated as one of ours */
+    T_EQ_INT(ring_load1(dir, rs, (enum key_alg)KEY_ALG_COUNT, err, sizeof(err)), GH_EINVAL);
+    T_ASSERT(strstr(err, "unknown alg") != NULL);
+}
+
+/* An RSA-PSS key (OpenSSL's "RSA-PSS" type, restricted to PSS) is not a plain RSA key, even
+ * for PS256: what we publish is a plain RSA JWK. */
+static void
+test_rsa_pss_typed_key_refused(void)
+{
+    const char *dir = fresh_dir();
+    char path[256], err[512];
+    EVP_PKEY_CTX *gctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA-PSS", NULL);
+    EVP_PKEY *pss = NULL;
+
+    T_ASSERT(gctx && EVP_PKEY_keygen_init(gctx) == 1);
+    T_ASSERT(EVP_PKEY_CTX_set_rsa_keygen_bits(gctx, 2048) == 1);
+    T_ASSERT(EVP_PKEY_generate(gctx, &pss) == 1 && pss);
+    EVP_PKEY_CTX_free(gctx);
+    T_ASSERT(EVP_PKEY_is_a(pss, "RSA-PSS"));
+    T_ASSERT(mkdir(dir, 0700) == 0);
+    key_file(path, sizeof(path), dir, "pss");
+    write_pkey(path, pss);
+    T_EQ_INT(ring_load1(dir, "pss", KEY_PS256, err, sizeof(err)), GH_EINVAL);
+    T_ASSERT(strstr(err, "PS256 needs RSA") != NULL);
+    EVP_PKEY_free(pss);
+}
+
+/* keys_ring_find: exact kid match over signing and published keys; untrusted kids are safe. */
+static void
+test_ring_find_by_kid(void)
+{
+    const char *dir = fresh_dir();
+    char a[KEYS_KID_MAX + 1], b[KEYS_KID_MAX + 1], c[KEYS_KID_MAX + 1], err[256], probe[200];
+    struct keyring *kr = NULL;
+    struct key_ref refs[3];
+    const struct key *k;
+
+    T_EQ_INT(keys_generate(dir, KEY_ES256, a, err, sizeof(err)), GH_OK);
+    T_EQ_INT(keys_generate(dir, KEY_ES256, b, err, sizeof(err)), GH_OK);
+    T_EQ_INT(keys_generate(dir, KEY_PS256, c, err, sizeof(err)), GH_OK);
+    refs[0] = (struct key_ref){ a, KEY_ES256, 1 };
+    refs[1] = (struct key_ref){ b, KEY_ES256, 2 };
+    refs[2] = (struct key_ref){ c, KEY_PS256, 3 };
+    T_EQ_INT(keys_ring_load(dir, refs, 3, &kr, err, sizeof(err)), GH_OK);
+    /* a published, no longer signing key is found too */
+    T_ASSERT((k = keys_ring_find(kr, a)) != NULL);
+    T_EQ_STR(keys_kid(k), a);
+    T_ASSERT(keys_ring_signer(kr, KEY_ES256) != k);
+    T_ASSERT((k = keys_ring_find(kr, b)) == keys_ring_signer(kr, KEY_ES256));
+    T_ASSERT((k = keys_ring_find(kr, c)) != NULL);
+    T_EQ_INT(keys_alg(k), KEY_PS256);
+    /* the parsed key is kept for jwt.c, of the right type */
+    T_ASSERT(keys_evp_pkey(k) != NULL);
+    T_ASSERT(EVP_PKEY_is_a(keys_evp_pkey(k), "RSA"));
+    T_ASSERT(EVP_PKEY_is_a(keys_evp_pkey(keys_ring_find(kr, a)), "EC"));
+    /* near misses */
+    snprintf(probe, sizeof(probe), "%.*s", (int)strlen(a) - 1, a);
+    T_ASSERT(keys_ring_find(kr, probe) == NULL);
+    snprintf(probe, sizeof(probe), "%sA", a);
+    T_ASSERT(keys_ring_find(kr, probe) == NULL);
+    snprintf(probe, sizeof(probe), "%s", a);
+    probe[0] = probe[0] == 'x' ? 'y' : 'x';
+    T_ASSERT(keys_ring_find(kr, probe) == NULL);
+    memset(probe, 'A', sizeof(probe) - 1);
+    probe[sizeof(probe) - 1] = '\0';
+    T_ASSERT(keys_ring_find(kr, probe) == NULL);
+    T_ASSERT(keys_ring_find(kr, "") == NULL);
+    T_ASSERT(keys_ring_find(kr, NULL) == NULL);
+    T_ASSERT(keys_ring_find(NULL, a) == NULL);
+    keys_ring_free(kr);
 }
 
 static void
@@ -754,6 +855,8 @@ main(void)
     T_RUN(test_key_file_readable_by_others_refused);
     T_RUN(test_swapped_key_file_refused);
     T_RUN(test_wrong_alg_refused);
+    T_RUN(test_rsa_pss_typed_key_refused);
+    T_RUN(test_ring_find_by_kid);
     T_RUN(test_corrupt_pem_refused);
     T_RUN(test_encrypted_pem_refused_without_prompt);
     T_RUN(test_weak_or_wrong_curve_keys_refused);
