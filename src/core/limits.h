@@ -13,6 +13,7 @@
 #define GH_MAX_PARAM_LEN          2048
 #define GH_MAX_PATH_LEN           1024
 #define GH_DRAIN_TIMEOUT_S        10           /* SIGTERM: wait this long for in-flight requests */
+#define GH_MAX_DEFERRED           256          /* requests waiting for a password hash */
 
 /* Identity data (model/) */
 #define GH_MAX_USERNAME           64
@@ -57,6 +58,20 @@
 #define GH_MAX_TOKEN_LEN          4096
 #define GH_MAX_JWT_LEN            (8 * 1024)
 #define GH_MAX_JSON               (64 * 1024)
+
+/* Cookies (http/cookie.c) */
+#define GH_MAX_COOKIES            16
+#define GH_MAX_COOKIE_VALUE       512
+#define GH_MAX_COOKIE_HEADER      8192
+
+/* Browser sign-in and tokens: lifetimes (defaults; cfg may change them within bounds) */
+#define GH_INTERACTION_TTL_S      900          /* the login form stays usable 15 min */
+#define GH_CODE_TTL_S             60           /* RFC 9700 §4.5 / OAuth 2.1: short-lived */
+#define GH_CODE_GRACE_S           86400        /* spent codes kept so a replay still revokes */
+#define GH_MAX_STATE              1024         /* state, nonce: bytes */
+#define GH_MAX_NONCE              512
+#define GH_PKCE_VERIFIER_MIN      43           /* RFC 7636 §4.1 */
+#define GH_PKCE_VERIFIER_MAX      128
 
 /* Logging */
 #define GH_LOG_FIELD_MAX          128           /* log_esc() output, bytes */

@@ -1,20 +1,29 @@
 /* req.c — the request as handlers see it: the raw request target (copied from MHD's URI log
  * callback before MHD splits and unescapes it in place), header lookups, the bounded body,
- * and the strict application/x-www-form-urlencoded decoder (WHATWG URL §5.1 syntax with
- * RFC 6749 §3.1's "no repeated parameters"). This is the only file that calls MHD lookup
- * functions. It does not interpret parameters: endpoints turn them into typed structs.
+ * the strict application/x-www-form-urlencoded decoder (WHATWG URL §5.1 syntax with
+ * RFC 6749 §3.1's "no repeated parameters"), the Cookie header (parsed lazily by
+ * http/cookie.c), and the Authorization schemes gatehouse accepts: Basic client credentials
+ * (RFC 7617 with RFC 6749 §2.3.1's form-encoding) and Bearer tokens (RFC 6750 §2.1). This is
+ * the only file that calls MHD lookup functions. It does not interpret parameters, cookie
+ * values or credentials: endpoints and oidc/ turn them into typed structs and check them.
  * Deliberately strict: a malformed escape, NUL, control character or invalid UTF-8 rejects
- * the whole input instead of being repaired or truncated. */
+ * the whole input instead of being repaired or truncated (cookies are the one tolerant
+ * parser, see cookie.c for why). */
+#include <arpa/inet.h>
 #include <inttypes.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include <microhttpd.h>
 
 #include "core/err.h"
 #include "core/limits.h"
+#include "core/log.h"
+#include "http/cookie.h"
 #include "http/req.h"
 #include "util/str.h"
 #include "http/router.h"
@@ -45,6 +54,7 @@ req_new(const char *uri, uint64_t rid_prefix, uint64_t seq)
     buf_init(&rq->body, GH_MAX_BODY);
     rq->path = "";
     rq->route_result = ROUTE_NOT_FOUND; /* until start() looks the path up */
+    rq->ip = rq->ip_buf;
     if (!uri)
         return rq;
     if (!fits) {
@@ -69,10 +79,22 @@ req_free(struct req *rq)
     if (!rq)
         return;
     buf_free(&rq->body);
+    if (rq->defer_free)
+        rq->defer_free(rq->defer_arg);
+    if (rq->cookies) {
+        cookie_jar_free(rq->cookies);   /* wipes: session ids are bearer secrets */
+        free(rq->cookies);
+    }
     /* the query can hold codes or credentials */
     if (rq->query)
         mem_wipe(rq->uri, rq->path_len + 1 + rq->query_len);
     free(rq);
+}
+
+void *
+req_deferred(const struct req *rq)
+{
+    return rq->suspended ? NULL : rq->defer_arg;
 }
 
 static const struct {
@@ -446,4 +468,302 @@ req_form(const struct req *rq, struct req_params *ps, const char **why)
         return GH_ETOOBIG;
     }
     return req_params_add(ps, (const char *)rq->body.p, rq->body.len, why);
+}
+
+/* ---- peer address ------------------------------------------------------------------- */
+
+const char *
+req_client_ip(const struct req *rq)
+{
+    const union MHD_ConnectionInfo *ci;
+    const struct sockaddr *sa;
+    const char *ok = NULL;
+
+    /* rq->ip points at rq->ip_buf, so it can be filled through a const rq */
+    if (!rq->ip)
+        return "";
+    if (rq->ip[0] || !rq->conn)
+        return rq->ip;
+    ci = MHD_get_connection_info(rq->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    sa = ci ? ci->client_addr : NULL;
+    if (!sa)
+        return "";
+    if (sa->sa_family == AF_INET) {
+        struct sockaddr_in a;
+        memcpy(&a, sa, sizeof(a));
+        ok = inet_ntop(AF_INET, &a.sin_addr, rq->ip, REQ_IP_SIZE);
+    } else if (sa->sa_family == AF_INET6) {
+        struct sockaddr_in6 a;
+        memcpy(&a, sa, sizeof(a));
+        ok = inet_ntop(AF_INET6, &a.sin6_addr, rq->ip, REQ_IP_SIZE);
+    }
+    if (!ok)
+        rq->ip[0] = '\0';
+    return rq->ip;
+}
+
+/* ---- cookies ------------------------------------------------------------------------ */
+
+struct cookie_lines {
+    struct buf joined;   /* bounded by GH_MAX_COOKIE_HEADER */
+    unsigned n;
+    bool too_big;
+};
+
+static enum MHD_Result
+join_cookie_line(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
+    const char *value, size_t value_size)
+{
+    struct cookie_lines *cl = cls;
+    static const char name[] = MHD_HTTP_HEADER_COOKIE;
+
+    (void)kind;
+    if (cl->too_big || key_size != sizeof(name) - 1 || strncasecmp(key, name, key_size) != 0)
+        return MHD_YES;
+    /* RFC 9113 §8.2.3: split cookie fields are joined with "; " */
+    if (cl->n++ > 0 && buf_add(&cl->joined, "; ", 2) != GH_OK)
+        cl->too_big = true;   /* buf_add emptied (and wiped) the buffer */
+    else if (value && buf_add(&cl->joined, value, value_size) != GH_OK)
+        cl->too_big = true;
+    return MHD_YES;
+}
+
+/* Parse every Cookie line into rq->cookies (left NULL when there is none). */
+static void
+parse_cookies(struct req *rq)
+{
+    struct cookie_lines cl = { .n = 0 };
+
+    if (!rq->conn)
+        return;
+    buf_init(&cl.joined, GH_MAX_COOKIE_HEADER);
+    MHD_get_connection_values_n(rq->conn, MHD_HEADER_KIND, join_cookie_line, &cl);
+    if (cl.n == 0)
+        goto out;
+    rq->cookies = x_calloc(1, sizeof(*rq->cookies));
+    if (cl.too_big ||
+        cookie_parse((const char *)cl.joined.p, cl.joined.len, rq->cookies) != GH_OK) {
+        /* a client (or a sibling application on the host) set too much: no cookie of ours
+         * can be trusted to be complete, so there are none */
+        log_warn("http", "rid=%s cookie header over %d bytes ignored", req_rid(rq),
+            GH_MAX_COOKIE_HEADER);
+    }
+out:
+    buf_free(&cl.joined);
+}
+
+const char *
+req_cookie(struct req *rq, const char *name, size_t *len)
+{
+    if (len)
+        *len = 0;
+    if (!rq->cookies_parsed) {
+        rq->cookies_parsed = true;
+        parse_cookies(rq);
+    }
+    return cookie_get(rq->cookies, name, len);
+}
+
+/* ---- Authorization ------------------------------------------------------------------ */
+
+/* RFC 9110 §5.6.2 tchar, for the auth-scheme */
+static bool
+is_tchar(unsigned char c)
+{
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+        return true;
+    return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+/* Split "scheme 1*SP rest" (RFC 9110 §11.4: credentials = auth-scheme [ 1*SP ( token68 /
+ * #auth-param ) ]). GH_ENOTFOUND: the scheme is not want (compared case-insensitively,
+ * §11.1); GH_EINVAL: no scheme, or the scheme is followed by anything but 1*SP and at least
+ * one more byte. *rest and *restlen get what follows the spaces. */
+static int
+auth_split(const char *hdr, size_t len, const char *want, const char **rest, size_t *restlen)
+{
+    size_t slen = 0, wlen = strlen(want), i;
+
+    *rest = NULL;
+    *restlen = 0;
+    if (!hdr)
+        return GH_ENOTFOUND;
+    while (slen < len && is_tchar((unsigned char)hdr[slen]))
+        slen++;
+    if (slen == 0)
+        return GH_EINVAL;
+    if (slen != wlen || strncasecmp(hdr, want, wlen) != 0)
+        return GH_ENOTFOUND;
+    for (i = slen; i < len && hdr[i] == ' '; i++)
+        ;
+    if (i == slen || i == len)
+        return GH_EINVAL;
+    *rest = hdr + i;
+    *restlen = len - i;
+    return GH_OK;
+}
+
+static int
+b64val(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+')
+        return 62;
+    if (c == '/')
+        return 63;
+    return -1;
+}
+
+/* RFC 4648 §4 base64 with padding, strictly: a multiple of 4 characters, '=' only as the
+ * last one or two, nothing outside the alphabet, and unused bits zero (§3.5), so each value
+ * has one encoding. out needs 3 * len / 4 bytes. */
+static int
+b64_decode_std(const char *in, size_t len, unsigned char *out, size_t *outlen)
+{
+    size_t o = 0, pad = 0;
+
+    *outlen = 0;
+    if (len == 0 || len % 4 != 0)
+        return GH_EINVAL;
+    if (in[len - 1] == '=')
+        pad = in[len - 2] == '=' ? 2 : 1;
+    for (size_t i = 0; i < len; i += 4) {
+        size_t have = i + 4 == len ? 4 - pad : 4;   /* alphabet characters in this quantum */
+        unsigned long w = 0;
+
+        for (size_t k = 0; k < 4; k++) {
+            int v = k < have ? b64val((unsigned char)in[i + k]) : 0;
+            if (v < 0)
+                return GH_EINVAL;
+            w = w << 6 | (unsigned long)v;
+        }
+        if ((have == 2 && (w & 0xffff)) || (have == 3 && (w & 0xff)))
+            return GH_EINVAL;   /* non-zero pad bits */
+        out[o++] = (unsigned char)(w >> 16);
+        if (have > 2)
+            out[o++] = (unsigned char)(w >> 8);
+        if (have > 3)
+            out[o++] = (unsigned char)w;
+    }
+    *outlen = o;
+    return GH_OK;
+}
+
+int
+req_basic_decode(const char *hdr, size_t len, char **user, char **pass)
+{
+    const char *cred;
+    unsigned char *dec = NULL;
+    char *u, *p, *colon;
+    size_t clen, dlen = 0, ulen, plen;
+    int rc;
+
+    *user = NULL;
+    *pass = NULL;
+    if ((rc = auth_split(hdr, len, "Basic", &cred, &clen)) != GH_OK)
+        return rc;
+    if (len > GH_MAX_TOKEN_LEN)
+        return GH_ETOOBIG;   /* bounded before allocating */
+    rc = GH_EINVAL;
+    dec = x_malloc(clen / 4 * 3 + 1);
+    if (b64_decode_std(cred, clen, dec, &dlen) != GH_OK)
+        goto out;
+    u = (char *)dec;
+    if (!text_ok(u, dlen))
+        goto out;
+    /* RFC 7617 §2: the user-id cannot contain a colon, the password can: split at the first */
+    colon = memchr(u, ':', dlen);
+    if (!colon)
+        goto out;
+    p = colon + 1;
+    /* RFC 6749 §2.3.1: both parts were form-urlencoded before base64; decode in place */
+    if (pct_decode(u, (size_t)(colon - u), u, &ulen) != GH_OK ||
+        pct_decode(p, dlen - (size_t)(p - u), p, &plen) != GH_OK)
+        goto out;
+    if (ulen == 0 || !text_ok(u, ulen) || !text_ok(p, plen))
+        goto out;
+    *user = x_strndup(u, ulen);
+    *pass = x_strndup(p, plen);
+    rc = GH_OK;
+out:
+    mem_wipe_free(dec, clen / 4 * 3 + 1);
+    return rc;
+}
+
+/* RFC 9110 §5.5: a field value excludes trailing whitespace, and libmicrohttpd 0.9.75 hands
+ * it over (leading whitespace it skips itself). */
+static size_t
+trim_ows(const char *v, size_t len)
+{
+    while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t'))
+        len--;
+    return len;
+}
+
+int
+req_basic(const struct req *rq, char **user, char **pass)
+{
+    const char *v;
+    size_t len;
+    int rc;
+
+    *user = NULL;
+    *pass = NULL;
+    /* a second Authorization header is ambiguous: which one would a proxy have checked? */
+    if ((rc = req_header_unique(rq, MHD_HTTP_HEADER_AUTHORIZATION, &v, &len)) != GH_OK)
+        return rc;
+    return req_basic_decode(v, trim_ows(v, len), user, pass);
+}
+
+/* RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=" */
+static bool
+is_b64token_char(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+        c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
+}
+
+int
+req_bearer_parse(const char *hdr, size_t hlen, const char **tok, size_t *len)
+{
+    const char *t;
+    size_t tlen, i = 0;
+    int rc;
+
+    *tok = NULL;
+    *len = 0;
+    if ((rc = auth_split(hdr, hlen, "Bearer", &t, &tlen)) != GH_OK)
+        return rc;
+    if (tlen > GH_MAX_JWT_LEN)
+        return GH_ETOOBIG;
+    while (i < tlen && is_b64token_char((unsigned char)t[i]))
+        i++;
+    if (i == 0)
+        return GH_EINVAL;
+    while (i < tlen && t[i] == '=')
+        i++;
+    if (i != tlen)
+        return GH_EINVAL;   /* trailing bytes, auth-params, a second token */
+    *tok = t;
+    *len = tlen;
+    return GH_OK;
+}
+
+int
+req_bearer(const struct req *rq, const char **tok, size_t *len)
+{
+    const char *v;
+    size_t vlen;
+    int rc;
+
+    *tok = NULL;
+    *len = 0;
+    if ((rc = req_header_unique(rq, MHD_HTTP_HEADER_AUTHORIZATION, &v, &vlen)) != GH_OK)
+        return rc;
+    return req_bearer_parse(v, trim_ows(v, vlen), tok, len);
 }

@@ -18,8 +18,10 @@
 #include "util/buf.h"
 
 struct app;
+struct cookie_jar;
 struct resp_conn;
 struct route;
+struct srv;
 struct MHD_Connection; /* only http/ includes <microhttpd.h> */
 
 enum req_method {
@@ -34,6 +36,7 @@ enum req_method {
 };
 
 #define REQ_RID_SIZE 33  /* 16 hex prefix + up to 16 hex counter + NUL */
+#define REQ_IP_SIZE 46   /* INET6_ADDRSTRLEN */
 
 struct req {
     struct app *app;               /* read-only for handlers */
@@ -60,14 +63,36 @@ struct req {
     size_t discarded;              /* bytes dropped after that, bounded (server.c) */
     bool uri_too_long;             /* path > GH_MAX_PATH_LEN or query > GH_MAX_BODY */
     char *uri;                     /* the copy path/query point into (same allocation) */
+    struct cookie_jar *cookies;    /* parsed by the first req_cookie(), NULL until then */
+    bool cookies_parsed;
+    char *ip;                      /* -> ip_buf; req_client_ip() fills it through a const rq */
+    char ip_buf[REQ_IP_SIZE];
+    struct srv *srv;               /* the server that made it (server.c) */
+    bool suspended;                /* req_defer() work is queued or running */
+    void *defer_arg;               /* what req_defer() was given; see req_deferred() */
+    void (*defer_free)(void *);
 };
 
 /* Called by server.c only. req_new copies the raw request target (NUL-terminated, as MHD
  * passes it) unless it is over the bounds, in which case uri_too_long is set. Never NULL. */
 struct req *req_new(const char *uri, uint64_t rid_prefix, uint64_t seq);
-void req_free(struct req *rq);      /* wipes the body; NULL is a no-op */
+void req_free(struct req *rq);      /* wipes the body and cookies; NULL is a no-op */
 enum req_method req_method_parse(const char *s);
 const char *req_method_name(enum req_method m); /* "GET"...; "OTHER" for REQ_OTHER */
+
+/* ---- slow work off the HTTP threads ---------------------------------------------------
+ * Password hashing takes tens of milliseconds of CPU; done on an HTTP thread it would stall
+ * every other connection that thread serves. A handler hands such work to the server's
+ * worker pool instead: req_defer() suspends the connection and queues work(app, arg) on a
+ * pool thread running at a lower CPU priority, so under a login storm discovery, JWKS and
+ * token requests keep their CPU. When work returns, the connection resumes and the same
+ * handler runs again, now with req_deferred(rq) == arg (which it reads the result from).
+ * GH_OK: the handler must return GH_OK without queuing a response. GH_ETOOBIG: the queue is
+ * full (the handler should answer 503); arg is not taken. arg is freed with arg_free (may be
+ * NULL) when the request ends. Once per request. */
+int   req_defer(struct req *rq, void (*work)(struct app *app, void *arg), void *arg,
+          void (*arg_free)(void *));
+void *req_deferred(const struct req *rq);   /* arg after the work ran, else NULL */
 
 /* The request id, e.g. "9f2c41d07ab3e815000000000000002a": hex of a per-process random
  * 64-bit prefix and a 64-bit counter. Borrowed from rq. Not thread-safe per request (each
@@ -83,6 +108,57 @@ int req_header_unique(const struct req *rq, const char *name, const char **val, 
 
 /* The request body bytes received so far (complete when a handler runs). Borrowed. */
 const char *req_body(const struct req *rq, size_t *len);
+
+/* The peer's address as text ("192.0.2.7", "2001:db8::1"), for logs only: it is the TCP
+ * peer, so behind a reverse proxy it is the proxy (no X-Forwarded-For is trusted). "" when
+ * unknown. Borrowed from rq. */
+const char *req_client_ip(const struct req *rq);
+
+/* ---- cookies -------------------------------------------------------------------------- */
+
+/* The value of cookie name (case-sensitive), or NULL when it is absent, sent twice, or
+ * malformed (http/cookie.h: foreign and malformed pairs are skipped). The Cookie header is
+ * parsed once, on the first call, into a jar on rq that req_free() wipes. HTTP/1.1 browsers
+ * send one Cookie line (RFC 6265 §5.4); if there are several (an HTTP/2 front end that did
+ * not join them, RFC 9113 §8.2.3), they are joined with "; " and parsed as one, so a name in
+ * two lines counts as a duplicate. A header (joined) over GH_MAX_COOKIE_HEADER bytes yields
+ * no cookies at all, logged as a warning. *len (may be NULL) gets the value length. The
+ * value is NUL-terminated and borrowed until the request completes. */
+const char *req_cookie(struct req *rq, const char *name, size_t *len);
+
+/* ---- Authorization -------------------------------------------------------------------- */
+
+/* Client credentials from "Authorization: Basic" (RFC 7617 §2) as RFC 6749 §2.3.1 defines
+ * them: the client id and secret are application/x-www-form-urlencoded first, then joined by
+ * ':' and base64-encoded. So: the scheme is matched case-insensitively, one or more SP, then
+ * standard base64 WITH padding (RFC 4648 §4; not base64url, no whitespace, canonical: unused
+ * bits zero); the decoded bytes are split at the first ':' and each part form-url-decoded with
+ * the same strict decoder as parameters ('+' is a space, "%3A" a colon). Both parts, before
+ * and after that decoding, must be valid UTF-8 without NUL or control characters; the user
+ * (client id) must not be empty, the password (secret) may be.
+ * Trailing whitespace after the credentials is not part of the header (RFC 9110 §5.5).
+ * GH_OK: *user and *pass are new strings (caller frees; the password with str_wipe_free).
+ * GH_ENOTFOUND: no Authorization header, or another scheme. GH_EINVAL: malformed, or the
+ * header is sent twice. GH_ETOOBIG: a Basic header value over GH_MAX_TOKEN_LEN bytes
+ * (checked before decoding). On error *user and *pass are NULL. */
+int  req_basic(const struct req *rq, char **user, char **pass);
+/* The same on a raw Authorization header value of len bytes (need not be NUL-terminated;
+ * no whitespace trimmed): what req_basic() runs after looking the header up. Exposed for
+ * tests and fuzzing. */
+int  req_basic_decode(const char *hdr, size_t len, char **user, char **pass);
+
+/* An access token from "Authorization: Bearer" (RFC 6750 §2.1): the scheme (any case), one
+ * or more SP, then b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+ * and nothing after it but trailing whitespace (RFC 9110 §5.5). GH_OK: *tok points at the
+ * token inside the header value (borrowed until the request completes) and *len is its
+ * length; use *len: the token is not NUL-terminated when whitespace followed it.
+ * GH_ENOTFOUND: no Authorization header or another scheme. GH_EINVAL: malformed, or the
+ * header is sent twice. GH_ETOOBIG: a token over GH_MAX_JWT_LEN bytes. On error *tok is NULL
+ * and *len 0. */
+int  req_bearer(const struct req *rq, const char **tok, size_t *len);
+/* The same on a raw header value of hlen bytes (no whitespace trimmed); *tok points into
+ * hdr. For tests and fuzzing. */
+int  req_bearer_parse(const char *hdr, size_t hlen, const char **tok, size_t *len);
 
 /* ---- parameters --------------------------------------------------------------------- */
 

@@ -6,7 +6,10 @@
  * connection to a shared response, so each connection keeps the document responses it has
  * sent and swaps only that header on the next request (keep-alive clients cost three small
  * allocations per request instead of a response with eight headers). Conditional GETs get a
- * 304 (RFC 9110 §13.1.2). HTML responses and cookies are not handled here yet. */
+ * 304 (RFC 9110 §13.1.2). HTML pages (rendered by tmpl/, never here) and redirects carry
+ * Set-Cookie values formatted by cookie.c. Header values that come from callers (Location,
+ * Set-Cookie, the extra header) are refused when they hold a control character: a CR or LF
+ * would split the header (RFC 9110 §5.5 forbids them in field values). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +29,8 @@
 #include "util/xmem.h"
 
 #define CSP_JSON "default-src 'none'; frame-ancestors 'none'"
+/* pages load our stylesheet (and images) from /static/; still no framing (clickjacking) */
+#define CSP_HTML "default-src 'self'; frame-ancestors 'none'"
 #define ETAG_SIZE (2 + 43 + 1)   /* quotes + base64url(SHA-256) + NUL */
 
 struct resp_doc {
@@ -42,7 +47,6 @@ static const struct {
     { MHD_HTTP_HEADER_X_CONTENT_TYPE_OPTIONS, "nosniff" },
     { "Referrer-Policy", "no-referrer" },
     { MHD_HTTP_HEADER_X_FRAME_OPTIONS, "DENY" },
-    { MHD_HTTP_HEADER_CONTENT_SECURITY_POLICY, CSP_JSON },
 };
 
 static int
@@ -56,10 +60,55 @@ add_hdr(struct MHD_Response *r, const char *name, const char *value)
 }
 
 static int
-add_sec_headers(struct MHD_Response *r)
+add_sec_headers(struct MHD_Response *r, const char *csp)
 {
     for (size_t i = 0; i < sizeof(sec_headers) / sizeof(sec_headers[0]); i++) {
         if (add_hdr(r, sec_headers[i].name, sec_headers[i].value) != GH_OK)
+            return GH_EINTERNAL;
+    }
+    return add_hdr(r, MHD_HTTP_HEADER_CONTENT_SECURITY_POLICY, csp);
+}
+
+/* RFC 9110 §5.6.2: a header name is a token */
+static bool
+hname_ok(const char *s)
+{
+    if (!s || !*s)
+        return false;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                strchr("!#$%&'*+-.^_`|~", c)))
+            return false;
+    }
+    return true;
+}
+
+/* A header value from a caller: no CR, LF or other control character (a C string cannot
+ * hold a NUL, so none can cut it short either). Stricter than RFC 9110 §5.5, which allows
+ * HTAB: no value of ours needs one. */
+static bool
+hval_ok(const char *v)
+{
+    return v && !str_has_ctl(v, strlen(v));
+}
+
+/* set_cookies: NULL, or a NULL-terminated list of non-empty, control-free values. */
+static bool
+cookies_ok(const char *const *set_cookies)
+{
+    for (size_t i = 0; set_cookies && set_cookies[i]; i++) {
+        if (!set_cookies[i][0] || !hval_ok(set_cookies[i]))
+            return false;
+    }
+    return true;
+}
+
+static int
+add_cookies(struct MHD_Response *r, const char *const *set_cookies)
+{
+    for (size_t i = 0; set_cookies && set_cookies[i]; i++) {
+        if (add_hdr(r, MHD_HTTP_HEADER_SET_COOKIE, set_cookies[i]) != GH_OK)
             return GH_EINTERNAL;
     }
     return GH_OK;
@@ -82,19 +131,20 @@ queue(struct req *rq, unsigned status, struct MHD_Response *r, size_t bytes)
     return GH_OK;
 }
 
-/* The headers of a dynamic JSON response. */
+/* The headers of a dynamic response: security headers with csp, Content-Type ctype (NULL:
+ * none, for an empty body), Cache-Control: no-store, X-Request-Id. */
 static int
-add_dynamic_headers(struct req *rq, struct MHD_Response *r)
+add_dynamic_headers(struct req *rq, struct MHD_Response *r, const char *csp, const char *ctype)
 {
-    if (add_sec_headers(r) != GH_OK ||
-        add_hdr(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json") != GH_OK ||
+    if (add_sec_headers(r, csp) != GH_OK ||
+        (ctype && add_hdr(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype) != GH_OK) ||
         add_hdr(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") != GH_OK ||
         add_hdr(r, "X-Request-Id", req_rid(rq)) != GH_OK)
         return GH_EINTERNAL;
     return GH_OK;
 }
 
-/* Serialised bodies carry their size in front so the free callback can wipe them. */
+/* Dynamic bodies carry their size in front so the free callback can wipe them. */
 static void
 wipe_free_body(void *p)
 {
@@ -108,32 +158,46 @@ wipe_free_body(void *p)
     mem_wipe_free(base, n + sizeof(size_t));
 }
 
+/* n bytes for a body that wipe_free_body() will release. */
+static char *
+body_alloc(size_t n)
+{
+    unsigned char *base = x_malloc(sizeof(size_t) + n);
+
+    memcpy(base, &n, sizeof(n));
+    return (char *)base + sizeof(size_t);
+}
+
 static int
 send_json(struct req *rq, unsigned status, const json_t *body, const char *hname,
     const char *hval)
 {
     struct MHD_Response *r = NULL;
-    unsigned char *base;
+    char *text;
     size_t n;
 
+    if (hname && (!hname_ok(hname) || !hval_ok(hval))) {
+        log_err("http", "rid=%s refusing a malformed extra header", req_rid(rq));
+        return GH_EINVAL;
+    }
     n = json_dumpb(body, NULL, 0, JSON_COMPACT);
     if (n == 0) {
         log_err("http", "rid=%s cannot serialise a JSON response", req_rid(rq));
         return GH_EINTERNAL;
     }
-    base = x_malloc(sizeof(size_t) + n);
-    memcpy(base, &n, sizeof(n));
-    if (json_dumpb(body, (char *)base + sizeof(size_t), n, JSON_COMPACT) != n) {
-        mem_wipe_free(base, sizeof(size_t) + n);
+    text = body_alloc(n);
+    if (json_dumpb(body, text, n, JSON_COMPACT) != n) {
+        wipe_free_body(text);
         return GH_EINTERNAL;
     }
-    r = MHD_create_response_from_buffer_with_free_callback(n, base + sizeof(size_t),
-        wipe_free_body);
+    r = MHD_create_response_from_buffer_with_free_callback(n, text, wipe_free_body);
     if (!r) {
-        mem_wipe_free(base, sizeof(size_t) + n);
+        wipe_free_body(text);
         return GH_EINTERNAL;
     }
-    if (add_dynamic_headers(rq, r) != GH_OK || (hname && add_hdr(r, hname, hval) != GH_OK)) {
+    /* from here MHD_destroy_response() releases text through wipe_free_body */
+    if (add_dynamic_headers(rq, r, CSP_JSON, "application/json") != GH_OK ||
+        (hname && add_hdr(r, hname, hval) != GH_OK)) {
         MHD_destroy_response(r);
         return GH_EINTERNAL;
     }
@@ -147,6 +211,13 @@ resp_json(struct req *rq, unsigned status, const json_t *body)
 }
 
 int
+resp_json_hdr(struct req *rq, unsigned status, const json_t *body, const char *hname,
+    const char *hval)
+{
+    return send_json(rq, status, body, hname, hval);
+}
+
+int
 resp_json_static(struct req *rq, unsigned status, const char *body, size_t len)
 {
     struct MHD_Response *r;
@@ -155,7 +226,7 @@ resp_json_static(struct req *rq, unsigned status, const char *body, size_t len)
     r = MHD_create_response_from_buffer(len, (void *)(uintptr_t)body, MHD_RESPMEM_PERSISTENT);
     if (!r)
         return GH_EINTERNAL;
-    if (add_dynamic_headers(rq, r) != GH_OK) {
+    if (add_dynamic_headers(rq, r, CSP_JSON, "application/json") != GH_OK) {
         MHD_destroy_response(r);
         return GH_EINTERNAL;
     }
@@ -187,6 +258,93 @@ resp_error(struct req *rq, unsigned status, const char *code, const char *desc)
     return resp_error_hdr(rq, status, code, desc, NULL, NULL);
 }
 
+/* RFC 6750 §3: error and error_description are quoted-strings of NQSCHAR
+ * (%x20-21 / %x23-5B / %x5D-7E), so no quote or backslash can end the string early. */
+static bool
+nqschar_ok(const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c < 0x20 || c > 0x7e || c == '"' || c == '\\')
+            return false;
+    }
+    return true;
+}
+
+int
+resp_bearer_error(struct req *rq, unsigned status, const char *code, const char *desc)
+{
+    char hval[512];
+    int n;
+
+    if (!code || !*code || !nqschar_ok(code) || (desc && !nqschar_ok(desc)))
+        return GH_EINVAL;
+    if (desc)
+        n = snprintf(hval, sizeof(hval), "Bearer error=\"%s\", error_description=\"%s\"",
+            code, desc);
+    else
+        n = snprintf(hval, sizeof(hval), "Bearer error=\"%s\"", code);
+    if (n < 0 || (size_t)n >= sizeof(hval))
+        return GH_EINVAL;
+    return resp_error_hdr(rq, status, code, desc, MHD_HTTP_HEADER_WWW_AUTHENTICATE, hval);
+}
+
+/* ---- HTML pages and redirects ------------------------------------------------------- */
+
+int
+resp_html(struct req *rq, unsigned status, const char *body, size_t len,
+    const char *const *set_cookies)
+{
+    struct MHD_Response *r;
+    char *copy;
+
+    if (!cookies_ok(set_cookies)) {
+        log_err("http", "rid=%s refusing a malformed Set-Cookie value", req_rid(rq));
+        return GH_EINVAL;
+    }
+    copy = body_alloc(len);
+    if (len)
+        memcpy(copy, body, len);
+    r = MHD_create_response_from_buffer_with_free_callback(len, copy, wipe_free_body);
+    if (!r) {
+        wipe_free_body(copy);
+        return GH_EINTERNAL;
+    }
+    if (add_dynamic_headers(rq, r, CSP_HTML, "text/html; charset=utf-8") != GH_OK ||
+        add_cookies(r, set_cookies) != GH_OK) {
+        MHD_destroy_response(r);
+        return GH_EINTERNAL;
+    }
+    return queue(rq, status, r, len);
+}
+
+int
+resp_redirect(struct req *rq, unsigned status, const char *location,
+    const char *const *set_cookies)
+{
+    struct MHD_Response *r;
+
+    if (status != MHD_HTTP_FOUND && status != MHD_HTTP_SEE_OTHER) {
+        log_err("http", "rid=%s refusing a redirect with status %u", req_rid(rq), status);
+        return GH_EINVAL;
+    }
+    if (!location || !*location || !hval_ok(location) || !cookies_ok(set_cookies)) {
+        log_err("http", "rid=%s refusing a malformed Location or Set-Cookie", req_rid(rq));
+        return GH_EINVAL;
+    }
+    r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+    if (!r)
+        return GH_EINTERNAL;
+    /* RFC 6749 §4.1.2 puts the code in the Location: no cache may keep it */
+    if (add_dynamic_headers(rq, r, CSP_JSON, NULL) != GH_OK ||
+        add_hdr(r, MHD_HTTP_HEADER_LOCATION, location) != GH_OK ||
+        add_cookies(r, set_cookies) != GH_OK) {
+        MHD_destroy_response(r);
+        return GH_EINTERNAL;
+    }
+    return queue(rq, status, r, 0);
+}
+
 /* ---- static documents ------------------------------------------------------------- */
 
 int
@@ -207,7 +365,10 @@ resp_doc_new(const char *ctype, const void *body, size_t len, unsigned max_age,
     if (b64url_encode(dig, sizeof(dig), d->etag + 1, sizeof(d->etag) - 2) != GH_OK)
         goto out;
     memcpy(d->etag + 44, "\"", 2);
-    n = snprintf(d->cache_control, sizeof(d->cache_control), "public, max-age=%u", max_age);
+    /* RFC 8246: a year-long lifetime is only given to content-addressed URLs (the ?v= hash of
+     * ep/pages.c), which never change: browsers need not revalidate them on reload */
+    n = snprintf(d->cache_control, sizeof(d->cache_control), "public, max-age=%u%s", max_age,
+        max_age >= RESP_MAX_AGE_IMMUTABLE ? ", immutable" : "");
     if (n < 0 || (size_t)n >= sizeof(d->cache_control))
         goto out;
     if (str_copy(d->ctype, sizeof(d->ctype), ctype) != GH_OK)
@@ -319,7 +480,7 @@ doc_response(const struct resp_doc *d, unsigned status, const char *rid)
     if (!r)
         return NULL;
     /* RFC 9110 §15.4.5: a 304 carries the ETag and Cache-Control a 200 would have */
-    if (add_sec_headers(r) != GH_OK ||
+    if (add_sec_headers(r, CSP_JSON) != GH_OK ||
         (status == MHD_HTTP_OK &&
             add_hdr(r, MHD_HTTP_HEADER_CONTENT_TYPE, d->ctype) != GH_OK) ||
         add_hdr(r, MHD_HTTP_HEADER_ETAG, d->etag) != GH_OK ||

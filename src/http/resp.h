@@ -1,9 +1,14 @@
 /* resp.h — every response gatehouse sends goes through here, so every one carries the same
  * security headers: X-Content-Type-Options: nosniff, Referrer-Policy: no-referrer,
- * X-Frame-Options: DENY, Content-Security-Policy: default-src 'none'; frame-ancestors 'none'
- * and X-Request-Id. Errors use one JSON shape,
- * {"error": code, "error_description": text} (RFC 6749 §5.2), with Cache-Control: no-store.
- * All functions return GH_OK once a response is queued, GH_EINTERNAL if MHD refused it. */
+ * X-Frame-Options: DENY, a Content-Security-Policy and X-Request-Id. The CSP is
+ * "default-src 'none'; frame-ancestors 'none'" on everything but HTML pages, which get
+ * "default-src 'self'; frame-ancestors 'none'" (their stylesheet is ours). Dynamic responses
+ * (JSON, HTML, redirects, errors) also carry Cache-Control: no-store. Errors use one JSON
+ * shape, {"error": code, "error_description": text} (RFC 6749 §5.2).
+ * All functions return GH_OK once a response is queued, GH_EINTERNAL if MHD refused it, and
+ * those taking header values from the caller GH_EINVAL (nothing queued) when a value holds a
+ * control character (CR, LF, NUL, ...: header injection) or a name is not a token. Queue at
+ * most one response per request. */
 #ifndef GH_HTTP_RESP_H
 #define GH_HTTP_RESP_H
 
@@ -19,6 +24,10 @@ struct resp_conn;
 /* body serialised compactly (JSON_COMPACT); Cache-Control: no-store. The serialised copy is
  * wiped when MHD is done with it (it may hold tokens). body is not consumed. */
 int resp_json(struct req *rq, unsigned status, const json_t *body);
+/* The same plus one extra header hname: hval (hname NULL: none), e.g. "Pragma: no-cache" on
+ * token responses (RFC 6749 §5.1). GH_EINVAL (nothing queued) for a bad name or value. */
+int resp_json_hdr(struct req *rq, unsigned status, const json_t *body, const char *hname,
+    const char *hval);
 /* A constant JSON text (a string literal or other bytes that outlive the daemon);
  * Cache-Control: no-store. No copy of the body is made. */
 int resp_json_static(struct req *rq, unsigned status, const char *body, size_t len);
@@ -26,15 +35,41 @@ int resp_json_static(struct req *rq, unsigned status, const char *body, size_t l
  * shown to the client: a short fixed text, never internals or echoed input. */
 int resp_error(struct req *rq, unsigned status, const char *code, const char *desc);
 /* The same plus one extra header (Allow for 405, WWW-Authenticate for 401, Connection:
- * close after an unread body). hname NULL: none. */
+ * close after an unread body). hname NULL: none. GH_EINVAL (nothing queued) for a bad name
+ * or value. A request without any credentials gets a bare challenge (RFC 6750 §3.1: no error
+ * information): resp_error_hdr(rq, 401, "invalid_request", desc, "WWW-Authenticate",
+ * "Bearer"). */
 int resp_error_hdr(struct req *rq, unsigned status, const char *code, const char *desc,
     const char *hname, const char *hval);
+/* An RFC 6750 §3 error for a protected resource (userinfo): the JSON error body plus
+ * WWW-Authenticate: Bearer error="code"[, error_description="desc"] (code e.g.
+ * "invalid_token" with 401, "insufficient_scope" with 403; desc may be NULL). code and desc
+ * must be printable ASCII without '"' and '\' (§3: NQSCHAR): GH_EINVAL (nothing queued)
+ * otherwise. */
+int resp_bearer_error(struct req *rq, unsigned status, const char *code, const char *desc);
+
+/* An HTML page (rendered by the caller through tmpl/, already escaped): Content-Type
+ * text/html; charset=utf-8, Cache-Control: no-store, the security headers with the HTML CSP.
+ * len bytes of body are copied; the copy is wiped when MHD is done with it (pages may echo a
+ * login_hint or carry a CSRF token). set_cookies: NULL or a NULL-terminated array of
+ * Set-Cookie values (cookie_format()), each sent as its own Set-Cookie header. GH_EINVAL
+ * (nothing queued) when a cookie value is empty or holds a control character. */
+int resp_html(struct req *rq, unsigned status, const char *body, size_t len,
+    const char *const *set_cookies);
+/* A redirect with an empty body: status 302 or 303 (RFC 9110 §15.4.3/§15.4.4; 303 after a
+ * POST), Location: location, Cache-Control: no-store, the security headers and set_cookies as
+ * for resp_html. location is sent as given (the caller built it from a registered
+ * redirect_uri). GH_EINVAL (nothing queued): another status, an empty location, or a
+ * location or cookie value with a control character (CR/LF: header injection). */
+int resp_redirect(struct req *rq, unsigned status, const char *location,
+    const char *const *set_cookies);
 
 /* A static document: the body is copied once into a buffer owned by the doc, its strong ETag
  * ("<base64url SHA-256 of the body>") computed and its header values (Content-Type ctype,
  * ETag, Cache-Control: public, max-age=<max_age>) formatted. Sending builds a response that
  * points at that buffer (no copy, no serialisation) with those headers, the security headers
  * and the request's X-Request-Id. Free only after the daemon stopped. GH_OK or GH_EINTERNAL. */
+#define RESP_MAX_AGE_IMMUTABLE 31536000  /* a year or more: also ", immutable" (RFC 8246) */
 int  resp_doc_new(const char *ctype, const void *body, size_t len, unsigned max_age,
          struct resp_doc **out);
 /* The same for a JSON document, serialised compactly; Content-Type application/json. */

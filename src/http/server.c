@@ -13,13 +13,16 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,6 +41,7 @@
 #include "util/xmem.h"
 
 #define MAX_THREADS 256
+#define DEFER_NICE  10   /* worker threads yield the CPU to the HTTP threads */
 #define MAX_DISCARD (4 * (size_t)GH_MAX_BODY)  /* see on_request */
 
 struct srv {
@@ -50,6 +54,18 @@ struct srv {
     atomic_uint_fast64_t seq;       /* request counter */
     atomic_uint inflight;           /* requests between the URI callback and completion */
     atomic_bool draining;           /* SIGTERM: new connections are refused */
+    /* req_defer(): a bounded queue of suspended requests and the threads working it */
+    pthread_mutex_t qmu;
+    pthread_cond_t qcv;             /* work queued, or stop */
+    pthread_cond_t qidle;           /* the queue emptied and no job runs */
+    struct job {
+        struct req *rq;
+        void (*work)(struct app *, void *);
+    } q[GH_MAX_DEFERRED];
+    size_t qhead, qlen, running;
+    bool qstop, qinit;
+    pthread_t workers[MAX_THREADS];
+    unsigned nworkers;
 };
 
 /* ---- MHD callbacks ------------------------------------------------------------------ */
@@ -108,6 +124,7 @@ on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 
     rq = req_new(uri, s->rid_prefix, atomic_fetch_add_explicit(&s->seq, 1, memory_order_relaxed));
     rq->app = s->app;
+    rq->srv = s;
     rq->conn = conn;
     ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     rq->conn_ctx = ci ? ci->socket_context : NULL;
@@ -173,6 +190,8 @@ dispatch(struct req *rq, const struct route *r)
 {
     int rc = r->fn(rq);
 
+    if (rq->suspended && rc == GH_OK && !rq->status)
+        return MHD_YES;   /* req_defer(): the handler runs again when the work is done */
     if (!rq->status) {
         if (rc == GH_OK)
             rc = GH_EINTERNAL;   /* a handler that queued nothing is a bug */
@@ -302,6 +321,102 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
     if (rq->body_too_big)
         return too_big(rq);
     return answer(rq);
+}
+
+/* ---- deferred work (req_defer) -------------------------------------------------------- */
+
+static void *
+worker_main(void *arg)
+{
+    struct srv *s = arg;
+
+    /* Linux nice values are per thread: only this worker yields to the HTTP threads */
+    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), DEFER_NICE) != 0)
+        log_warn("http", "cannot lower the priority of a worker thread");
+    pthread_mutex_lock(&s->qmu);
+    for (;;) {
+        while (!s->qstop && s->qlen == 0)
+            pthread_cond_wait(&s->qcv, &s->qmu);
+        if (s->qlen == 0)
+            break;   /* stopping, and nothing left */
+        struct job j = s->q[s->qhead];
+        s->qhead = (s->qhead + 1) % GH_MAX_DEFERRED;
+        s->qlen--;
+        s->running++;
+        pthread_mutex_unlock(&s->qmu);
+
+        j.work(s->app, j.rq->defer_arg);
+        j.rq->suspended = false;
+        /* MHD takes its own lock: the handler, called again on an HTTP thread, sees the
+         * result written above */
+        MHD_resume_connection(j.rq->conn);
+
+        pthread_mutex_lock(&s->qmu);
+        s->running--;
+        if (s->qlen == 0 && s->running == 0)
+            pthread_cond_broadcast(&s->qidle);
+    }
+    pthread_mutex_unlock(&s->qmu);
+    return NULL;
+}
+
+int
+req_defer(struct req *rq, void (*work)(struct app *, void *), void *arg, void (*arg_free)(void *))
+{
+    struct srv *s = rq->srv;
+
+    if (!s || rq->defer_arg || rq->suspended)
+        return GH_EINVAL;
+    pthread_mutex_lock(&s->qmu);
+    if (s->qlen == GH_MAX_DEFERRED || s->qstop) {
+        pthread_mutex_unlock(&s->qmu);
+        return GH_ETOOBIG;
+    }
+    rq->defer_arg = arg;
+    rq->defer_free = arg_free;
+    rq->suspended = true;
+    /* suspend before a worker can see the job, so its resume never precedes the suspend */
+    MHD_suspend_connection(rq->conn);
+    s->q[(s->qhead + s->qlen) % GH_MAX_DEFERRED] = (struct job){ rq, work };
+    s->qlen++;
+    pthread_cond_signal(&s->qcv);
+    pthread_mutex_unlock(&s->qmu);
+    return GH_OK;
+}
+
+static int
+workers_start(struct srv *s, unsigned n, char *err, size_t errsz)
+{
+    pthread_mutex_init(&s->qmu, NULL);
+    pthread_cond_init(&s->qcv, NULL);
+    pthread_cond_init(&s->qidle, NULL);
+    s->qinit = true;
+    for (s->nworkers = 0; s->nworkers < n; s->nworkers++) {
+        if (pthread_create(&s->workers[s->nworkers], NULL, worker_main, s) != 0) {
+            snprintf(err, errsz, "http: cannot start worker threads");
+            return GH_EINTERNAL;
+        }
+    }
+    return GH_OK;
+}
+
+/* Wait until every queued job ran (their connections resumed), then end the workers.
+ * Unbounded on purpose: a suspended connection must be resumed before MHD stops, and each
+ * job is one password hash. */
+static void
+workers_stop(struct srv *s)
+{
+    if (!s->qinit)
+        return;
+    pthread_mutex_lock(&s->qmu);
+    while (s->qlen || s->running)
+        pthread_cond_wait(&s->qidle, &s->qmu);
+    s->qstop = true;
+    pthread_cond_broadcast(&s->qcv);
+    pthread_mutex_unlock(&s->qmu);
+    for (unsigned i = 0; i < s->nworkers; i++)
+        pthread_join(s->workers[i], NULL);
+    s->nworkers = 0;
 }
 
 /* ---- listening ---------------------------------------------------------------------- */
@@ -453,7 +568,10 @@ int
 srv_start(struct srv *s, char *err, size_t errsz)
 {
     const struct cfg *c = s->app->cfg;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+                     MHD_ALLOW_SUSPEND_RESUME;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int rc;
 
     if (s->d || s->fd < 0) {
         snprintf(err, errsz, "http: server already started or not listening");
@@ -461,6 +579,10 @@ srv_start(struct srv *s, char *err, size_t errsz)
     }
     if (s->v6)
         flags |= MHD_USE_IPv6;
+    /* one worker per core: hashing may use every core, at a lower priority */
+    if ((rc = workers_start(s, (unsigned)(cores < 1 ? 1 : cores > MAX_THREADS ? MAX_THREADS : cores),
+             err, errsz)) != GH_OK)
+        return rc;
     s->d = MHD_start_daemon(flags, 0, on_accept, s, on_request, s,
         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,   /* must come first (MHD says so) */
         MHD_OPTION_LISTEN_SOCKET, (MHD_socket)s->fd,
@@ -515,9 +637,16 @@ srv_drain_and_stop(struct srv *s, unsigned timeout_s)
             }
             nanosleep(&ts, NULL);
         }
+        workers_stop(s);         /* suspended connections must resume before MHD stops */
         MHD_stop_daemon(s->d);   /* closes the listening socket it was given */
         s->d = NULL;
         s->fd = -1;
+    }
+    workers_stop(s);
+    if (s->qinit) {
+        pthread_mutex_destroy(&s->qmu);
+        pthread_cond_destroy(&s->qcv);
+        pthread_cond_destroy(&s->qidle);
     }
     if (s->fd >= 0)
         close(s->fd);

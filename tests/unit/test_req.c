@@ -1,6 +1,8 @@
 /* test_req.c — the form/query decoder against hostile input (percent-escapes, NUL, control
- * characters, invalid UTF-8, duplicates, size bounds), the request-target split, and the
- * If-None-Match matcher. Pure parsing: no daemon. */
+ * characters, invalid UTF-8, duplicates, size bounds), the request-target split, the
+ * If-None-Match matcher, and the Authorization parsers: Basic client credentials (RFC 7617
+ * with RFC 6749 §2.3.1's form-encoding) and Bearer tokens (RFC 6750 §2.1). Pure parsing: no
+ * daemon (test_resp.c drives the same accessors through a live connection). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +13,7 @@
 #include "http/req.h"
 #include "http/resp.h"
 #include "t.h"
+#include "util/xmem.h"
 
 /* Parse s (length from sizeof when it holds NULs) into a fresh list. */
 static int
@@ -422,6 +425,261 @@ test_form_content_type_is_exact(void)
     T_ASSERT(!req_is_form_type(NULL, 0));
 }
 
+/* ---- Authorization: Basic ------------------------------------------------------------ */
+
+static int
+basic(const char *hdr, char **user, char **pass)
+{
+    return req_basic_decode(hdr, hdr ? strlen(hdr) : 0, user, pass);
+}
+
+static void
+test_basic_decodes_rfc6749_example(void)
+{
+    char *u = NULL, *p = NULL;
+
+    /* RFC 6749 §2.3.1 */
+    T_EQ_INT(basic("Basic czZCaGRSa3F0MzpnWDFmQmF0M2JW", &u, &p), GH_OK);
+    T_EQ_STR(u, "s6BhdRkqt3");
+    T_EQ_STR(p, "gX1fBat3bV");
+    free(u);
+    str_wipe_free(p);
+}
+
+static void
+test_basic_form_decodes_both_parts(void)
+{
+    char *u = NULL, *p = NULL;
+
+    /* "a%3Ab:secret": a colon in a client id travels percent-encoded */
+    T_EQ_INT(basic("Basic YSUzQWI6c2VjcmV0", &u, &p), GH_OK);
+    T_EQ_STR(u, "a:b");
+    T_EQ_STR(p, "secret");
+    free(u);
+    str_wipe_free(p);
+    /* "my+client:p%2Bw+d": '+' is a space, %2B a plus */
+    T_EQ_INT(basic("Basic bXkrY2xpZW50OnAlMkJ3K2Q=", &u, &p), GH_OK);
+    T_EQ_STR(u, "my client");
+    T_EQ_STR(p, "p+w d");
+    free(u);
+    str_wipe_free(p);
+    /* "u:a:b": split at the first colon, the password keeps the rest */
+    T_EQ_INT(basic("Basic dTphOmI=", &u, &p), GH_OK);
+    T_EQ_STR(u, "u");
+    T_EQ_STR(p, "a:b");
+    free(u);
+    str_wipe_free(p);
+    /* "u:": an empty secret is syntactically fine (client_auth decides) */
+    T_EQ_INT(basic("Basic dTo=", &u, &p), GH_OK);
+    T_EQ_STR(u, "u");
+    T_EQ_STR(p, "");
+    free(u);
+    str_wipe_free(p);
+    /* "u%C3%A9:p\xc3\xa9": UTF-8 either way */
+    T_EQ_INT(basic("Basic dSVDMyVBOTpww6k=", &u, &p), GH_OK);
+    T_EQ_STR(u, "u\xc3\xa9");
+    T_EQ_STR(p, "p\xc3\xa9");
+    free(u);
+    str_wipe_free(p);
+}
+
+static void
+test_basic_scheme_is_case_insensitive_spaces_are_1_or_more(void)
+{
+    static const char *const good[] = { "basic dXNlcjpwYXNz", "BASIC dXNlcjpwYXNz",
+        "bAsIc   dXNlcjpwYXNz" };
+    char *u = NULL, *p = NULL;
+
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        T_EQ_INT(basic(good[i], &u, &p), GH_OK);
+        T_EQ_STR(u, "user");
+        T_EQ_STR(p, "pass");
+        free(u);
+        str_wipe_free(p);
+    }
+}
+
+static void
+test_basic_other_schemes_are_not_found(void)
+{
+    static const char *const other[] = { "Bearer dXNlcjpwYXNz", "Basicx dXNlcjpwYXNz",
+        "Digest username=\"x\"", "Bas dXNlcjpwYXNz", "Negotiate" };
+    char *u = (char *)1, *p = (char *)1;
+
+    for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
+        T_EQ_INT(basic(other[i], &u, &p), GH_ENOTFOUND);
+        T_ASSERT(u == NULL && p == NULL);
+    }
+    T_EQ_INT(basic(NULL, &u, &p), GH_ENOTFOUND);
+}
+
+static void
+test_basic_malformed_is_rejected(void)
+{
+    static const char *const bad[] = {
+        "", " Basic dXNlcjpwYXNz", "Basic", "Basic ", "Basic\tdXNlcjpwYXNz",
+        "Basic dXNlcjpwYXNz ", "Basic dXNlcjpwYXNz,", "Basic dXNl cjpwYXNz",
+        "Basic dXNlcjpwYXM",         /* no padding: standard base64 keeps it */
+        "Basic dXNlcjpwYXM=x", "Basic dXNlcjpwYXM==", "Basic ====", "Basic d===",
+        "Basic =XNlcjpwYXNz", "Basic dX=lcjpwYXNz",
+        "Basic YWI6Yx==",            /* non-zero pad bits: "ab:c" is YWI6Yw== */
+        "Basic dTp=",                /* the same, one '=' */
+        "Basic bXkrY2xpZW50OnAlMkJ3K2Q", "Basic bXkrY2xpZW50OnAlMkJ3K2Q-",
+        "Basic YSUzQWI6c2VjcmV0_-",  /* base64url characters */
+        "Basic dXNlcnBhc3M=",        /* "userpass": no colon */
+        "Basic OnBhc3M=",            /* ":pass": empty client id */
+        "Basic dXMBZXI6cGFzcw==",    /* "us\x01er:pass" */
+        "Basic dXNlcjpwYSUwQXNz",    /* "user:pa%0Ass": LF after form-decoding */
+        "Basic df86cA==",            /* "u\xff:p" */
+        "Basic dSV6ejpw",            /* "u%zz:p" */
+        "Basic dSUwMDpw",            /* "u%00:p" */
+        "Basic dTpwJWZm",            /* "u:p%ff": invalid UTF-8 once decoded */
+    };
+    char *u = (char *)1, *p = (char *)1;
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (basic(bad[i], &u, &p) != GH_EINVAL)
+            T_FAIL_("\"%s\" was not refused as malformed", bad[i]);
+        T_ASSERT(u == NULL && p == NULL);
+    }
+}
+
+static void
+test_basic_nul_in_the_header_is_not_a_terminator(void)
+{
+    static const char h[] = "Basic dXNlcjpwYXNz\0junk";
+    char *u = NULL, *p = NULL;
+
+    T_EQ_INT(req_basic_decode(h, sizeof(h) - 1, &u, &p), GH_EINVAL);
+    T_EQ_INT(req_basic_decode(h, 18, &u, &p), GH_OK);
+    T_EQ_STR(u, "user");
+    free(u);
+    str_wipe_free(p);
+}
+
+static void
+test_basic_length_is_bounded(void)
+{
+    /* "Basic " + 1022 quanta = 4094 bytes: "uuu" x 1021 + "u:p" */
+    size_t n = 6 + 4 * 1022;
+    char *h = malloc(n + 4 + 1);
+    char *u = NULL, *p = NULL;
+
+    memcpy(h, "Basic ", 6);
+    for (size_t i = 0; i < 1021; i++)
+        memcpy(h + 6 + 4 * i, "dXV1", 4);
+    memcpy(h + n - 4, "dTpw", 4);
+    T_ASSERT(n <= GH_MAX_TOKEN_LEN);
+    T_EQ_INT(req_basic_decode(h, n, &u, &p), GH_OK);
+    T_EQ_INT(strlen(u), 3064);
+    T_EQ_STR(p, "p");
+    free(u);
+    str_wipe_free(p);
+    /* one more quantum is over GH_MAX_TOKEN_LEN: refused before decoding */
+    memcpy(h + n - 4, "dXV1dTpw", 8);
+    T_ASSERT(n + 4 > GH_MAX_TOKEN_LEN);
+    T_EQ_INT(req_basic_decode(h, n + 4, &u, &p), GH_ETOOBIG);
+    T_ASSERT(u == NULL && p == NULL);
+    /* another scheme is not ours to measure */
+    memcpy(h, "Other ", 6);
+    T_EQ_INT(req_basic_decode(h, n + 4, &u, &p), GH_ENOTFOUND);
+    free(h);
+}
+
+/* ---- Authorization: Bearer ----------------------------------------------------------- */
+
+static int
+bearer(const char *hdr, const char **tok, size_t *len)
+{
+    return req_bearer_parse(hdr, hdr ? strlen(hdr) : 0, tok, len);
+}
+
+static void
+test_bearer_accepts_b64token(void)
+{
+    static const char *const good[] = { "Bearer mF_9.B5f-4.1JqM", "bearer mF_9.B5f-4.1JqM",
+        "BEARER   mF_9.B5f-4.1JqM" };
+    const char *t = NULL;
+    size_t len = 0;
+
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        T_EQ_INT(bearer(good[i], &t, &len), GH_OK);
+        T_EQ_INT(len, 15);
+        T_EQ_STR(t, "mF_9.B5f-4.1JqM");
+    }
+    T_EQ_INT(bearer("Bearer a+b/c~d==", &t, &len), GH_OK);
+    T_EQ_STR(t, "a+b/c~d==");
+    T_EQ_INT(bearer("Bearer eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ1In0.c2ln", &t, &len), GH_OK);
+    T_EQ_INT(len, strlen("eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ1In0.c2ln"));
+}
+
+static void
+test_bearer_malformed_is_rejected(void)
+{
+    static const char *const bad[] = { "", " Bearer abc", "Bearer", "Bearer ", "Bearer\tabc",
+        "Bearer abc ", "Bearer abc def", "Bearer a=b", "Bearer =", "Bearer ==abc",
+        "Bearer abc,", "Bearer abc, error=\"x\"", "Bearer \"abc\"", "Bearer ab%63",
+        "Bearer caf\xc3\xa9", "Bearer abc\r\nX: y" };
+    const char *t = (const char *)1;
+    size_t len = 1;
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (bearer(bad[i], &t, &len) != GH_EINVAL)
+            T_FAIL_("\"%s\" was not refused as malformed", bad[i]);
+        T_ASSERT(t == NULL && len == 0);
+    }
+    T_EQ_INT(req_bearer_parse("Bearer abc\0def", 14, &t, &len), GH_EINVAL);
+}
+
+static void
+test_bearer_other_schemes_are_not_found(void)
+{
+    const char *t;
+    size_t len;
+
+    T_EQ_INT(bearer("Basic dXNlcjpwYXNz", &t, &len), GH_ENOTFOUND);
+    T_EQ_INT(bearer("Bearerx abc", &t, &len), GH_ENOTFOUND);
+    T_EQ_INT(bearer("DPoP abc", &t, &len), GH_ENOTFOUND);
+    T_EQ_INT(bearer(NULL, &t, &len), GH_ENOTFOUND);
+}
+
+static void
+test_bearer_length_is_bounded(void)
+{
+    size_t n = 7 + GH_MAX_JWT_LEN + 1;
+    char *h = malloc(n + 1);
+    const char *t;
+    size_t len;
+
+    memcpy(h, "Bearer ", 7);
+    memset(h + 7, 'A', n - 7);
+    h[n] = '\0';
+    T_EQ_INT(req_bearer_parse(h, n, &t, &len), GH_ETOOBIG);
+    T_ASSERT(t == NULL);
+    T_EQ_INT(req_bearer_parse(h, n - 1, &t, &len), GH_OK);
+    T_EQ_INT(len, GH_MAX_JWT_LEN);
+    free(h);
+}
+
+static void
+test_accessors_without_a_connection(void)
+{
+    struct req *rq = req_new("/userinfo", 0, 0);
+    const char *t = (const char *)1;
+    char *u = (char *)1, *p = (char *)1;
+    size_t len = 5;
+
+    T_EQ_INT(req_basic(rq, &u, &p), GH_ENOTFOUND);
+    T_ASSERT(u == NULL && p == NULL);
+    T_EQ_INT(req_bearer(rq, &t, &len), GH_ENOTFOUND);
+    T_ASSERT(t == NULL && len == 0);
+    T_ASSERT(req_cookie(rq, "gh_sid", &len) == NULL);
+    T_EQ_INT(len, 0);
+    T_ASSERT(req_cookie(rq, "gh_sid", NULL) == NULL);
+    T_EQ_STR(req_client_ip(rq), "");
+    req_free(rq);
+}
+
 int
 main(void)
 {
@@ -448,5 +706,17 @@ main(void)
     T_RUN(test_request_ids_are_hex_and_distinct);
     T_RUN(test_if_none_match);
     T_RUN(test_form_content_type_is_exact);
+    T_RUN(test_basic_decodes_rfc6749_example);
+    T_RUN(test_basic_form_decodes_both_parts);
+    T_RUN(test_basic_scheme_is_case_insensitive_spaces_are_1_or_more);
+    T_RUN(test_basic_other_schemes_are_not_found);
+    T_RUN(test_basic_malformed_is_rejected);
+    T_RUN(test_basic_nul_in_the_header_is_not_a_terminator);
+    T_RUN(test_basic_length_is_bounded);
+    T_RUN(test_bearer_accepts_b64token);
+    T_RUN(test_bearer_malformed_is_rejected);
+    T_RUN(test_bearer_other_schemes_are_not_found);
+    T_RUN(test_bearer_length_is_bounded);
+    T_RUN(test_accessors_without_a_connection);
     return t_done();
 }
