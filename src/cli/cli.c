@@ -60,6 +60,9 @@ static const struct cli_opt opt_client_add[] = {
     { "scopes", "LIST", "default: openid,profile,email" },
     { "jwks", "FILE", "the client's public keys (JWKS), for private_key_jwt" },
     { "secret-stdin", NULL, "read the client secret (32+ characters) from standard input" },
+    { "consent", NULL, "show the consent page before the first authorization (default: skip)" },
+    { "pkce-optional", NULL, "let a confidential client skip PKCE (public clients never may)" },
+    { "signing-alg", "ALG", "RS256 (default), ES256 or PS256: signs the client's tokens" },
     { "json", NULL, "print {\"client_id\":…,\"client_secret\":…} as JSON" },
     { NULL, NULL, NULL },
 };
@@ -69,7 +72,7 @@ static const struct cli_opt opt_rotate[] = {
     { NULL, NULL, NULL },
 };
 static const struct cli_opt opt_keygen[] = {
-    { "alg", "ALG", "RS256 or ES256 (required)" },
+    { "alg", "ALG", "RS256, ES256 or PS256 (required)" },
     { "json", NULL, "print {\"kid\":…,\"alg\":…} as JSON" },
     { NULL, NULL, NULL },
 };
@@ -82,8 +85,9 @@ static const struct cli_opt opt_calibrate[] = {
 static const struct cli_cmd commands[] = {
     { "init", "", 0, 0, CFG_G_PW, opt_init, cli_init,
         "create or migrate the database and create keys if there are none",
-        "Idempotent: creates ./gatehouse.db (or --db), keys/secret.key and one RS256 and one\n"
-        "ES256 signing key when absent, and migrates an older database schema." },
+        "Idempotent: creates ./gatehouse.db (or --db), keys/secret.key and one signing key\n"
+        "each for RS256 (RSA-2048), ES256 (P-256) and PS256 (its own RSA-2048 key) when\n"
+        "absent, and migrates an older database schema." },
     { "serve", "", 0, 0, CFG_G_PW | CFG_G_HTTP, opt_none, cli_serve,
         "serve HTTP (initialises an empty data location first)",
         "SIGTERM or SIGINT: stop accepting, finish in-flight requests (up to 10 s), exit 0." },

@@ -1,6 +1,8 @@
 /* cli_client.c — `gatehouse client …`: add, list, show, delete, rotate-secret.
  * A generated secret is printed exactly once, by the command that made it; nothing else ever
- * prints a secret or its hash. JSON output uses RFC 7591 client metadata names. */
+ * prints a secret or its hash. JSON output uses RFC 7591 client metadata names, plus gatehouse's
+ * own for what RFC 7591 has no name for (public, has_secret, consent, pkce_required,
+ * signing_alg). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -48,6 +50,9 @@ client_json(const struct client *c)
             json_object_set_new(o, "jwks", j);
     }
     json_object_set_new(o, "has_secret", json_boolean(c->has_secret));
+    json_object_set_new(o, "consent", json_boolean(c->consent));
+    json_object_set_new(o, "pkce_required", json_boolean(c->pkce_required));
+    json_object_set_new(o, "signing_alg", json_string(c->signing_alg));
     json_object_set_new(o, "created_at", json_string(cli_time(c->created_at, t1, sizeof(t1))));
     json_object_set_new(o, "updated_at", json_string(cli_time(c->updated_at, t2, sizeof(t2))));
     return o;
@@ -134,6 +139,7 @@ cli_client_add(struct cli_ctx *ctx)
     struct client_spec spec = { .client_id = ctx->pos[0] };
     char *redirect[GH_MAX_REDIRECT_URIS + 2], *post_logout[GH_MAX_REDIRECT_URIS + 2];
     const char *method = cli_opt(ctx, "auth-method"), *jwks_path = cli_opt(ctx, "jwks");
+    const char *alg = cli_opt(ctx, "signing-alg");
     const char *why = NULL;
     char **grants = NULL, **scopes = NULL, *jwks = NULL, *secret = NULL, *generated = NULL;
     bool opened = false;
@@ -153,6 +159,15 @@ cli_client_add(struct cli_ctx *ctx)
                 method);
         spec.auth_method_set = true;
     }
+    if (alg && !client_signing_alg_ok(alg))
+        return cli_usage(ctx, "--signing-alg '%s' is not one of RS256, ES256, PS256", alg);
+    spec.signing_alg = alg;
+    spec.consent = cli_flag(ctx, "consent");
+    spec.pkce_optional = cli_flag(ctx, "pkce-optional");
+    /* RFC 9700 §2.1.1: a public client has nothing but PKCE to bind a code to itself. */
+    if (spec.pkce_optional && spec.is_public)
+        return cli_usage(ctx, "--pkce-optional is only for confidential clients: public clients "
+                              "always need PKCE");
     if ((rc = list_opt(ctx, "grant-types", &grants)) != CLI_OK ||
         (rc = list_opt(ctx, "scopes", &scopes)) != CLI_OK)
         goto out;
@@ -250,6 +265,8 @@ cli_client_show(struct cli_ctx *ctx)
         print_list("post-logout redirect URIs:", c->post_logout_redirect_uris);
         print_list("grant types:", c->grant_types);
         print_list("scopes:", c->scopes);
+        printf("%-26s %s\n%-26s %s\n%-26s %s\n", "consent page:", c->consent ? "yes" : "no",
+            "PKCE:", c->pkce_required ? "required" : "optional", "signing alg:", c->signing_alg);
         printf("%-26s %s\n%-26s %s\n%-26s %s\n%-26s %s\n", "jwks:", c->jwks ? "set" : "-",
             "secret:", c->has_secret ? "set" : "-", "created:",
             cli_time(c->created_at, t1, sizeof(t1)), "updated:",

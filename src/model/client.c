@@ -1,6 +1,8 @@
 /* client.c — the OAuth client registry's rules: client_id syntax, which redirect URIs may be
  * registered (RFC 6749 §3.1.2, RFC 8252 §7, RFC 9700 §2.1/§4.1), byte-exact redirect matching,
- * auth methods (RFC 8414 names), grant types, scopes (RFC 6749 §3.3) and client secrets.
+ * auth methods (RFC 8414 names), grant types, scopes (RFC 6749 §3.3), client secrets, and the
+ * login-flow settings: consent page, PKCE (never optional for public clients, RFC 9700 §2.1.1)
+ * and the alg the client's tokens are signed with.
  *
  * Secrets are never stored: the store keeps sec_client_secret_hash() (HMAC-SHA-256 keyed by the
  * realm secret and bound to the client_id) and, only for client_secret_jwt, where the secret is
@@ -44,6 +46,10 @@ const char *const client_grant_types_known[] = {
     NULL,
 };
 
+/* What a client's tokens may be signed with; the first is the default. gatehouse's keys are
+ * RSA (RS256, PS256) and EC P-256 (ES256); never "none" or an HMAC alg (STYLE.md §6.5). */
+const char *const client_signing_algs[] = { "RS256", "ES256", "PS256", NULL };
+
 /* char * (not const) only to match the spec's list type; never written. */
 static char *const default_grants[] = { "authorization_code", "refresh_token", NULL };
 static char *const default_scopes[] = { "openid", "profile", "email", NULL };
@@ -60,6 +66,7 @@ client_free(struct client *c)
     str_list_free(c->grant_types);
     str_list_free(c->scopes);
     free(c->jwks);
+    free(c->signing_alg);
     mem_wipe(c->secret_hash, sizeof(c->secret_hash));
     mem_wipe_free(c->secret_sealed, c->secret_sealed_len);
     free(c);
@@ -93,6 +100,16 @@ client_auth_parse(const char *s, enum client_auth *out)
         }
     }
     return GH_EINVAL;
+}
+
+bool
+client_signing_alg_ok(const char *alg)
+{
+    for (size_t i = 0; alg && client_signing_algs[i]; i++) {
+        if (strcmp(alg, client_signing_algs[i]) == 0)
+            return true;
+    }
+    return false;
 }
 
 static bool
@@ -483,6 +500,20 @@ build_client(const struct client_spec *spec, struct client *c, const char **why)
         *why = "scope listed twice";
         return GH_EINVAL;
     }
+
+    /* RFC 9700 §2.1.1: a public client has no secret, so PKCE is what binds the code to the
+     * party that started the flow; only a confidential client may be let off it. */
+    if (spec->pkce_optional && c->is_public) {
+        *why = "public clients always need PKCE; only a confidential client may skip it";
+        return GH_EINVAL;
+    }
+    c->pkce_required = !spec->pkce_optional;
+    c->consent = spec->consent;
+    if (spec->signing_alg && !client_signing_alg_ok(spec->signing_alg)) {
+        *why = "signing alg must be RS256, ES256 or PS256";
+        return GH_EINVAL;
+    }
+    c->signing_alg = x_strdup(spec->signing_alg ? spec->signing_alg : client_signing_algs[0]);
     return GH_OK;
 }
 

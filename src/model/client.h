@@ -32,6 +32,10 @@ struct client {
     unsigned char secret_hash[32];     /* sec_client_secret_hash() of the secret */
     unsigned char *secret_sealed;      /* client_secret_jwt only: sec_seal()ed secret, or NULL */
     size_t secret_sealed_len;
+    bool consent;                      /* ask the user before the first authorization */
+    bool pkce_required;                /* always true for public clients */
+    char *signing_alg;                 /* JWS alg of its id_tokens and access tokens: one of
+                                        * client_signing_algs; NULL is stored as the default */
     int64_t created_at, updated_at;
 };
 
@@ -42,6 +46,10 @@ const char *client_auth_name(enum client_auth m);           /* RFC 8414 names */
 int  client_auth_parse(const char *s, enum client_auth *out);
 /* The grant types gatehouse knows; NULL-terminated, static. */
 extern const char *const client_grant_types_known[];
+/* The token signing algs a client may be given, default first ("RS256", "ES256", "PS256");
+ * NULL-terminated, static. client_signing_alg_ok: alg is one of them (exact, case-sensitive). */
+extern const char *const client_signing_algs[];
+bool client_signing_alg_ok(const char *alg);
 
 /* client_id: 1..GH_MAX_CLIENT_ID chars of [A-Za-z0-9._~-] (RFC 3986 unreserved, so it needs
  * no encoding anywhere). GH_OK or GH_EINVAL + why. */
@@ -67,6 +75,9 @@ struct client_spec {
     char *const *scopes;               /* default: openid profile email */
     const char *jwks;                  /* JSON text; required for private_key_jwt */
     const char *secret;                /* operator-supplied secret (>= 32 chars) or NULL */
+    bool consent;                      /* default false: first-party apps skip the consent page */
+    bool pkce_optional;                /* default false; true only for confidential clients */
+    const char *signing_alg;           /* default (NULL): RS256 */
 };
 
 /* Validate spec, generate a 256-bit secret for confidential secret-based clients without one,

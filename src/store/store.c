@@ -221,3 +221,190 @@ store_key_list_free(struct key_meta *list, size_t n)
     }
     free(list);
 }
+
+/* --- browser sign-in and tokens ---------------------------------------------------------- */
+
+/* The records below hold hashes of secrets, never the secrets: nothing to wipe. */
+void
+interaction_free(struct interaction *ia)
+{
+    if (!ia)
+        return;
+    free(ia->request);
+    free(ia);
+}
+
+void
+session_free(struct session *s)
+{
+    if (!s)
+        return;
+    free(s->sid);
+    free(s->sub);
+    free(s->amr);
+    free(s);
+}
+
+void
+authcode_free(struct authcode *c)
+{
+    if (!c)
+        return;
+    free(c->client_id);
+    free(c->redirect_uri);
+    free(c->scope);
+    free(c->nonce);
+    free(c->code_challenge);
+    free(c->sub);
+    free(c->sid);
+    free(c->amr);
+    free(c->grant_id);
+    free(c);
+}
+
+void
+grant_free(struct grant *g)
+{
+    if (!g)
+        return;
+    free(g->id);
+    free(g->client_id);
+    free(g->sub);
+    free(g->scope);
+    free(g->sid);
+    free(g->amr);
+    free(g);
+}
+
+int
+store_interaction_add(struct store *st, const struct interaction *ia)
+{
+    return st->ops->interaction_add(st->impl, ia);
+}
+
+int
+store_interaction_get(struct store *st, const unsigned char id_hash[STORE_HASH_LEN], int64_t now,
+    struct interaction **out)
+{
+    *out = NULL;
+    return st->ops->interaction_get(st->impl, id_hash, now, out);
+}
+
+int
+store_interaction_take(struct store *st, const unsigned char id_hash[STORE_HASH_LEN],
+    int64_t now, struct interaction **out)
+{
+    if (out)
+        *out = NULL;
+    return st->ops->interaction_take(st->impl, id_hash, now, out);
+}
+
+int
+store_session_add(struct store *st, const struct session *s)
+{
+    return st->ops->session_add(st->impl, s);
+}
+
+int
+store_session_get(struct store *st, const unsigned char id_hash[STORE_HASH_LEN], int64_t now,
+    int64_t idle_s, struct session **out)
+{
+    *out = NULL;
+    return st->ops->session_get(st->impl, id_hash, now, idle_s, out);
+}
+
+int
+store_session_touch(struct store *st, const unsigned char id_hash[STORE_HASH_LEN], int64_t now)
+{
+    return st->ops->session_touch(st->impl, id_hash, now);
+}
+
+int
+store_session_delete(struct store *st, const unsigned char id_hash[STORE_HASH_LEN])
+{
+    return st->ops->session_delete(st->impl, id_hash);
+}
+
+int
+store_code_add(struct store *st, const struct authcode *c)
+{
+    return st->ops->code_add(st->impl, c);
+}
+
+int
+store_code_take(struct store *st, const unsigned char hash[STORE_HASH_LEN], int64_t now,
+    const char *grant_id, struct authcode **out)
+{
+    *out = NULL;
+    return st->ops->code_take(st->impl, hash, now, grant_id, out);
+}
+
+int
+store_grant_add(struct store *st, const struct grant *g,
+    const unsigned char refresh_hash[STORE_HASH_LEN], int64_t refresh_idle_until)
+{
+    return st->ops->grant_add(st->impl, g, refresh_hash, refresh_idle_until);
+}
+
+int
+store_grant_get(struct store *st, const char *id, struct grant **out)
+{
+    *out = NULL;
+    return st->ops->grant_get(st->impl, id, out);
+}
+
+int
+store_grant_revoke(struct store *st, const char *id)
+{
+    return st->ops->grant_revoke(st->impl, id);
+}
+
+int
+store_refresh_rotate(struct store *st, const unsigned char old_hash[STORE_HASH_LEN],
+    const unsigned char new_hash[STORE_HASH_LEN], int64_t now, int64_t new_idle_until,
+    struct grant **out)
+{
+    *out = NULL;
+    return st->ops->refresh_rotate(st->impl, old_hash, new_hash, now, new_idle_until, out);
+}
+
+int
+store_refresh_peek(struct store *st, const unsigned char hash[STORE_HASH_LEN], struct grant **out)
+{
+    *out = NULL;
+    return st->ops->refresh_peek(st->impl, hash, out);
+}
+
+int
+store_access_add(struct store *st, const char *jti, const char *grant_id, int64_t expires_at)
+{
+    return st->ops->access_add(st->impl, jti, grant_id, expires_at);
+}
+
+int
+store_access_check(struct store *st, const char *jti)
+{
+    return st->ops->access_check(st->impl, jti);
+}
+
+int
+store_consent_get(struct store *st, const char *sub, const char *client_id, char **scope)
+{
+    *scope = NULL;
+    return st->ops->consent_get(st->impl, sub, client_id, scope);
+}
+
+int
+store_consent_set(struct store *st, const char *sub, const char *client_id, const char *scope,
+    int64_t now)
+{
+    return st->ops->consent_set(st->impl, sub, client_id, scope, now);
+}
+
+int
+store_purge(struct store *st, int64_t now, int64_t grace, size_t *removed)
+{
+    if (removed)
+        *removed = 0;
+    return st->ops->purge(st->impl, now, grace, removed);
+}

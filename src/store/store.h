@@ -61,4 +61,139 @@ int  store_key_add(struct store *st, const char *kid, const char *alg, int64_t c
 int  store_key_list(struct store *st, struct key_meta **out, size_t *n);  /* oldest first */
 void store_key_list_free(struct key_meta *list, size_t n);
 
+/* ---- browser sign-in and tokens (issue 3) ------------------------------------------------
+ * Every secret a browser or client holds (interaction id, session cookie, code, refresh token)
+ * is stored only as its SHA-256 (STORE_HASH_LEN bytes); the raw value never reaches the store.
+ * Times are Unix seconds; "now" is always passed in (clock_now()), never read here. */
+#define STORE_HASH_LEN 32
+
+/* A pending /authorize request while the user signs in or consents (short-lived). */
+struct interaction {
+    unsigned char id_hash[STORE_HASH_LEN];
+    unsigned char bind_hash[STORE_HASH_LEN]; /* SHA-256 of the pre-login cookie it belongs to */
+    char *request;                 /* the validated request as JSON text (oidc/authz_req.c) */
+    int64_t created_at, expires_at;
+};
+void interaction_free(struct interaction *ia);               /* NULL is a no-op */
+int  store_interaction_add(struct store *st, const struct interaction *ia); /* GH_EEXIST */
+/* GH_ENOTFOUND when absent or expires_at <= now. */
+int  store_interaction_get(struct store *st, const unsigned char id_hash[STORE_HASH_LEN],
+         int64_t now, struct interaction **out);
+/* Delete it and return it, in one transaction: of two concurrent takes exactly one gets
+ * GH_OK, the other GH_ENOTFOUND (also when absent or expired). out may be NULL. */
+int  store_interaction_take(struct store *st, const unsigned char id_hash[STORE_HASH_LEN],
+         int64_t now, struct interaction **out);
+
+/* A signed-in browser. */
+struct session {
+    unsigned char id_hash[STORE_HASH_LEN];
+    char *sid;                     /* public session id (id_token "sid"), base64url */
+    char *sub;                     /* the user's sub (users.sub; deleting the user deletes it) */
+    char *amr;                     /* space-separated methods, e.g. "pwd" */
+    int64_t auth_time;
+    int64_t created_at, last_seen;
+    int64_t expires_at;            /* absolute end */
+};
+void session_free(struct session *s);
+/* GH_EEXIST: id_hash or sid taken. GH_ENOTFOUND: no user with s->sub. */
+int  store_session_add(struct store *st, const struct session *s);
+/* GH_ENOTFOUND when absent, when now >= expires_at or when now >= last_seen + idle_s; such a
+ * dead session is deleted. */
+int  store_session_get(struct store *st, const unsigned char id_hash[STORE_HASH_LEN],
+         int64_t now, int64_t idle_s, struct session **out);
+/* last_seen = now (never moved back); GH_ENOTFOUND if absent. */
+int  store_session_touch(struct store *st, const unsigned char id_hash[STORE_HASH_LEN],
+         int64_t now);
+int  store_session_delete(struct store *st, const unsigned char id_hash[STORE_HASH_LEN]);
+                                                                 /* GH_ENOTFOUND if absent */
+
+/* An authorization code (RFC 6749 §4.1.2): single use, short-lived, bound to everything the
+ * token request must repeat. */
+struct authcode {
+    unsigned char hash[STORE_HASH_LEN];
+    char *client_id, *redirect_uri, *scope;
+    char *nonce;                   /* NULL if the request had none */
+    char *code_challenge;          /* S256 challenge, NULL if the client may skip PKCE */
+    char *sub, *sid, *amr;         /* sid NULL: no session */
+    int64_t auth_time, created_at, expires_at;
+    char *grant_id;                /* the grant its redemption created; NULL until redeemed */
+};
+void authcode_free(struct authcode *c);
+/* Stored unspent (c->grant_id is ignored). GH_EEXIST; GH_ENOTFOUND: no such client or user. */
+int  store_code_add(struct store *st, const struct authcode *c);
+/* Redeem a code, in one transaction. GH_OK: it is now spent, grant_id (a fresh id made by the
+ * caller) recorded with it, *out is the code (caller checks client, redirect_uri, PKCE).
+ * GH_ENOTFOUND: no such code. GH_EEXPIRED: expires_at <= now (left unspent).
+ * GH_EDENIED: already spent: this replay revokes the grant recorded at the first redemption
+ * (and makes a later store_grant_add of that grant_id fail), RFC 6749 §4.1.2. A replay is
+ * recognised however late, until store_purge removes the code. GH_EINVAL: grant_id is NULL. */
+int  store_code_take(struct store *st, const unsigned char hash[STORE_HASH_LEN], int64_t now,
+         const char *grant_id, struct authcode **out);
+
+/* A grant: what one authorization produced, i.e. a refresh-token family (RFC 9700 §4.14.2)
+ * and the access tokens issued from it. Revoking it kills all of them. */
+struct grant {
+    char *id;                      /* random base64url, made by the caller */
+    char *client_id, *sub, *scope;
+    char *sid;                     /* the browser session it came from, or NULL */
+    char *amr;
+    int64_t auth_time;
+    int64_t created_at;
+    int64_t expires_at;            /* absolute end of the refresh-token family */
+    int64_t refresh_gen;           /* generation of the current refresh token (0 first) */
+    bool revoked;
+};
+void grant_free(struct grant *g);
+/* Insert g and, when refresh_hash is non-NULL, its first refresh token (generation 0, idle
+ * end refresh_idle_until), in one transaction. g->refresh_gen and g->revoked are ignored: a new
+ * grant starts at generation 0, not revoked. g->sub is a user's sub, or g->client_id itself
+ * (client_credentials). GH_EDENIED (nothing stored) when a code redeemed with this grant_id has
+ * been replayed in the meantime; GH_EEXIST (id or refresh hash taken); GH_ENOTFOUND: no such
+ * client or subject. Deleting the user or the client deletes the grant and its tokens. */
+int  store_grant_add(struct store *st, const struct grant *g,
+         const unsigned char refresh_hash[STORE_HASH_LEN], int64_t refresh_idle_until);
+int  store_grant_get(struct store *st, const char *id, struct grant **out); /* GH_ENOTFOUND */
+int  store_grant_revoke(struct store *st, const char *id);  /* idempotent; GH_ENOTFOUND */
+/* Rotate a refresh token: one transaction that checks and advances the family's generation,
+ * so of N concurrent requests with one token exactly one succeeds.
+ * GH_OK: old_hash was the family's current token; the generation advanced, new_hash stored as
+ * the current token with idle end new_idle_until; *out is the grant after the advance.
+ * GH_ENOTFOUND: unknown token, or its user/client is gone.
+ * GH_EEXPIRED: grant past expires_at, or the token past its idle end.
+ * GH_EDENIED: the grant is revoked, or old_hash is an earlier generation (reuse): the grant is
+ * revoked in the same transaction. */
+int  store_refresh_rotate(struct store *st, const unsigned char old_hash[STORE_HASH_LEN],
+         const unsigned char new_hash[STORE_HASH_LEN], int64_t now, int64_t new_idle_until,
+         struct grant **out);
+
+/* The grant of a refresh token without spending it (to check a narrowed scope first).
+ * GH_ENOTFOUND for an unknown token. Nothing else is checked. */
+int  store_refresh_peek(struct store *st, const unsigned char hash[STORE_HASH_LEN],
+         struct grant **out);
+
+/* Access tokens are JWTs; the store keeps their jti so they can be revoked with their grant. */
+/* GH_EEXIST; GH_ENOTFOUND: grant_id names no grant. A row without a grant is removed only by
+ * store_purge, not by deleting a user or client. */
+int  store_access_add(struct store *st, const char *jti, const char *grant_id /* or NULL */,
+         int64_t expires_at);
+/* GH_OK: known and its grant (if any) is not revoked. GH_EDENIED: revoked. GH_ENOTFOUND:
+ * unknown (never issued here, purged, or its grant's user/client deleted). expires_at is not
+ * looked at (the JWT's exp is the caller's check). One indexed look-up. */
+int  store_access_check(struct store *st, const char *jti);
+
+/* Remembered consent (OIDC Core §3.1.2.4): the scopes a user approved for a client. get:
+ * GH_ENOTFOUND if none (*scope: caller frees). set replaces an earlier approval; GH_ENOTFOUND:
+ * no such user or client. Deleting either deletes the consent. */
+int  store_consent_get(struct store *st, const char *sub, const char *client_id, char **scope);
+int  store_consent_set(struct store *st, const char *sub, const char *client_id,
+         const char *scope, int64_t now);
+
+/* Delete what can no longer be used, in one transaction: interactions and sessions past
+ * expires_at (sessions dead by idle time go when store_session_get finds them), codes expired
+ * for more than `grace` seconds (kept that long so a late replay still revokes; a negative
+ * grace counts as 0), access-token rows past expiry, grants past expires_at with their refresh
+ * and access tokens. Revoked grants stay until then (a reuse is then still recognised);
+ * consents stay. *removed (may be NULL) gets the number of rows deleted. */
+int  store_purge(struct store *st, int64_t now, int64_t grace, size_t *removed);
+
 #endif

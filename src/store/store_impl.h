@@ -35,6 +35,36 @@ struct store_ops {
 
     int  (*key_add)(void *impl, const char *kid, const char *alg, int64_t created_at);
     int  (*key_list)(void *impl, struct key_meta **out, size_t *n);
+
+    /* Browser sign-in and tokens. Hashes are STORE_HASH_LEN bytes; out-params are cleared by
+     * store.c before the call. */
+    int  (*interaction_add)(void *impl, const struct interaction *ia);
+    int  (*interaction_get)(void *impl, const unsigned char *id_hash, int64_t now,
+             struct interaction **out);
+    int  (*interaction_take)(void *impl, const unsigned char *id_hash, int64_t now,
+             struct interaction **out);
+    int  (*session_add)(void *impl, const struct session *s);
+    int  (*session_get)(void *impl, const unsigned char *id_hash, int64_t now, int64_t idle_s,
+             struct session **out);
+    int  (*session_touch)(void *impl, const unsigned char *id_hash, int64_t now);
+    int  (*session_delete)(void *impl, const unsigned char *id_hash);
+    int  (*code_add)(void *impl, const struct authcode *c);
+    int  (*code_take)(void *impl, const unsigned char *hash, int64_t now, const char *grant_id,
+             struct authcode **out);
+    int  (*grant_add)(void *impl, const struct grant *g, const unsigned char *refresh_hash,
+             int64_t refresh_idle_until);
+    int  (*grant_get)(void *impl, const char *id, struct grant **out);
+    int  (*grant_revoke)(void *impl, const char *id);
+    int  (*refresh_rotate)(void *impl, const unsigned char *old_hash,
+             const unsigned char *new_hash, int64_t now, int64_t new_idle_until,
+             struct grant **out);
+    int  (*refresh_peek)(void *impl, const unsigned char *hash, struct grant **out);
+    int  (*access_add)(void *impl, const char *jti, const char *grant_id, int64_t expires_at);
+    int  (*access_check)(void *impl, const char *jti);
+    int  (*consent_get)(void *impl, const char *sub, const char *client_id, char **scope);
+    int  (*consent_set)(void *impl, const char *sub, const char *client_id, const char *scope,
+             int64_t now);
+    int  (*purge)(void *impl, int64_t now, int64_t grace, size_t *removed);
 };
 
 extern const struct store_ops store_sqlite_ops;

@@ -10,8 +10,15 @@
  * Every statement is prepared once per connection (lazily, cached by enum q_id) and only ever
  * given data through sqlite3_bind_*; no SQL text is built from data. Every write is one
  * BEGIN IMMEDIATE … COMMIT transaction (a client and its URIs together) that is rolled back on
- * any error. Errors: UNIQUE/PRIMARY KEY violations and a retired sub are GH_EEXIST; everything
- * else is GH_ESTORE, logged here once as `store_error op=… rc=… msg=…`.
+ * any error. Errors: UNIQUE/PRIMARY KEY violations and a retired sub are GH_EEXIST; a row whose
+ * parent (user, client, grant) is gone is GH_ENOTFOUND; everything else is GH_ESTORE, logged
+ * here once as `store_error op=… rc=… msg=…`.
+ *
+ * The sign-in records (0002_sso.sql) follow the rules of STYLE.md §7: a single-use object is
+ * checked and spent in the same BEGIN IMMEDIATE transaction, so of two concurrent redemptions of
+ * one code or one refresh token (on two connections, in two processes) exactly one wins, and the
+ * loser is seen as a replay (RFC 6749 §4.1.2, RFC 9700 §4.14.2). Times are compared in C
+ * against the caller's `now`; SQLite never reads a clock here.
  *
  * Not here: deciding what is valid (model/), connection pooling (callers keep one handle per
  * thread), online backup. */
@@ -72,13 +79,53 @@ enum q_id {
     Q_CLIENT_DELETE,
     Q_KEY_ADD,
     Q_KEY_LIST,
+    Q_IA_ADD,
+    Q_IA_GET,
+    Q_IA_DELETE,
+    Q_SESSION_ADD,
+    Q_SESSION_GET,
+    Q_SESSION_DELETE_DEAD,
+    Q_SESSION_TOUCH,
+    Q_SESSION_DELETE,
+    Q_CODE_ADD,
+    Q_CODE_GET,
+    Q_CODE_SPEND,
+    Q_CODE_MARK_REPLAYED,
+    Q_GRANT_ADD_CHECK,
+    Q_GRANT_ADD,
+    Q_GRANT_GET,
+    Q_GRANT_REVOKE,
+    Q_GRANT_ADVANCE,
+    Q_REFRESH_ADD,
+    Q_REFRESH_FIND,
+    Q_REFRESH_PEEK,
+    Q_ACCESS_ADD,
+    Q_ACCESS_CHECK,
+    Q_CONSENT_GET,
+    Q_CONSENT_SET,
+    Q_PURGE_INTERACTIONS,
+    Q_PURGE_SESSIONS,
+    Q_PURGE_CODES,
+    Q_PURGE_ACCESS,
+    Q_PURGE_REFRESH,
+    Q_PURGE_GRANTS,
     Q_COUNT
 };
 
 #define USER_COLS "sub, username, email, name, password_hash, disabled, created_at, updated_at"
 #define CLIENT_COLS                                                                         \
     "id, client_id, name, public, auth_method, grant_types, scopes, jwks, secret_hash, " \
-    "secret_sealed, created_at, updated_at"
+    "secret_sealed, created_at, updated_at, consent, pkce_required, signing_alg"
+#define IA_COLS      "id_hash, bind_hash, request, created_at, expires_at"
+#define SESSION_COLS "id_hash, sid, sub, amr, auth_time, created_at, last_seen, expires_at"
+#define CODE_COLS                                                                            \
+    "hash, client_id, redirect_uri, scope, nonce, code_challenge, sub, sid, amr, auth_time, " \
+    "created_at, expires_at"
+#define GRANT_COLS                                                                           \
+    "id, client_id, sub, scope, sid, amr, auth_time, created_at, expires_at, refresh_gen, "  \
+    "revoked"
+/* grants whose family has ended: store_purge */
+#define GRANTS_ENDED "SELECT id FROM grants WHERE expires_at <= ?1"
 
 static const char *const sql_text[Q_COUNT] = {
     [Q_BEGIN_WRITE] = "BEGIN IMMEDIATE",
@@ -101,8 +148,9 @@ static const char *const sql_text[Q_COUNT] = {
     [Q_USER_SET_DISABLED] = "UPDATE users SET disabled = ?2, updated_at = ?3 WHERE username = ?1",
     [Q_USER_DELETE] = "DELETE FROM users WHERE username = ?1",
     [Q_CLIENT_ADD] = "INSERT INTO clients (client_id, name, public, auth_method, grant_types, "
-                     "scopes, jwks, secret_hash, secret_sealed, created_at, updated_at) "
-                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                     "scopes, jwks, secret_hash, secret_sealed, created_at, updated_at, "
+                     "consent, pkce_required, signing_alg) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     [Q_CLIENT_URI_ADD] = "INSERT INTO client_uris (client, kind, pos, uri) "
                          "VALUES (?1, ?2, ?3, ?4)",
     [Q_CLIENT_GET] = "SELECT " CLIENT_COLS " FROM clients WHERE client_id = ?1",
@@ -113,6 +161,53 @@ static const char *const sql_text[Q_COUNT] = {
     [Q_CLIENT_DELETE] = "DELETE FROM clients WHERE client_id = ?1",
     [Q_KEY_ADD] = "INSERT INTO signing_keys (kid, alg, created_at) VALUES (?1, ?2, ?3)",
     [Q_KEY_LIST] = "SELECT kid, alg, created_at FROM signing_keys ORDER BY created_at, rowid",
+    [Q_IA_ADD] = "INSERT INTO interactions (" IA_COLS ") VALUES (?1, ?2, ?3, ?4, ?5)",
+    [Q_IA_GET] = "SELECT " IA_COLS " FROM interactions WHERE id_hash = ?1",
+    [Q_IA_DELETE] = "DELETE FROM interactions WHERE id_hash = ?1",
+    [Q_SESSION_ADD] = "INSERT INTO sessions (" SESSION_COLS ") "
+                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [Q_SESSION_GET] = "SELECT " SESSION_COLS " FROM sessions WHERE id_hash = ?1",
+    /* only if nobody touched it since it was found dead */
+    [Q_SESSION_DELETE_DEAD] = "DELETE FROM sessions WHERE id_hash = ?1 AND last_seen = ?2",
+    [Q_SESSION_TOUCH] = "UPDATE sessions SET last_seen = max(last_seen, ?2) WHERE id_hash = ?1",
+    [Q_SESSION_DELETE] = "DELETE FROM sessions WHERE id_hash = ?1",
+    [Q_CODE_ADD] = "INSERT INTO auth_codes (" CODE_COLS ") "
+                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    [Q_CODE_GET] = "SELECT " CODE_COLS ", grant_id, spent FROM auth_codes WHERE hash = ?1",
+    [Q_CODE_SPEND] = "UPDATE auth_codes SET spent = 1, grant_id = ?2 WHERE hash = ?1 AND spent = 0",
+    [Q_CODE_MARK_REPLAYED] = "UPDATE auth_codes SET replayed = 1 WHERE hash = ?1",
+    /* ?1 grant id, ?2 client_id, ?3 sub: (replayed code for this grant?, subject exists?) */
+    [Q_GRANT_ADD_CHECK] = "SELECT EXISTS (SELECT 1 FROM auth_codes WHERE grant_id = ?1 AND "
+                          "replayed = 1), ?3 = ?2 OR EXISTS (SELECT 1 FROM users WHERE sub = ?3)",
+    [Q_GRANT_ADD] = "INSERT INTO grants (id, client_id, sub, scope, sid, amr, auth_time, "
+                    "created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    [Q_GRANT_GET] = "SELECT " GRANT_COLS " FROM grants WHERE id = ?1",
+    [Q_GRANT_REVOKE] = "UPDATE grants SET revoked = 1 WHERE id = ?1",
+    [Q_GRANT_ADVANCE] = "UPDATE grants SET refresh_gen = refresh_gen + 1 "
+                        "WHERE id = ?1 AND refresh_gen = ?2 AND revoked = 0",
+    [Q_REFRESH_ADD] = "INSERT INTO refresh_tokens (hash, grant_id, gen, idle_until) "
+                      "VALUES (?1, ?2, ?3, ?4)",
+    [Q_REFRESH_FIND] = "SELECT r.grant_id, r.gen, r.idle_until, g.refresh_gen, g.revoked, "
+                       "g.expires_at FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id "
+                       "WHERE r.hash = ?1",
+    [Q_REFRESH_PEEK] = "SELECT " GRANT_COLS " FROM grants WHERE id = "
+                       "(SELECT grant_id FROM refresh_tokens WHERE hash = ?1)",
+    [Q_ACCESS_ADD] = "INSERT INTO access_tokens (jti, grant_id, expires_at) VALUES (?1, ?2, ?3)",
+    /* one primary-key probe per table: this runs on every /userinfo request */
+    [Q_ACCESS_CHECK] = "SELECT g.revoked FROM access_tokens a LEFT JOIN grants g "
+                       "ON g.id = a.grant_id WHERE a.jti = ?1",
+    [Q_CONSENT_GET] = "SELECT scope FROM consents WHERE sub = ?1 AND client_id = ?2",
+    [Q_CONSENT_SET] = "INSERT INTO consents (sub, client_id, scope, created_at) "
+                      "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (sub, client_id) "
+                      "DO UPDATE SET scope = excluded.scope, created_at = excluded.created_at",
+    [Q_PURGE_INTERACTIONS] = "DELETE FROM interactions WHERE expires_at <= ?1",
+    [Q_PURGE_SESSIONS] = "DELETE FROM sessions WHERE expires_at <= ?1",
+    [Q_PURGE_CODES] = "DELETE FROM auth_codes WHERE expires_at <= ?1",
+    /* the tokens of ended grants are deleted explicitly (not by the cascade) to be counted */
+    [Q_PURGE_ACCESS] = "DELETE FROM access_tokens WHERE expires_at <= ?1 "
+                       "OR grant_id IN (" GRANTS_ENDED ")",
+    [Q_PURGE_REFRESH] = "DELETE FROM refresh_tokens WHERE grant_id IN (" GRANTS_ENDED ")",
+    [Q_PURGE_GRANTS] = "DELETE FROM grants WHERE expires_at <= ?1",
 };
 
 struct sq {
@@ -140,6 +235,9 @@ map_rc(struct sq *b, const char *op, int rc)
 {
     if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
         return GH_EEXIST;
+    /* The user, client or grant a new row refers to is gone (deleted meanwhile). */
+    if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+        return GH_ENOTFOUND;
     /* RAISE(ABORT, 'sub is retired') in users_sub_not_retired (0001_init.sql) */
     if (rc == SQLITE_CONSTRAINT_TRIGGER && strcmp(sqlite3_errmsg(b->db), "sub is retired") == 0)
         return GH_EEXIST;
@@ -974,6 +1072,14 @@ row_client(sqlite3_stmt *s, const char *op, struct client **out, int64_t *id)
     }
     c->created_at = sqlite3_column_int64(s, 10);
     c->updated_at = sqlite3_column_int64(s, 11);
+    c->consent = sqlite3_column_int(s, 12) != 0;
+    c->pkce_required = sqlite3_column_int(s, 13) != 0;
+    c->signing_alg = col_str(s, 14);
+    if (!client_signing_alg_ok(c->signing_alg)) {
+        log_err("store_error", "op=%s rc=0 msg=\"client row %lld: unknown signing_alg\"", op,
+            (long long)*id);
+        goto out;
+    }
     *out = c;
     c = NULL;
     rc = GH_OK;
@@ -1043,6 +1149,9 @@ sq_client_add(void *impl, const struct client *c)
     bind_blob(s, 9, c->secret_sealed, c->secret_sealed_len, &brc);
     bind_int(s, 10, c->created_at, &brc);
     bind_int(s, 11, c->updated_at, &brc);
+    bind_int(s, 12, c->consent ? 1 : 0, &brc);
+    bind_int(s, 13, c->pkce_required ? 1 : 0, &brc);
+    bind_text(s, 14, c->signing_alg ? c->signing_alg : client_signing_algs[0], &brc);
     if ((rc = bound(b, "client_add", brc)) != GH_OK)
         goto out;
     if ((rc = step_done(b, s, "client_add")) != GH_OK)
@@ -1298,6 +1407,798 @@ out:
     return rc;
 }
 
+/* --- browser sign-in and tokens: helpers ------------------------------------------------- */
+
+/* a - b, saturated at the int64 range (times come from callers; never overflow in C). */
+static int64_t
+sub_sat(int64_t a, int64_t b)
+{
+    if (b > 0 && a < INT64_MIN + b)
+        return INT64_MIN;
+    if (b < 0 && a > INT64_MAX + b)
+        return INT64_MAX;
+    return a - b;
+}
+
+/* Copy a STORE_HASH_LEN blob column into out; false if it is anything else (a row this build
+ * cannot have written: the schema CHECKs the length). */
+static bool
+col_hash(sqlite3_stmt *s, int i, unsigned char out[STORE_HASH_LEN])
+{
+    const void *p = sqlite3_column_blob(s, i);
+
+    if (!p || sqlite3_column_bytes(s, i) != STORE_HASH_LEN)
+        return false;
+    memcpy(out, p, STORE_HASH_LEN);
+    return true;
+}
+
+static void
+bind_hash(sqlite3_stmt *s, int i, const unsigned char *h, int *brc)
+{
+    bind_blob(s, i, h, STORE_HASH_LEN, brc);
+}
+
+static int
+bad_row(const char *op, const char *what)
+{
+    log_err("store_error", "op=%s rc=0 msg=\"%s\"", op, what);
+    return GH_ESTORE;
+}
+
+/* Run s, bound (brc) and inside the write transaction the caller opened, and commit; roll back
+ * on any failure. s is reset either way. For the writes that are one statement. */
+static int
+write_commit(struct sq *b, sqlite3_stmt *s, int brc, const char *op)
+{
+    int rc;
+
+    if ((rc = bound(b, op, brc)) != GH_OK || (rc = step_done(b, s, op)) != GH_OK)
+        goto out;
+    done(s);
+    rc = tx_commit(b, op);
+out:
+    done(s);
+    if (rc != GH_OK)
+        tx_rollback(b);
+    return rc;
+}
+
+/* One UPDATE/DELETE in its own write transaction, keyed by ?1 (the hash, or text when hash is
+ * NULL) and, if the statement has a ?2, num. GH_ENOTFOUND when no row matched. */
+static int
+write_keyed(struct sq *b, enum q_id id, const char *op, const unsigned char *hash,
+    const char *text, int64_t num)
+{
+    sqlite3_stmt *s = NULL;
+    int brc = SQLITE_OK, rc;
+
+    if ((rc = tx_write(b, op)) != GH_OK)
+        return rc;
+    if ((rc = prep(b, id, op, &s)) != GH_OK)
+        goto out;
+    if (hash)
+        bind_hash(s, 1, hash, &brc);
+    else
+        bind_text(s, 1, text, &brc);
+    if (sqlite3_bind_parameter_count(s) >= 2)
+        bind_int(s, 2, num, &brc);
+    if ((rc = bound(b, op, brc)) != GH_OK)
+        goto out;
+    if ((rc = step_done(b, s, op)) != GH_OK)
+        goto out;
+    if (sqlite3_changes(b->db) == 0) {
+        rc = GH_ENOTFOUND;
+        goto out;
+    }
+    done(s);
+    s = NULL;
+    rc = tx_commit(b, op);
+out:
+    done(s);
+    if (rc != GH_OK)
+        tx_rollback(b);
+    return rc;
+}
+
+/* --- interactions ------------------------------------------------------------------------ */
+
+static int
+row_interaction(sqlite3_stmt *s, const char *op, struct interaction **out)
+{
+    struct interaction *ia = x_calloc(1, sizeof(*ia));
+
+    *out = NULL;
+    if (!col_hash(s, 0, ia->id_hash) || !col_hash(s, 1, ia->bind_hash)) {
+        interaction_free(ia);
+        return bad_row(op, "interaction row: bad hash");
+    }
+    ia->request = col_str(s, 2);
+    ia->created_at = sqlite3_column_int64(s, 3);
+    ia->expires_at = sqlite3_column_int64(s, 4);
+    *out = ia;
+    return GH_OK;
+}
+
+static int
+sq_interaction_add(void *impl, const struct interaction *ia)
+{
+    struct sq *b = impl;
+    sqlite3_stmt *s = NULL;
+    int brc = SQLITE_OK, rc;
+
+    if ((rc = tx_write(b, "interaction_add")) != GH_OK)
+        return rc;
+    if ((rc = prep(b, Q_IA_ADD, "interaction_add", &s)) != GH_OK) {
+        tx_rollback(b);
+        return rc;
+    }
+    bind_hash(s, 1, ia->id_hash, &brc);
+    bind_hash(s, 2, ia->bind_hash, &brc);
+    bind_text(s, 3, ia->request, &brc);
+    bind_int(s, 4, ia->created_at, &brc);
+    bind_int(s, 5, ia->expires_at, &brc);
+    return write_commit(b, s, brc, "interaction_add");
+}
+
+static int
+sq_interaction_get(void *impl, const unsigned char *id_hash, int64_t now,
+    struct interaction **out)
+{
+    struct sq *b = impl;
+    sqlite3_stmt *s = NULL;
+    int brc = SQLITE_OK, rc;
+
+    *out = NULL;
+    if ((rc = prep(b, Q_IA_GET, "interaction_get", &s)) != GH_OK)
+        goto out;
+    bind_hash(s, 1, id_hash, &brc);
+    if ((rc = bound(b, "interaction_get", brc)) != GH_OK)
+        goto out;
+    if ((rc = step_row(b, s, "interaction_get")) != GH_OK)
+        goto out;
+    if (sqlite3_column_int64(s, 4) <= now) {
+        rc = GH_ENOTFOUND;
+        goto out;
+    }
+    rc = row_interaction(s, "interaction_get", out);
+out:
+    done(s);
+    return rc;
+}
+
+/* Read and delete under one write lock: a second take waits for the first and then finds
+ * nothing. An expired interaction is deleted too, and reported as absent. */
+static int
+sq_interaction_take(void *impl, const unsigned char *id_hash, int64_t now,
+    struct interaction **out)
+{
+    struct sq *b = impl;
+    sqlite3_stmt *s = NULL;
+    struct interaction *ia = NULL;
+    bool expired;
+    int brc = SQLITE_OK, rc;
+
+    if ((rc = tx_write(b, "interaction_take")) != GH_OK)
+        return rc;
+    if ((rc = prep(b, Q_IA_GET, "interaction_take", &s)) != GH_OK)
+        goto out;
+    bind_hash(s, 1, id_hash, &brc);
+    if ((rc = bound(b, "interaction_take", brc)) != GH_OK)
+        goto out;
+    if ((rc = step_row(b, s, "interaction_take")) != GH_OK)
+        goto out;
+    if ((rc = row_interaction(s, "interaction_take", &ia)) != GH_OK)
+        goto out;
+    expired = ia->expires_at <= now;
+    done(s);
+    s = NULL;
+    if ((rc = prep(b, Q_IA_DELETE, "interaction_take", &s)) != GH_OK)
+        goto out;
+    bind_hash(s, 1, id_hash, &brc);
+    if ((rc = bound(b, "interaction_take", brc)) != GH_OK)
+        goto out;
+    if ((rc = step_done(b, s, "interaction_take")) != GH_OK)
+        goto out;
+    done(s);
+    s = NULL;
+    if ((rc = tx_commit(b, "interaction_take")) != GH_OK)
+        goto out;
+    if (expired) {
+        rc = GH_ENOTFOUND;
+        goto out;
+    }
+    if (out) {
+        *out = ia;
+        ia = NULL;
+    }
+out:
+    done(s);
+    if (rc != GH_OK)
+        tx_rollback(b);
+    interaction_free(ia);
+    return rc;
+}
+
+/* --- sessions ---------------------------------------------------------------------------- */
+
+static int
+sq_session_add(void *impl, const struct session *se)
+{
+    struct sq *b = impl;
+    sqlite3_stmt *s = NULL;
+    int brc = SQLITE_OK, rc;
+
+    if ((rc = tx_write(b, "session_add")) != GH_OK)
+        return rc;
+    if ((rc = prep(b, Q_SESSION_ADD, "session_add", &s)) != GH_OK) {
+        tx_rollback(b);
+        return rc;
+    }
+    bind_hash(s, 1, se->id_hash, &brc);
+    bind_text(s, 2, se->sid, &brc);
+    bind_text(s, 3, se->sub, &brc);
+    bind_text(s, 4, se->amr, &brc);
+    bind_int(s, 5, se->auth_time, &brc);
+    bind_int(s, 6, se->created_at, &brc);
+    bind_int(s, 7, se->last_seen, &brc);
+    bind_int(s, 8, se->expires_at, &brc);
+    return write_commit(b, s, brc, "session_add");
+}
+
+/* A plain read; only a session found dead costs a write (its deletion). */
+static int
+sq_session_get(void *impl, const unsigned char *id_hash, int64_t now, int64_t idle_s,
+    struct session **out)
+{
+    struct sq *b = impl;
+    sqlite3_stmt *s = NULL;
+    struct session *se = NULL;
+    int brc = SQLITE_OK, rc;
+
+    *out = NULL;
+    if ((rc = prep(b, Q_SESSION_GET, "session_get", &s)) != GH_OK)
+        goto out;
+    bind_hash(s, 1, id_hash, &brc);
+    if ((rc = bound(b, "session_get", brc)) != GH_OK)
+        goto out;
+    if ((rc = step_row(b, s, "session_get")) != GH_OK)
+        goto out;
+    se = x_calloc(1, sizeof(*se));
+    if (!col_hash(s, 0, se->id_hash)) {
+        rc = bad_row("session_get", "session row: bad hash");
+        goto out;
+    }
+    se->sid = col_str(s, 1);
+    se->sub = col_str(s, 2);
+    se->amr = col_str(s, 3);
+    se->auth_time = sqlite3_column_int64(s, 4);
+    se->created_at = sqlite3_column_int64(s, 5);
+    se->last_seen = sqlite3_column_int64(s, 6);
+    se->expires_at = sqlite3_column_int64(s, 7);
+    done(s);
+    s = NULL;
+    /* dead: now >= expires_at, or now >= last_seen + idle_s */
+    if (se->expires_at <= now || se->last_seen <= sub_sat(now, idle_s)) {
+        rc = write_keyed(b, Q_SESSION_DELETE_DEAD, "session_get", id_hash, NULL,
+            se->last_seen);
+        if (rc == GH_OK || rc == GH_ENOTFOUND)
+            rc = GH_ENOTFOUND;
+        goto out;
+    }
+    *out = se;
+    se = NULL;
+out:
+    done(s);
+    session_free(se);
+    return rc;
+}
+
+static int
+sq_session_touch(void *impl, const unsigned char *id_hash, int64_t now)
+{
+    return write_keyed(impl, Q_SESSION_TOUCH, "session_touch", id_hash, NULL, now);
+}
+
+static int
+sq_session_delete(void *impl, const unsigned char *id_hash)
+{
+    return write_keyed(impl, Q_SESSION_DELETE, "session_delete", id_hash, NULL, 0);
+}
+
+/* --- authorization codes ----------------------------------------------------------------- */
+
+static int
+sq_code_add(void *impl, const struct authcode *c)
+{
+    struct sq *b = impl;
+    sqlite3_stmt *s = NULL;
+    int brc = SQLITE_OK, rc;
+
+    if ((rc = tx_write(b, "code_add")) != GH_OK)
+        return rc;
+    if ((rc = prep(b, Q_CODE_ADD, "code_add", &s)) != GH_OK) {
+        tx_rollback(b);
+        return rc;
+    }
+    bind_hash(s, 1, c->hash, &brc);
+    bind_text(s, 2, c->client_id, &brc);
+    bind_text(s, 3, c->redirect_uri, &brc);
+    bind_text(s, 4, c->scope, &brc);
+    bind_text(s, 5, c->nonce, &brc);
+    bind_text(s, 6, c->code_challenge, &brc);
+    bind_text(s, 7, c->sub, &brc);
+    bind_text(s, 8, c->sid, &brc);
+    bind_text(s, 9, c->amr, &brc);
+    bind_int(s, 10, c->auth_time, &brc);
+    bind_int(s, 11, c->created_at, &brc);
+    bind_int(s, 12, c->expires_at, &brc);
+    return write_commit(b, s, brc, "code_add");
+}
+
+/* RFC 6749 §4.1.2: a code is used at most once, and a second use should revoke the tokens the
+ * first one produced. Look-up, replay handling and spending share one write transaction. */
+static int
+sq_code_take(void *impl, const unsigned char *hash, int64_t now, const char *grant_id,
+    struct authcode **out)
+{
+    struct sq *b = impl;
+    sqlite3_stmt *s = NULL;
+    struct authcode *c = NULL;
+    bool spent;
+    int brc = SQLITE_OK, rc;
+
+    *out = NULL;
+    if (!grant_id)   /* without it a later replay could not find what to revoke */
+        return GH_EINVAL;
+    if ((rc = tx_write(b, "code_take")) != GH_OK)
+        return rc;
+    if ((rc = prep(b, Q_CODE_GET, "code_take", &s)) != GH_OK)
+        goto out;
+    bind_hash(s, 1, hash, &brc);
+    if ((rc = bound(b, "code_take", brc)) != GH_OK)
+        goto out;
+    if ((rc = step_row(b, s, "code_take")) != GH_OK)
+        goto out;
+    c = x_calloc(1, sizeof(*c));
+    if (!col_hash(s, 0, c->hash)) {
+        rc = bad_row("code_take", "auth code row: bad hash");
+        goto out;
+    }
+    c->client_id = col_str(s, 1);
+    c->redirect_uri = col_str(s, 2);
+    c->scope = col_str(s, 3);
+    c->nonce = col_str(s, 4);
+    c->code_challenge = col_str(s, 5);
+    c->sub = col_str(s, 6);
+    c->sid = col_str(s, 7);
+    c->amr = col_str(s, 8);
+    c->auth_time = sqlite3_column_int64(s, 9);
+    c->created_at = sqlite3_column_int64(s, 10);
+    c->expires_at = sqlite3_column_int64(s, 11);
+    c->grant_id = col_str(s, 12);
+    spent = sqlite3_column_int(s, 13) != 0;
+    done(s);
+    s = NULL;
+
+    if (spent) {
+        /* A replay, however late (spent codes are kept for the purge grace): mark it, so a
+         * grant not stored yet is refused by grant_add, and revoke the one stored. */
+        if ((rc = prep(b, Q_CODE_MARK_REPLAYED, "code_take", &s)) != GH_OK)
+            goto out;
+        bind_hash(s, 1, hash, &brc);
+        if ((rc = bound(b, "code_take", brc)) != GH_OK ||
+            (rc = step_done(b, s, "code_take")) != GH_OK)
+            goto out;
+        done(s);
+        s = NULL;
+        if ((rc = prep(b, Q_GRANT_REVOKE, "code_take", &s)) != GH_OK)
+            goto out;
+        bind_text(s, 1, c->grant_id, &brc);
+        if ((rc = bound(b, "code_take", brc)) != GH_OK ||
+            (rc = step_done(b, s, "code_take")) != GH_OK)
+            goto out;
+        done(s);
+        s = NULL;
+        if ((rc = tx_commit(b, "code_take")) != GH_OK)
+            goto out;
+        rc = GH_EDENIED;
+        goto out;
+    }
+    if (c->expires_at <= now) {
+        rc = GH_EEXPIRED;
+        goto out;
+    }
+    if ((rc = prep(b, Q_CODE_SPEND, "code_take", &s)) != GH_OK)
+        goto out;
+    bind_hash(s, 1, hash, &brc);
+    bind_text(s, 2, grant_id, &brc);
+    if ((rc = bound(b, "code_take", brc)) != GH_OK ||
+        (rc = step_done(b, s, "code_take")) != GH_OK)
+        goto out;
+    if (sqlite3_changes(b->db) != 1) {   /* cannot happen under the write lock */
+        rc = bad_row("code_take", "auth code changed under the write lock");
+        goto out;
+    }
+    done(s);
+    s = NULL;
+    if ((rc = tx_commit(b, "code_take")) != GH_OK)
+        goto out;
+    free(c->grant_id);
+    c->grant_id = x_strdup(grant_id);
+    *out = c;
+    c = NULL;
+out:
+    done(s);
+    if (rc != GH_OK)
+        tx_rollback(b);
+    authcode_free(c);
+    return rc;
+}
+
+/* --- grants and refresh tokens ----------------------------------------------------------- */
+
+static int
+insert_refresh(struct sq *b, const unsigned char *hash, const char *grant_id, int64_t gen,
+    int64_t idle_until, const char *op)
+{
+    sqlite3_stmt *s = NULL;
+    int brc = SQLITE_OK, rc;
+
+    if ((rc = prep(b, Q_REFRESH_ADD, op, &s)) != GH_OK)
+        return rc;
+    bind_hash(s, 1, hash, &brc);
+    bind_text(s, 2, grant_id, &brc);
+    bind_int(s, 3, gen, &brc);
+    bind_int(s, 4, idle_until, &brc);
+    if ((rc = bound(b, op, brc)) == GH_OK)
+        rc = step_done(b, s, op);
+    done(s);
+    return rc;
+}
+
+/* The grant selected by id (Q_GRANT_GET, key text) or by one of its refresh tokens
+ * (Q_REFRESH_PEEK, key hash) into a new struct grant: GH_OK, GH_ENOTFOUND. */
+static int
+load_grant(struct sq *b, enum q_id id, const char *text, const unsigned char *hash,
+    const char *op, struct grant **out)
+{
+    sqlite3_stmt *s = NULL;
+    struct grant *g = NULL;
+    int brc = SQLITE_OK, rc;
+
+    *out = NULL;
+    if ((rc = prep(b, id, op, &s)) != GH_OK)
+        goto out;
+    if (hash)
+        bind_hash(s, 1, hash, &brc);
+    else
+        bind_text(s, 1, text, &brc);
+    if ((rc = bound(b, op, brc)) != GH_OK)
+        goto out;
+    if ((rc = step_row(b, s, op)) != GH_OK)
+        goto out;
+    g = x_calloc(1, sizeof(*g));
+    g->id = col_str(s, 0);
+    g->client_id = col_str(s, 1);
+    g->sub = col_str(s, 2);
+    g->scope = col_str(s, 3);
+    g->sid = col_str(s, 4);
+    g->amr = col_str(s, 5);
+    g->auth_time = sqlite3_column_int64(s, 6);
+    g->created_at = sqlite3_column_int64(s, 7);
+    g->expires_at = sqlite3_column_int64(s, 8);
+    g->refresh_gen = sqlite3_column_int64(s, 9);
+    g->revoked = sqlite3_column_int(s, 10) != 0;
+    *out = g;
+out:
+    done(s);
+    return rc;
+}
+
+/* A new grant starts at refresh generation 0 and unrevoked, whatever g says. Its subject must
+ * exist: a user (one deleted meanwhile takes its codes with it, so this closes the window
+ * between code_take and grant_add) or the client itself (client_credentials). */
+static int
+sq_grant_add(void *impl, const struct grant *g, const unsigned char *refresh_hash,
+    int64_t refresh_idle_until)
+{
+    struct sq *b = impl;
+    sqlite3_stmt *s = NULL;
+    bool replayed, subject;
+    int brc = SQLITE_OK, rc;
+
+    if ((rc = tx_write(b, "grant_add")) != GH_OK)
+        return rc;
+    if ((rc = prep(b, Q_GRANT_ADD_CHECK, "grant_add", &s)) != GH_OK)
+        goto out;
+    bind_text(s, 1, g->id, &brc);
+    bind_text(s, 2, g->client_id, &brc);
+    bind_text(s, 3, g->sub, &brc);
+    if ((rc = bound(b, "grant_add", brc)) != GH_OK)
+        goto out;
+    if ((rc = step_row(b, s, "grant_add")) != GH_OK) {
+        if (rc == GH_ENOTFOUND)
+            rc = bad_row("grant_add", "check returned no row");
+        goto out;
+    }
+    replayed = sqlite3_column_int(s, 0) != 0;
+    subject = sqlite3_column_int(s, 1) != 0;
+    done(s);
+    s = NULL;
+    /* RFC 6749 §4.1.2: the code this grant comes from was replayed after it was redeemed. */
+    if (replayed) {
+        rc = GH_EDENIED;
+        goto out;
+    }
+    if (!subject) {
+        rc = GH_ENOTFOUND;
+        goto out;
+    }
+    if ((rc = prep(b, Q_GRANT_ADD, "grant_add", &s)) != GH_OK)
+        goto out;
+    bind_text(s, 1, g->id, &brc);
+    bind_text(s, 2, g->client_id, &brc);
+    bind_text(s, 3, g->sub, &brc);
+    bind_text(s, 4, g->scope, &brc);
+    bind_text(s, 5, g->sid, &brc);
+    bind_text(s, 6, g->amr, &brc);
+    bind_int(s, 7, g->auth_time, &brc);
+    bind_int(s, 8, g->created_at, &brc);
+    bind_int(s, 9, g->expires_at, &brc);
+    if ((rc = bound(b, "grant_add", brc)) != GH_OK ||
+        (rc = step_done(b, s, "grant_add")) != GH_OK)
+        goto out;
+    done(s);
+    s = NULL;
+    if (refresh_hash &&
+        (rc = insert_refresh(b, refresh_hash, g->id, 0, refresh_idle_until, "grant_add")) !=
+            GH_OK)
+        goto out;
+    rc = tx_commit(b, "grant_add");
+out:
+    done(s);
+    if (rc != GH_OK)
+        tx_rollback(b);
+    return rc;
+}
+
+static int
+sq_grant_get(void *impl, const char *id, struct grant **out)
+{
+    return load_grant(impl, Q_GRANT_GET, id, NULL, "grant_get", out);
+}
+
+/* A read, nothing spent and nothing checked: the caller still rotates (or not) afterwards. */
+static int
+sq_refresh_peek(void *impl, const unsigned char *hash, struct grant **out)
+{
+    return load_grant(impl, Q_REFRESH_PEEK, NULL, hash, "refresh_peek", out);
+}
+
+static int
+sq_grant_revoke(void *impl, const char *id)
+{
+    return write_keyed(impl, Q_GRANT_REVOKE, "grant_revoke", NULL, id, 0);
+}
+
+/* RFC 9700 §4.14.2: rotation with reuse detection. Only the newest token of a family (gen ==
+ * grants.refresh_gen) rotates; an older one proves that two parties hold tokens of the family,
+ * so the family (and only it) is revoked. Everything happens under one write lock, and the
+ * generation advances with a compare-and-set, so two racing requests with one token cannot
+ * both win: the second sees an old generation and revokes. */
+static int
+sq_refresh_rotate(void *impl, const unsigned char *old_hash, const unsigned char *new_hash,
+    int64_t now, int64_t new_idle_until, struct grant **out)
+{
+    struct sq *b = impl;
+    sqlite3_stmt *s = NULL;
+    char *grant_id = NULL;
+    int64_t gen, idle_until, cur_gen, expires_at;
+    bool revoked;
+    int brc = SQLITE_OK, rc;
+
+    *out = NULL;
+    if ((rc = tx_write(b, "refresh_rotate")) != GH_OK)
+        return rc;
+    if ((rc = prep(b, Q_REFRESH_FIND, "refresh_rotate", &s)) != GH_OK)
+        goto out;
+    bind_hash(s, 1, old_hash, &brc);
+    if ((rc = bound(b, "refresh_rotate", brc)) != GH_OK)
+        goto out;
+    if ((rc = step_row(b, s, "refresh_rotate")) != GH_OK)
+        goto out;
+    grant_id = col_str(s, 0);
+    gen = sqlite3_column_int64(s, 1);
+    idle_until = sqlite3_column_int64(s, 2);
+    cur_gen = sqlite3_column_int64(s, 3);
+    revoked = sqlite3_column_int(s, 4) != 0;
+    expires_at = sqlite3_column_int64(s, 5);
+    done(s);
+    s = NULL;
+
+    if (revoked) {
+        rc = GH_EDENIED;
+        goto out;
+    }
+    if (expires_at <= now || idle_until <= now) {
+        rc = GH_EEXPIRED;
+        goto out;
+    }
+    if (gen != cur_gen) {
+        if ((rc = prep(b, Q_GRANT_REVOKE, "refresh_rotate", &s)) != GH_OK)
+            goto out;
+        bind_text(s, 1, grant_id, &brc);
+        if ((rc = bound(b, "refresh_rotate", brc)) != GH_OK ||
+            (rc = step_done(b, s, "refresh_rotate")) != GH_OK)
+            goto out;
+        done(s);
+        s = NULL;
+        if ((rc = tx_commit(b, "refresh_rotate")) != GH_OK)
+            goto out;
+        rc = GH_EDENIED;   /* RFC 9700 §4.14.2: reuse; the family is now revoked */
+        goto out;
+    }
+    if ((rc = prep(b, Q_GRANT_ADVANCE, "refresh_rotate", &s)) != GH_OK)
+        goto out;
+    bind_text(s, 1, grant_id, &brc);
+    bind_int(s, 2, gen, &brc);
+    if ((rc = bound(b, "refresh_rotate", brc)) != GH_OK ||
+        (rc = step_done(b, s, "refresh_rotate")) != GH_OK)
+        goto out;
+    if (sqlite3_changes(b->db) != 1) {   /* cannot happen under the write lock */
+        rc = bad_row("refresh_rotate", "grant changed under the write lock");
+        goto out;
+    }
+    done(s);
+    s = NULL;
+    if ((rc = insert_refresh(b, new_hash, grant_id, gen + 1, new_idle_until,
+             "refresh_rotate")) != GH_OK)
+        goto out;
+    if ((rc = load_grant(b, Q_GRANT_GET, grant_id, NULL, "refresh_rotate", out)) != GH_OK) {
+        if (rc == GH_ENOTFOUND)
+            rc = bad_row("refresh_rotate", "grant vanished under the write lock");
+        goto out;
+    }
+    if ((rc = tx_commit(b, "refresh_rotate")) != GH_OK) {
+        grant_free(*out);
+        *out = NULL;
+    }
+out:
+    done(s);
+    if (rc != GH_OK)
+        tx_rollback(b);
+    free(grant_id);
+    return rc;
+}
+
+/* --- access tokens ----------------------------------------------------------------------- */
+
+static int
+sq_access_add(void *impl, const char *jti, const char *grant_id, int64_t expires_at)
+{
+    struct sq *b = impl;
+    sqlite3_stmt *s = NULL;
+    int brc = SQLITE_OK, rc;
+
+    if ((rc = tx_write(b, "access_add")) != GH_OK)
+        return rc;
+    if ((rc = prep(b, Q_ACCESS_ADD, "access_add", &s)) != GH_OK) {
+        tx_rollback(b);
+        return rc;
+    }
+    bind_text(s, 1, jti, &brc);
+    bind_text(s, 2, grant_id, &brc);
+    bind_int(s, 3, expires_at, &brc);
+    return write_commit(b, s, brc, "access_add");
+}
+
+static int
+sq_access_check(void *impl, const char *jti)
+{
+    struct sq *b = impl;
+    sqlite3_stmt *s = NULL;
+    int brc = SQLITE_OK, rc;
+
+    if ((rc = prep(b, Q_ACCESS_CHECK, "access_check", &s)) != GH_OK)
+        goto out;
+    bind_text(s, 1, jti, &brc);
+    if ((rc = bound(b, "access_check", brc)) != GH_OK)
+        goto out;
+    if ((rc = step_row(b, s, "access_check")) != GH_OK)
+        goto out;
+    /* NULL: a token outside any grant */
+    if (sqlite3_column_int(s, 0) != 0)
+        rc = GH_EDENIED;
+out:
+    done(s);
+    return rc;
+}
+
+/* --- consent ----------------------------------------------------------------------------- */
+
+static int
+sq_consent_get(void *impl, const char *sub, const char *client_id, char **scope)
+{
+    struct sq *b = impl;
+    sqlite3_stmt *s = NULL;
+    int brc = SQLITE_OK, rc;
+
+    *scope = NULL;
+    if ((rc = prep(b, Q_CONSENT_GET, "consent_get", &s)) != GH_OK)
+        goto out;
+    bind_text(s, 1, sub, &brc);
+    bind_text(s, 2, client_id, &brc);
+    if ((rc = bound(b, "consent_get", brc)) != GH_OK)
+        goto out;
+    if ((rc = step_row(b, s, "consent_get")) != GH_OK)
+        goto out;
+    *scope = col_str(s, 0);
+out:
+    done(s);
+    return rc;
+}
+
+static int
+sq_consent_set(void *impl, const char *sub, const char *client_id, const char *scope,
+    int64_t now)
+{
+    struct sq *b = impl;
+    sqlite3_stmt *s = NULL;
+    int brc = SQLITE_OK, rc;
+
+    if ((rc = tx_write(b, "consent_set")) != GH_OK)
+        return rc;
+    if ((rc = prep(b, Q_CONSENT_SET, "consent_set", &s)) != GH_OK) {
+        tx_rollback(b);
+        return rc;
+    }
+    bind_text(s, 1, sub, &brc);
+    bind_text(s, 2, client_id, &brc);
+    bind_text(s, 3, scope, &brc);
+    bind_int(s, 4, now, &brc);
+    return write_commit(b, s, brc, "consent_set");
+}
+
+/* --- purge ------------------------------------------------------------------------------- */
+
+/* One write transaction; the order matters: the tokens of ended grants go before the grants so
+ * that they are counted (the cascade would delete them uncounted). */
+static int
+sq_purge(void *impl, int64_t now, int64_t grace, size_t *removed)
+{
+    static const enum q_id steps[] = { Q_PURGE_INTERACTIONS, Q_PURGE_SESSIONS, Q_PURGE_CODES,
+        Q_PURGE_ACCESS, Q_PURGE_REFRESH, Q_PURGE_GRANTS };
+    struct sq *b = impl;
+    sqlite3_stmt *s = NULL;
+    size_t n = 0;
+    int brc = SQLITE_OK, rc;
+
+    if ((rc = tx_write(b, "purge")) != GH_OK)
+        return rc;
+    for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+        /* codes live `grace` seconds past expiry, so a late replay still revokes */
+        int64_t cutoff = steps[i] == Q_PURGE_CODES ? sub_sat(now, grace > 0 ? grace : 0) : now;
+        if ((rc = prep(b, steps[i], "purge", &s)) != GH_OK)
+            goto out;
+        bind_int(s, 1, cutoff, &brc);
+        if ((rc = bound(b, "purge", brc)) != GH_OK || (rc = step_done(b, s, "purge")) != GH_OK)
+            goto out;
+        n += (size_t)sqlite3_changes(b->db);
+        done(s);
+        s = NULL;
+    }
+    if ((rc = tx_commit(b, "purge")) != GH_OK)
+        goto out;
+    if (removed)
+        *removed = n;
+out:
+    done(s);
+    if (rc != GH_OK)
+        tx_rollback(b);
+    return rc;
+}
+
 const struct store_ops store_sqlite_ops = {
     .scheme = "sqlite",
     .open = sq_open,
@@ -1320,4 +2221,23 @@ const struct store_ops store_sqlite_ops = {
     .client_delete = sq_client_delete,
     .key_add = sq_key_add,
     .key_list = sq_key_list,
+    .interaction_add = sq_interaction_add,
+    .interaction_get = sq_interaction_get,
+    .interaction_take = sq_interaction_take,
+    .session_add = sq_session_add,
+    .session_get = sq_session_get,
+    .session_touch = sq_session_touch,
+    .session_delete = sq_session_delete,
+    .code_add = sq_code_add,
+    .code_take = sq_code_take,
+    .grant_add = sq_grant_add,
+    .grant_get = sq_grant_get,
+    .grant_revoke = sq_grant_revoke,
+    .refresh_rotate = sq_refresh_rotate,
+    .refresh_peek = sq_refresh_peek,
+    .access_add = sq_access_add,
+    .access_check = sq_access_check,
+    .consent_get = sq_consent_get,
+    .consent_set = sq_consent_set,
+    .purge = sq_purge,
 };

@@ -1,6 +1,6 @@
 """`gatehouse client …`: generated and supplied secrets (printed once, never again, never
 stored in clear), redirect URI rules, LIST arguments, public clients, private_key_jwt JWKS,
-and the RFC 7591 JSON shape."""
+the login-flow settings (consent page, PKCE, token signing alg) and the RFC 7591 JSON shape."""
 import json
 import re
 import subprocess
@@ -12,7 +12,8 @@ from jwk import pem_to_jwk
 
 CLIENT_KEYS = {"client_id", "client_name", "public", "token_endpoint_auth_method",
                "redirect_uris", "post_logout_redirect_uris", "grant_types", "scope",
-               "has_secret", "created_at", "updated_at"}
+               "has_secret", "consent", "pkce_required", "signing_alg", "created_at",
+               "updated_at"}
 RP = "https://rp.example/cb"
 SECRET32 = "0123456789abcdefghijklmnopqrstuv"
 
@@ -191,6 +192,9 @@ def test_show_json_uses_rfc7591_names_and_defaults(ready):
     assert c["grant_types"] == ["authorization_code", "refresh_token"]
     assert c["scope"] == "openid profile email"
     assert c["has_secret"] is True
+    assert c["consent"] is False, "first-party apps skip the consent page by default"
+    assert c["pkce_required"] is True
+    assert c["signing_alg"] == "RS256"
     assert RFC3339_UTC.match(c["created_at"]) and RFC3339_UTC.match(c["updated_at"])
 
 
@@ -337,6 +341,7 @@ def test_public_client_has_no_secret_and_auth_method_none(ready):
     assert c["public"] is True
     assert c["token_endpoint_auth_method"] == "none"
     assert c["has_secret"] is False
+    assert c["pkce_required"] is True
 
 
 @pytest.mark.parametrize("extra,input", [
@@ -435,3 +440,60 @@ def test_secret_or_password_with_a_nul_byte_is_refused(ready):
                        input="a long passphrase\0 with a nul\n")
     assert "NUL" in line, line
     assert ready.dump() == before
+
+
+# --- login-flow settings: consent page, PKCE, token signing alg -----------------------------
+
+@pytest.fixture
+def flags(ready):
+    """`ready`, for tests of the --consent, --signing-alg and --pkce-optional options of
+    `client add` (which its --help must list)."""
+    help_text = ready.ok("client", "add", "--help")
+    for opt in ("--consent", "--signing-alg", "--pkce-optional"):
+        assert opt in help_text, opt
+    return ready
+
+
+def test_show_text_lists_the_login_settings(ready):
+    add_json(ready, "shop", "--redirect-uri", RP)
+    out = ready.ok("client", "show", "shop")
+    assert re.search(r"^consent page: +no$", out, re.M), out
+    assert re.search(r"^PKCE: +required$", out, re.M), out
+    assert re.search(r"^signing alg: +RS256$", out, re.M), out
+
+
+def test_login_settings_round_trip(flags):
+    add_json(flags, "erp", "--redirect-uri", RP, "--consent", "--signing-alg", "PS256",
+             "--pkce-optional")
+    c = flags.client("erp")
+    assert (c["consent"], c["pkce_required"], c["signing_alg"]) == (True, False, "PS256")
+    flags.ok("client", "add", "spa", "--public", "--redirect-uri", RP, "--consent",
+             "--signing-alg", "ES256")
+    c = flags.client("spa")
+    assert (c["consent"], c["pkce_required"], c["signing_alg"]) == (True, True, "ES256")
+    by_id = {c["client_id"]: c for c in flags.clients()}
+    assert by_id["erp"]["signing_alg"] == "PS256" and by_id["spa"]["pkce_required"] is True
+    out = flags.ok("client", "show", "erp")
+    assert re.search(r"^consent page: +yes$", out, re.M), out
+    assert re.search(r"^PKCE: +optional$", out, re.M), out
+    assert re.search(r"^signing alg: +PS256$", out, re.M), out
+
+
+@pytest.mark.parametrize("order", [("--public", "--pkce-optional"),
+                                   ("--pkce-optional", "--public")])
+def test_public_client_cannot_skip_pkce(flags, order):
+    # RFC 9700 §2.1.1: a public client has nothing but PKCE to bind the code to itself
+    before = flags.dump()
+    line = flags.fails("client", "add", "spa", *order, "--redirect-uri", RP, rc=2)
+    assert line.startswith("gatehouse client add:"), line
+    assert "PKCE" in line and "public" in line, line
+    assert flags.dump() == before
+
+
+@pytest.mark.parametrize("alg", ["HS256", "none", "rs256", "ES512", "RS256 ", ""])
+def test_unknown_signing_alg_is_a_usage_error(flags, alg):
+    before = flags.dump()
+    line = flags.fails("client", "add", "shop", "--redirect-uri", RP, "--signing-alg", alg,
+                       rc=2)
+    assert "--signing-alg" in line and "RS256, ES256, PS256" in line, line
+    assert flags.dump() == before

@@ -273,6 +273,10 @@ test_create_public_client_defaults(void)
     T_EQ_STR(c->redirect_uris[0], "https://rp.example/cb");
     T_ASSERT(c->post_logout_redirect_uris[0] == NULL);
     T_ASSERT(!client_secret_ok(sec, c, "", 0));
+    /* login-flow defaults: no consent page, PKCE required, RS256 */
+    T_ASSERT(!c->consent);
+    T_ASSERT(c->pkce_required);
+    T_EQ_STR(c->signing_alg, "RS256");
     client_free(c);
     T_EQ_INT(client_create(st, sec, &sp, &gen, &why), GH_EEXIST);
     T_EQ_STR(why, "client_id is already registered");
@@ -298,6 +302,8 @@ test_create_confidential_generates_secret(void)
     T_EQ_INT(c->auth_method, CLIENT_AUTH_SECRET_BASIC);
     T_ASSERT(c->has_secret);
     T_ASSERT(c->secret_sealed == NULL);   /* only client_secret_jwt keeps a sealed copy */
+    T_ASSERT(c->pkce_required && !c->consent);   /* PKCE is the default for every client */
+    T_EQ_STR(c->signing_alg, "RS256");
     T_ASSERT(client_secret_ok(sec, c, gen, strlen(gen)));
     T_ASSERT(!client_secret_ok(sec, c, gen, strlen(gen) - 1));
     gen[0] ^= 1;
@@ -447,6 +453,15 @@ test_create_validation_matrix(void)
         { "secret too long", { .client_id = "c", .redirect_uris = cb, .secret = long_secret } },
         { "secret with space", { .client_id = "c", .redirect_uris = cb,
             .secret = "0123456789abcdef 0123456789abcdef" } },
+        { "public without PKCE", { .client_id = "c", .is_public = true, .redirect_uris = cb,
+            .pkce_optional = true } },
+        { "signing alg none", { .client_id = "c", .redirect_uris = cb, .signing_alg = "none" } },
+        { "signing alg HMAC", { .client_id = "c", .redirect_uris = cb, .signing_alg = "HS256" } },
+        { "signing alg lower case", { .client_id = "c", .redirect_uris = cb,
+            .signing_alg = "rs256" } },
+        { "signing alg empty", { .client_id = "c", .redirect_uris = cb, .signing_alg = "" } },
+        { "signing alg unsupported", { .client_id = "c", .redirect_uris = cb,
+            .signing_alg = "EdDSA" } },
     };
     struct client **list = NULL;
     size_t n = 0;
@@ -495,6 +510,66 @@ test_create_validation_matrix(void)
     base.scopes = longscopes;
     T_EQ_INT(client_create(st, sec, &base, &gen, &why), GH_OK);
     store_close(st);
+}
+
+/* Each login-flow setting reaches the store; PKCE may be dropped only by a confidential client,
+ * for which it stays the default. */
+static void
+test_create_login_flow_settings(void)
+{
+    struct store *st = open_new();
+    struct client_spec conf = { .client_id = "erp", .redirect_uris = cb, .consent = true,
+        .pkce_optional = true, .signing_alg = "PS256" };
+    struct client_spec pub = { .client_id = "spa", .is_public = true, .redirect_uris = cb,
+        .consent = true, .signing_alg = "ES256" };
+    struct client_spec bad = pub;
+    struct client *c = NULL;
+    char *gen = NULL;
+    const char *why = NULL;
+
+    T_ASSERT(st);
+    T_EQ_INT(client_create(st, sec, &conf, &gen, &why), GH_OK);
+    str_wipe_free(gen);
+    gen = NULL;
+    T_EQ_INT(store_client_get(st, "erp", &c), GH_OK);
+    T_ASSERT(c->consent);
+    T_ASSERT(!c->pkce_required);
+    T_EQ_STR(c->signing_alg, "PS256");
+    client_free(c);
+
+    T_EQ_INT(client_create(st, sec, &pub, &gen, &why), GH_OK);
+    T_EQ_INT(store_client_get(st, "spa", &c), GH_OK);
+    T_ASSERT(c->consent);
+    T_ASSERT(c->pkce_required);
+    T_EQ_STR(c->signing_alg, "ES256");
+    client_free(c);
+
+    bad.client_id = "spa2";
+    bad.pkce_optional = true;
+    T_EQ_INT(client_create(st, sec, &bad, &gen, &why), GH_EINVAL);
+    T_EQ_STR(why, "public clients always need PKCE; only a confidential client may skip it");
+    T_EQ_INT(store_client_get(st, "spa2", &c), GH_ENOTFOUND);
+    store_close(st);
+}
+
+static void
+test_signing_algs(void)
+{
+    size_t n = 0;
+
+    while (client_signing_algs[n])
+        n++;
+    T_EQ_INT(n, 3);
+    T_EQ_STR(client_signing_algs[0], "RS256");   /* the default */
+    T_ASSERT(client_signing_alg_ok("RS256"));
+    T_ASSERT(client_signing_alg_ok("ES256"));
+    T_ASSERT(client_signing_alg_ok("PS256"));
+    T_ASSERT(!client_signing_alg_ok("none"));
+    T_ASSERT(!client_signing_alg_ok("HS256"));
+    T_ASSERT(!client_signing_alg_ok("RS256 "));
+    T_ASSERT(!client_signing_alg_ok("Rs256"));
+    T_ASSERT(!client_signing_alg_ok(""));
+    T_ASSERT(!client_signing_alg_ok(NULL));
 }
 
 static void
@@ -580,6 +655,8 @@ main(void)
     T_RUN(test_create_secret_jwt_seals_recoverable_secret);
     T_RUN(test_create_private_key_jwt);
     T_RUN(test_create_validation_matrix);
+    T_RUN(test_create_login_flow_settings);
+    T_RUN(test_signing_algs);
     T_RUN(test_create_native_public_client);
     T_RUN(test_rotate_secret);
     rc = t_done();

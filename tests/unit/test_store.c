@@ -21,6 +21,10 @@
 static char tmpdir[64];
 static int seq;
 
+/* The numbered files of src/store/schema/sqlite, compiled in by schema/embed.sh: to build an
+ * old database. */
+extern const char *const store_sqlite_migrations[];
+
 /* A fresh database path for each caller. */
 static const char *
 db_path(char *buf, size_t n)
@@ -60,6 +64,19 @@ raw(const char *path, const char *sql)
     sqlite3_finalize(s);
     sqlite3_close(db);
     return v;
+}
+
+/* Run SQL (several statements) with the raw API; SQLITE_OK or the error. */
+static int
+raw_exec(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+    sqlite3_close(db);
+    return rc;
 }
 
 static int
@@ -558,7 +575,8 @@ test_sql_injection_looking_values_are_data(void)
     char *empty[] = { NULL };
     struct client c = { .client_id = "c' OR 1=1 --", .name = "\"; DROP TABLE clients; --",
         .auth_method = CLIENT_AUTH_NONE, .is_public = true, .redirect_uris = uris,
-        .post_logout_redirect_uris = empty, .grant_types = grants, .scopes = scopes };
+        .post_logout_redirect_uris = empty, .grant_types = grants, .scopes = scopes,
+        .pkce_required = true };
     struct client *cg = NULL;
     struct user **list = NULL;
     size_t n = 0;
@@ -602,7 +620,7 @@ mk_client(char *id)
     struct client c = { .client_id = id, .name = "Shop", .is_public = false,
         .auth_method = CLIENT_AUTH_SECRET_JWT, .redirect_uris = redirs3,
         .post_logout_redirect_uris = logouts2, .grant_types = grants2, .scopes = scopes3,
-        .has_secret = true, .created_at = 10, .updated_at = 11 };
+        .has_secret = true, .pkce_required = true, .created_at = 10, .updated_at = 11 };
     for (size_t i = 0; i < sizeof(c.secret_hash); i++)
         c.secret_hash[i] = (unsigned char)(i * 7 + 1);
     return c;
@@ -797,6 +815,117 @@ test_client_set_secret(void)
 }
 
 static void
+test_client_login_settings_roundtrip(void)
+{
+    char path[128];
+    struct store *st = open_new(path, sizeof(path));
+    struct client a = mk_client("erp"), b = mk_client("dflt"), p = mk_client("spa");
+    struct client *got = NULL, **list = NULL;
+    size_t n = 0;
+
+    T_ASSERT(st);
+    a.consent = true;
+    a.pkce_required = false;
+    a.signing_alg = "PS256";
+    T_EQ_INT(store_client_add(st, &a), GH_OK);
+    T_EQ_INT(store_client_add(st, &b), GH_OK);   /* signing_alg NULL: the default */
+    T_EQ_INT(store_client_get(st, "erp", &got), GH_OK);
+    T_ASSERT(got->consent);
+    T_ASSERT(!got->pkce_required);
+    T_EQ_STR(got->signing_alg, "PS256");
+    client_free(got);
+    T_EQ_INT(store_client_list(st, &list, &n), GH_OK);
+    T_EQ_INT(n, 2);
+    T_EQ_STR(list[0]->client_id, "dflt");
+    T_ASSERT(!list[0]->consent);
+    T_ASSERT(list[0]->pkce_required);
+    T_EQ_STR(list[0]->signing_alg, "RS256");
+    T_EQ_STR(list[1]->signing_alg, "PS256");
+    client_list_free(list, n);
+
+    /* The schema itself refuses a public client without PKCE and an unknown alg. */
+    p.is_public = true;
+    p.auth_method = CLIENT_AUTH_NONE;
+    p.has_secret = false;
+    p.pkce_required = false;
+    T_EQ_INT(store_client_add(st, &p), GH_ESTORE);
+    p.pkce_required = true;
+    p.signing_alg = "none";
+    T_EQ_INT(store_client_add(st, &p), GH_ESTORE);
+    T_EQ_INT(store_client_get(st, "spa", &got), GH_ENOTFOUND);
+    store_close(st);
+    T_EQ_INT(raw(path, "UPDATE clients SET pkce_required = 0 WHERE client_id = 'dflt' "
+                       "RETURNING 1"), 1);   /* confidential: allowed */
+    T_EQ_INT(raw(path, "UPDATE clients SET public = 1 WHERE client_id = 'dflt' RETURNING 1"),
+        -1);
+    T_EQ_INT(raw(path, "UPDATE clients SET signing_alg = 'HS256' RETURNING 1"), -1);
+}
+
+/* A database made by the first release (schema 1) with a client in it: the upgrade gives the
+ * client the login-flow defaults and keeps everything else. */
+static void
+test_migration_from_v1_keeps_clients_with_defaults(void)
+{
+    char path[128], err[256];
+    struct store *st = NULL;
+    struct client *got = NULL;
+    int cur = 0, sup = 0;
+
+    db_path(path, sizeof(path));
+    T_EQ_INT(raw_exec(path, store_sqlite_migrations[0]), SQLITE_OK);
+    T_EQ_INT(raw_exec(path, "PRAGMA user_version = 1; "
+                            "INSERT INTO clients (client_id, name, public, auth_method, "
+                            "grant_types, scopes, created_at, updated_at) VALUES ('old', 'Old', "
+                            "1, 'none', 'authorization_code', 'openid', 5, 6); "
+                            "INSERT INTO client_uris VALUES (1, 0, 0, 'https://rp.example/cb')"),
+        SQLITE_OK);
+    T_EQ_INT(store_open(path, 0, &st, err, sizeof(err)), GH_OK);
+    T_EQ_INT(store_schema_version(st, &cur, &sup), GH_OK);
+    T_ASSERT(sup >= 2);
+    T_EQ_INT(cur, sup);
+    T_EQ_INT(store_client_get(st, "old", &got), GH_OK);
+    T_EQ_STR(got->name, "Old");
+    T_ASSERT(got->is_public);
+    T_EQ_STR(got->redirect_uris[0], "https://rp.example/cb");
+    T_ASSERT(!got->consent);
+    T_ASSERT(got->pkce_required);
+    T_EQ_STR(got->signing_alg, "RS256");
+    T_EQ_INT(got->created_at, 5);
+    client_free(got);
+    store_close(st);
+    T_EQ_INT(raw(path, "SELECT count(*) FROM sqlite_schema WHERE name IN ('interactions', "
+                       "'sessions', 'auth_codes', 'grants', 'refresh_tokens', 'access_tokens', "
+                       "'consents')"), 7);
+}
+
+/* Stored hashes are exactly 32 bytes and the sign-in tables are STRICT: a row that does not fit
+ * cannot be written, not even past the store API. */
+static void
+test_sso_tables_refuse_malformed_rows(void)
+{
+    char path[128];
+    struct store *st = open_new(path, sizeof(path));
+
+    T_ASSERT(st);
+    store_close(st);
+    T_EQ_INT(raw(path, "INSERT INTO interactions VALUES (zeroblob(32), zeroblob(32), '{}', 1, 2) "
+                       "RETURNING 1"), 1);
+    T_EQ_INT(raw(path, "INSERT INTO interactions VALUES (zeroblob(31), zeroblob(32), '{}', 1, 2) "
+                       "RETURNING 1"), -1);
+    T_EQ_INT(raw(path, "INSERT INTO interactions VALUES (NULL, zeroblob(32), '{}', 1, 2) "
+                       "RETURNING 1"), -1);
+    T_EQ_INT(raw(path, "INSERT INTO interactions VALUES (randomblob(32), zeroblob(33), '{}', 1, "
+                       "2) RETURNING 1"), -1);
+    T_EQ_INT(raw(path, "INSERT INTO interactions VALUES (randomblob(32), zeroblob(32), '{}', "
+                       "'soon', 2) RETURNING 1"), -1);
+    T_EQ_INT(raw(path, "INSERT INTO refresh_tokens VALUES ('0123456789abcdef0123456789abcdef', "
+                       "'g', 0, 1) RETURNING 1"), -1);   /* text, not a blob */
+    T_EQ_INT(raw(path, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN "
+                       "('interactions', 'sessions', 'auth_codes', 'grants', 'refresh_tokens', "
+                       "'access_tokens', 'consents') AND sql LIKE '%STRICT%'"), 7);
+}
+
+static void
 test_two_handles_see_each_others_writes(void)
 {
     char path[128], err[256], *v = NULL;
@@ -856,6 +985,9 @@ main(void)
     T_RUN(test_client_delete_cascades_uris);
     T_RUN(test_client_list_ordered);
     T_RUN(test_client_set_secret);
+    T_RUN(test_client_login_settings_roundtrip);
+    T_RUN(test_migration_from_v1_keeps_clients_with_defaults);
+    T_RUN(test_sso_tables_refuse_malformed_rows);
     T_RUN(test_two_handles_see_each_others_writes);
     rc = t_done();
     nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
