@@ -1,13 +1,16 @@
 /* cli_serve.c — `gatehouse serve`: open (and on first start initialise) the data location,
  * bind, settle the issuer, prebuild discovery and JWKS, serve until SIGTERM/SIGINT, then stop
- * taking connections, drain in-flight requests (http/server.c) and exit 0. Signals are blocked in every thread and
- * taken synchronously here with sigwait(), so no handler ever runs inside a request. */
+ * taking connections, drain in-flight requests (http/server.c) and exit 0. Signals are blocked
+ * in every thread and taken synchronously here with sigtimedwait(), so no handler ever runs
+ * inside a request; between signals this thread deletes expired sessions, codes and tokens
+ * every PURGE_EVERY_S seconds. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "app.h"
@@ -17,8 +20,21 @@
 #include "core/log.h"
 #include "ep/ep.h"
 #include "http/server.h"
+#include "store/store.h"
+#include "util/clock.h"
 
 #define LOG_FLUSH_MS 200  /* access-log lines reach stderr at most this late */
+#define PURGE_EVERY_S 300 /* expired sessions, codes, tokens are deleted this often */
+
+/* Delete what has expired (store_purge) with the main thread's store handle. */
+static void
+purge(struct app *app)
+{
+    size_t n = 0;
+
+    if (store_purge(app->store, clock_now(), GH_CODE_GRACE_S, &n) == GH_OK && n)
+        log_info("purge", "removed=%zu", n);
+}
 
 static int
 write_port_file(const char *path, unsigned port, char *err, size_t errsz)
@@ -79,9 +95,14 @@ cli_serve(struct cli_ctx *ctx)
     if (log_buffer_start(LOG_FLUSH_MS) != GH_OK)
         log_warn("log", "cannot start the access-log flusher; writing lines one by one");
     log_info("serve_started", "listen=%s port=%u issuer=%s", ctx->cfg.listen, port, app.issuer);
+    purge(&app);
     for (;;) {
-        if (sigwait(&set, &sig) != 0)
+        struct timespec ts = { PURGE_EVERY_S, 0 };
+        if ((sig = sigtimedwait(&set, NULL, &ts)) < 0) {
+            if (errno == EAGAIN)
+                purge(&app);
             continue;
+        }
         if (sig == SIGHUP) {
             log_info("sighup", "nothing to reload: keys and settings are read at start");
             continue;

@@ -59,6 +59,20 @@ static const struct setting settings[] = {
     { "cache_max_age", T_U32, F(cache_max_age), CFG_G_HTTP, 0, 604800,
         "Cache-Control max-age of discovery and JWKS, seconds" },
     { "access_log", T_BOOL, F(access_log), CFG_G_HTTP, 0, 0, "log one line per request: on|off" },
+    { "templates", T_STR, F(templates_dir), CFG_G_HTTP, 0, 0,
+        "directory of the HTML page templates" },
+    { "static", T_STR, F(static_dir), CFG_G_HTTP, 0, 0, "directory of the CSS and images" },
+    { "session_idle_timeout", T_U32, F(session_idle_timeout), CFG_G_HTTP, 60, 30 * 86400,
+        "seconds a sign-in session survives without use" },
+    { "session_lifetime", T_U32, F(session_lifetime), CFG_G_HTTP, 60, 90 * 86400,
+        "seconds a sign-in session lasts at most" },
+    { "access_token_ttl", T_U32, F(access_token_ttl), CFG_G_HTTP, 30, 86400,
+        "access token lifetime, seconds" },
+    { "id_token_ttl", T_U32, F(id_token_ttl), CFG_G_HTTP, 30, 86400, "ID token lifetime, seconds" },
+    { "refresh_token_idle", T_U32, F(refresh_token_idle), CFG_G_HTTP, 60, 365 * 86400,
+        "seconds a refresh token family survives without use" },
+    { "refresh_token_lifetime", T_U32, F(refresh_token_lifetime), CFG_G_HTTP, 60, 365 * 86400,
+        "seconds a refresh token family lasts at most" },
 };
 
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -81,6 +95,14 @@ cfg_defaults(struct cfg *c)
     c->max_connections_per_ip = GH_MAX_CONN_PER_IP;
     c->connection_timeout = GH_CONN_TIMEOUT_S;
     c->cache_max_age = 3600;
+    c->templates_dir = x_strdup("./templates");
+    c->static_dir = x_strdup("./static");
+    c->session_idle_timeout = 2 * 3600;      /* OWASP session cheat sheet: idle timeouts of */
+    c->session_lifetime = 12 * 3600;         /* hours, an absolute end within a working day */
+    c->access_token_ttl = 600;
+    c->id_token_ttl = 600;
+    c->refresh_token_idle = 14 * 86400;
+    c->refresh_token_lifetime = 30 * 86400;
 }
 
 void
@@ -349,6 +371,14 @@ cfg_validate(const struct cfg *c, char *err, size_t errsz)
     }
     if (!strrchr(c->listen, ':')) {
         snprintf(err, errsz, "listen '%.200s': expected ADDR:PORT", c->listen);
+        return GH_EINVAL;
+    }
+    if (c->session_idle_timeout > c->session_lifetime) {
+        snprintf(err, errsz, "session_idle_timeout must not exceed session_lifetime");
+        return GH_EINVAL;
+    }
+    if (c->refresh_token_idle > c->refresh_token_lifetime) {
+        snprintf(err, errsz, "refresh_token_idle must not exceed refresh_token_lifetime");
         return GH_EINVAL;
     }
     return GH_OK;

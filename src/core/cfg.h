@@ -32,6 +32,11 @@ struct cfg {
     uint32_t threads;             /* 0 = one per core */
     uint32_t max_connections, max_connections_per_ip, connection_timeout;
     uint32_t cache_max_age;       /* seconds, discovery and JWKS */
+    char *templates_dir;          /* HTML templates, default ./templates */
+    char *static_dir;             /* CSS and images, default ./static */
+    uint32_t session_idle_timeout, session_lifetime;          /* seconds */
+    uint32_t access_token_ttl, id_token_ttl;                  /* seconds */
+    uint32_t refresh_token_idle, refresh_token_lifetime;      /* seconds */
 };
 
 void cfg_defaults(struct cfg *c);

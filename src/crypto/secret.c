@@ -1,7 +1,8 @@
 /* secret.c — the realm secret (keys/secret.key: 32 random bytes, mode 0600, owned by us) and
- * the two keys derived from it with HKDF-SHA-256 (RFC 5869), one per purpose so that neither
- * use can be turned against the other: an HMAC-SHA-256 key for client-secret hashes and an
- * AES-256-GCM key for the few client secrets that must be recoverable (client_secret_jwt).
+ * the keys derived from it with HKDF-SHA-256 (RFC 5869), one per purpose so that neither
+ * use can be turned against the other: an HMAC-SHA-256 key for client-secret hashes, an
+ * AES-256-GCM key for the few client secrets that must be recoverable (client_secret_jwt), and
+ * an HMAC-SHA-256 key for the CSRF tokens of the login forms.
  * The file is created once, atomically and without ever replacing an existing one; it is never
  * rotated here (rotating it invalidates every stored client secret). SECURITY.md J16: a file
  * readable by others or owned by someone else is refused, not repaired. */
@@ -35,10 +36,12 @@
 /* HKDF "info" labels: distinct per purpose, versioned so a future change derives new keys. */
 static const char info_hash[] = "gatehouse client-secret-hash v1";
 static const char info_seal[] = "gatehouse seal v1";
+static const char info_form[] = "gatehouse form-token v1";
 
 struct secrets {
     unsigned char k_hash[SEC_KEY_LEN];
     unsigned char k_seal[SEC_KEY_LEN];
+    unsigned char k_form[SEC_KEY_LEN];
 };
 
 static int
@@ -196,7 +199,8 @@ sec_load(const char *keys_dir, bool create, struct secrets **out, char *err, siz
         goto out;
     s = x_calloc(1, sizeof(*s));
     if (hkdf(key, sizeof(key), info_hash, s->k_hash) != GH_OK ||
-        hkdf(key, sizeof(key), info_seal, s->k_seal) != GH_OK) {
+        hkdf(key, sizeof(key), info_seal, s->k_seal) != GH_OK ||
+        hkdf(key, sizeof(key), info_form, s->k_form) != GH_OK) {
         cry_set_err(err, errsz, "%s: key derivation failed", path);
         rc = GH_ECRYPTO;
         goto out;
@@ -217,9 +221,12 @@ sec_free(struct secrets *s)
     mem_wipe_free(s, sizeof(*s));
 }
 
-void
-sec_client_secret_hash(const struct secrets *s, const char *client_id, const char *secret,
-    size_t secret_len, unsigned char out[SEC_HASH_LEN])
+/* HMAC-SHA-256(key, a || NUL || b). Aborts if the library fails: an unfilled MAC could match
+ * another unfilled MAC; there is no safe degraded answer for a function that cannot report
+ * failure, and HMAC over memory only fails if the library is broken. */
+static void
+mac2(const unsigned char key[SEC_KEY_LEN], const char *what, const void *a, size_t alen,
+    const void *b, size_t blen, unsigned char out[SEC_HASH_LEN])
 {
     static const unsigned char sep = 0;
     EVP_MAC *mac = NULL;
@@ -233,23 +240,35 @@ sec_client_secret_hash(const struct secrets *s, const char *client_id, const cha
     mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
     if (!mac || !(ctx = EVP_MAC_CTX_new(mac)))
         goto out;
-    if (EVP_MAC_init(ctx, s->k_hash, sizeof(s->k_hash), params) != 1 ||
-        EVP_MAC_update(ctx, (const unsigned char *)client_id, strlen(client_id)) != 1 ||
+    if (EVP_MAC_init(ctx, key, SEC_KEY_LEN, params) != 1 ||
+        EVP_MAC_update(ctx, (const unsigned char *)a, alen) != 1 ||
         EVP_MAC_update(ctx, &sep, 1) != 1 ||
-        EVP_MAC_update(ctx, (const unsigned char *)secret, secret_len) != 1 ||
+        EVP_MAC_update(ctx, (const unsigned char *)b, blen) != 1 ||
         EVP_MAC_final(ctx, out, &len, SEC_HASH_LEN) != 1 || len != SEC_HASH_LEN)
         goto out;
     ok = true;
 out:
     EVP_MAC_CTX_free(ctx);
     EVP_MAC_free(mac);
-    /* An unfilled hash could match another unfilled hash; there is no safe degraded answer
-     * for a function that cannot report failure, and HMAC over memory only fails if the
-     * library is broken: stop. */
     if (!ok) {
-        cry_log_errs("HMAC-SHA-256(client secret)");
+        cry_log_errs(what);
         abort();
     }
+}
+
+void
+sec_client_secret_hash(const struct secrets *s, const char *client_id, const char *secret,
+    size_t secret_len, unsigned char out[SEC_HASH_LEN])
+{
+    mac2(s->k_hash, "HMAC-SHA-256(client secret)", client_id, strlen(client_id), secret,
+        secret_len, out);
+}
+
+void
+sec_form_mac(const struct secrets *s, const char *purpose, const void *data, size_t n,
+    unsigned char out[SEC_HASH_LEN])
+{
+    mac2(s->k_form, "HMAC-SHA-256(form token)", purpose, strlen(purpose), data, n, out);
 }
 
 int

@@ -1,6 +1,7 @@
 /* secret.h — the realm's secret key (keys/secret.key, 32 random bytes, mode 0600) and what is
  * derived from it with HKDF-SHA-256: a key for hashing client secrets (HMAC-SHA-256) and a key
- * for sealing the client_secret_jwt secrets that must be recoverable (AES-256-GCM).
+ * for sealing the client_secret_jwt secrets that must be recoverable (AES-256-GCM), and a key
+ * for the form tokens (CSRF) the login pages carry.
  * Losing the file invalidates every stored client secret; it is backed up with keys/. */
 #ifndef GH_CRYPTO_SECRET_H
 #define GH_CRYPTO_SECRET_H
@@ -24,6 +25,10 @@ void sec_free(struct secrets *s);   /* wipes; NULL is a no-op */
 void sec_client_secret_hash(const struct secrets *s, const char *client_id, const char *secret,
          size_t secret_len, unsigned char out[SEC_HASH_LEN]);
 
+/* HMAC-SHA-256 under a key of its own (HKDF "gatehouse form-token v1") over purpose, a NUL and
+ * data: tokens a browser must echo (CSRF tokens bound to a cookie), never stored. */
+void sec_form_mac(const struct secrets *s, const char *purpose, const void *data, size_t n,
+         unsigned char out[SEC_HASH_LEN]);
 /* AES-256-GCM with a random 96-bit nonce; aad (e.g. the client_id; NULL = "") is authenticated.
  * Output: nonce || ciphertext || 16-byte tag, caller frees. GH_OK or GH_ECRYPTO
  * (GH_ETOOBIG if n is near INT_MAX). */

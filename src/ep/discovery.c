@@ -1,7 +1,8 @@
 /* discovery.c — the authorization server metadata (OpenID Connect Discovery 1.0 §3-4,
  * RFC 8414 §2-3) and the start-up build of every static public document (struct ep_docs).
- * The metadata lists only what gatehouse implements now: issuer, jwks_uri,
- * subject_types_supported and id_token_signing_alg_values_supported. Endpoints and their
+ * The metadata lists only what gatehouse implements now: the authorization code flow with
+ * PKCE S256, the token, userinfo and end-session endpoints, and RFC 9207's iss parameter;
+ * userinfo answers are plain JSON, never signed. Endpoints and their
  * *_supported values are added here by the change that implements them, so a client never
  * discovers a feature that does not exist. One document serves both well-known paths (same
  * bytes, same ETag). The issuer comes only from configuration, never from Host or
@@ -17,6 +18,7 @@
 #include "core/limits.h"
 #include "crypto/keys.h"
 #include "ep/ep.h"
+#include "ep/pages.h"
 #include "http/req.h"
 #include "http/resp.h"
 #include "util/buf.h"
@@ -40,6 +42,19 @@ issuer_url(const char *issuer, const char *suffix, char **out)
     }
     *out = buf_steal(&b);
     return GH_OK;
+}
+
+/* issuer + suffix as a JSON string member of doc */
+static int
+set_url(json_t *doc, const char *name, const char *issuer, const char *suffix)
+{
+    char *u = NULL;
+    int rc = issuer_url(issuer, suffix, &u);
+
+    if (rc == GH_OK && json_object_set_new(doc, name, json_string(u)) != 0)
+        rc = GH_EINTERNAL;
+    free(u);
+    return rc;
 }
 
 static int
@@ -70,7 +85,32 @@ metadata_build(struct app *app, struct resp_doc **out, char *err, size_t errsz)
     if (!doc || json_object_set_new(doc, "issuer", json_string(app->issuer)) != 0 ||
         json_object_set_new(doc, "jwks_uri", json_string(jwks_uri)) != 0 ||
         json_object_set_new(doc, "subject_types_supported", json_pack("[s]", "public")) != 0 ||
-        json_object_set(doc, "id_token_signing_alg_values_supported", algs) != 0) {
+        json_object_set(doc, "id_token_signing_alg_values_supported", algs) != 0 ||
+        set_url(doc, "authorization_endpoint", app->issuer, "/authorize") != GH_OK ||
+        set_url(doc, "token_endpoint", app->issuer, "/token") != GH_OK ||
+        set_url(doc, "userinfo_endpoint", app->issuer, "/userinfo") != GH_OK ||
+        set_url(doc, "end_session_endpoint", app->issuer, "/logout") != GH_OK ||
+        json_object_set_new(doc, "response_types_supported", json_pack("[s]", "code")) != 0 ||
+        json_object_set_new(doc, "response_modes_supported", json_pack("[s]", "query")) != 0 ||
+        json_object_set_new(doc, "grant_types_supported",
+            json_pack("[s,s]", "authorization_code", "refresh_token")) != 0 ||
+        json_object_set_new(doc, "code_challenge_methods_supported", json_pack("[s]", "S256")) !=
+            0 ||
+        json_object_set_new(doc, "token_endpoint_auth_methods_supported",
+            json_pack("[s,s,s]", "client_secret_basic", "client_secret_post", "none")) != 0 ||
+        json_object_set_new(doc, "scopes_supported",
+            json_pack("[s,s,s,s]", "openid", "profile", "email", "offline_access")) != 0 ||
+        json_object_set_new(doc, "claims_supported",
+            json_pack("[s,s,s,s,s,s,s,s,s,s,s,s,s,s]", "sub", "iss", "aud", "exp", "iat",
+                "auth_time", "nonce", "amr", "sid", "name", "preferred_username", "updated_at",
+                "email", "email_verified")) != 0 ||
+        json_object_set_new(doc, "prompt_values_supported",
+            json_pack("[s,s,s,s]", "none", "login", "consent", "select_account")) != 0 ||
+        json_object_set_new(doc, "claims_parameter_supported", json_false()) != 0 ||
+        json_object_set_new(doc, "request_parameter_supported", json_false()) != 0 ||
+        json_object_set_new(doc, "request_uri_parameter_supported", json_false()) != 0 ||
+        json_object_set_new(doc, "authorization_response_iss_parameter_supported",
+            json_true()) != 0) {
         snprintf(err, errsz, "discovery: cannot build the metadata document");
         goto out;
     }
@@ -98,6 +138,9 @@ ep_docs_build(struct app *app, char *err, size_t errsz)
         goto out;
     if ((rc = ep_jwks_build(app, &d->jwks, err, errsz)) != GH_OK)
         goto out;
+    if ((rc = pages_load(app->cfg->templates_dir, app->cfg->static_dir, &d->pages, err,
+             errsz)) != GH_OK)
+        goto out;
     app->docs = d;
     d = NULL;
 out:
@@ -112,6 +155,7 @@ ep_docs_free(struct ep_docs *d)
         return;
     resp_doc_free(d->metadata);
     resp_doc_free(d->jwks);
+    pages_free(d->pages);
     free(d);
 }
 

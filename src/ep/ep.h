@@ -2,11 +2,8 @@
  * public documents, serialised once at start-up (struct ep_docs). Handlers follow route_fn (http/router.h): queue one response through
  * resp_* and return GH_OK, or return an error without queuing (the server answers 500).
  *
- * The metadata documents describe only what is implemented now: issuer, jwks_uri,
- * subject_types_supported and id_token_signing_alg_values_supported. The authorization,
- * token, userinfo and end-session endpoints (and response_types_supported,
- * grant_types_supported, code_challenge_methods_supported, ...) are added to
- * ep_docs_build() by the work that implements those endpoints, never before. */
+ * The metadata documents describe only what is implemented (see discovery.c); a feature is
+ * added to ep_docs_build() by the change that implements it, never before. */
 #ifndef GH_EP_EP_H
 #define GH_EP_EP_H
 
@@ -15,11 +12,13 @@
 struct app;
 struct req;
 struct resp_doc;
+struct pages;
 
 /* Built once at start-up by ep_docs_build(), read-only afterwards; fields private to ep/. */
 struct ep_docs {
     struct resp_doc *metadata;   /* openid-configuration and oauth-authorization-server */
     struct resp_doc *jwks;
+    struct pages *pages;         /* templates/ and static/ (ep/pages.h) */
 };
 
 /* Build the discovery metadata and the JWKS from app->issuer, app->keys and app->cfg into
@@ -37,6 +36,21 @@ int  ep_jwks_build(struct app *app, struct resp_doc **out, char *err, size_t err
 int  ep_discovery(struct req *rq);
 /* GET /jwks.json (RFC 7517 §5): the public key set built at start-up, 304 on a match. */
 int  ep_jwks(struct req *rq);
+/* GET|POST /authorize (OIDC Core §3.1.2, RFC 6749 §4.1.1): validate, then sign-in, consent
+ * or a code sent back to the client. */
+int  ep_authorize(struct req *rq);
+/* POST /login: the login form (CSRF-checked, bound to the browser). */
+int  ep_login(struct req *rq);
+/* POST /consent: the consent form. */
+int  ep_consent(struct req *rq);
+/* POST /token (RFC 6749 §3.2): authorization_code and refresh_token grants. */
+int  ep_token(struct req *rq);
+/* GET|POST /userinfo (OIDC Core §5.3, RFC 6750). */
+int  ep_userinfo(struct req *rq);
+/* GET|POST /logout (OIDC RP-Initiated Logout 1.0). */
+int  ep_logout(struct req *rq);
+/* GET /static/<name>: the files of static/ from memory. */
+int  ep_static(struct req *rq);
 /* GET /healthz: 200 {"status":"ok"}, no-store. Says the process serves HTTP, nothing more. */
 int  ep_health(struct req *rq);
 

@@ -1,7 +1,8 @@
 /* router.c — gatehouse's route table and its lookup. Paths are compared byte-for-byte on the
  * raw request path: no percent-decoding, no case folding, no trailing-slash or dot-segment
  * normalisation, so "/jwks%2ejson", "/JWKS.json" and "/jwks.json/" are all 404 (reject
- * rather than repair; nothing here maps a path to a file). The table is small and static;
+ * rather than repair; nothing here maps a path to a file: /static/<name> is looked up in a
+ * table built at start-up, ep/pages.c). The table is small and static;
  * a linear scan costs less than hashing would. New endpoints add one line here. */
 #include <string.h>
 
@@ -15,6 +16,13 @@ static const struct route routes[] = {
     { REQ_GET, "/.well-known/oauth-authorization-server", ep_discovery, 0 },
     { REQ_GET, "/jwks.json", ep_jwks, 0 },
     { REQ_GET, "/healthz", ep_health, 0 },
+    { REQ_GET | REQ_POST, "/authorize", ep_authorize, ROUTE_BODY },
+    { REQ_POST, "/login", ep_login, ROUTE_BODY },
+    { REQ_POST, "/consent", ep_consent, ROUTE_BODY },
+    { REQ_POST, "/token", ep_token, ROUTE_BODY },
+    { REQ_GET | REQ_POST, "/userinfo", ep_userinfo, ROUTE_BODY },
+    { REQ_GET | REQ_POST, "/logout", ep_logout, ROUTE_BODY },
+    { REQ_GET, "/static/", ep_static, ROUTE_PREFIX },
 };
 
 enum route_result
@@ -32,7 +40,11 @@ route_lookup_in(const struct route *table, size_t n, unsigned method, const char
         const struct route *r = &table[i];
         unsigned m = r->methods;
 
-        if (strlen(r->path) != path_len || memcmp(r->path, path, path_len) != 0)
+        size_t plen = strlen(r->path);
+
+        /* a prefix route matches its prefix plus at least one more byte */
+        if ((r->flags & ROUTE_PREFIX) ? path_len <= plen || memcmp(r->path, path, plen) != 0
+                                      : plen != path_len || memcmp(r->path, path, path_len) != 0)
             continue;
         if (m & REQ_GET)
             m |= REQ_HEAD;

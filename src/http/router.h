@@ -13,6 +13,7 @@ typedef int (*route_fn)(struct req *rq);
 
 enum route_flags {
     ROUTE_BODY = 1,   /* reads a request body (<= GH_MAX_BODY); others run before any body */
+    ROUTE_PREFIX = 2, /* path is a prefix ending in '/': matches it plus one or more bytes */
 };
 
 struct route {

@@ -6,6 +6,7 @@
 
 #include "core/err.h"
 #include "core/limits.h"
+#include "util/buf.h"
 #include "util/str.h"
 #include "util/url.h"
 
@@ -183,4 +184,27 @@ url_host_is_loopback(const char *host)
         return dots == 3;
     }
     return false;
+}
+
+int
+url_query_add(struct buf *b, const char *name, const char *value)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const char *s = buf_str(b);
+    char sep = '?';
+
+    /* the first parameter after an existing query starts with '&' (RFC 6749 §3.1.2: the
+     * redirect URI's own query component is kept) */
+    if (strchr(s, '?'))
+        sep = s[b->len - 1] == '?' || s[b->len - 1] == '&' ? 0 : '&';
+    if ((sep && buf_add(b, &sep, 1) != GH_OK) || buf_addstr(b, name) != GH_OK ||
+        buf_add(b, "=", 1) != GH_OK)
+        return GH_ETOOBIG;
+    for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
+        char enc[3] = { '%', hex[*p >> 4], hex[*p & 15] };
+        bool plain = is_alpha((char)*p) || is_digit((char)*p) || strchr("-._~", *p);
+        if (buf_add(b, plain ? (const char *)p : enc, plain ? 1 : 3) != GH_OK)
+            return GH_ETOOBIG;
+    }
+    return GH_OK;
 }

@@ -20,4 +20,9 @@ int  url_parse(const char *s, struct url *u, const char **why);
 /* true for "localhost", 127.0.0.0/8 and ::1 */
 bool url_host_is_loopback(const char *host);
 
+struct buf;
+/* Append "?name=value" (or "&name=value" when b already holds a query) to the URI in b, the
+ * value percent-encoded except for RFC 3986 unreserved characters. GH_OK or GH_ETOOBIG. */
+int  url_query_add(struct buf *b, const char *name, const char *value);
+
 #endif

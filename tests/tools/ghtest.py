@@ -38,6 +38,9 @@ def binary_path() -> Path:
     return (REPO / p).resolve()
 
 
+REPO = Path(__file__).resolve().parents[2]
+
+
 def clean_env() -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GATEHOUSE_")}
     env.update(FAST_ARGON2)
@@ -66,6 +69,9 @@ class Gatehouse:
         self.env = clean_env()
         self.env["GATEHOUSE_DB"] = str(self.db)
         self.env["GATEHOUSE_KEYS"] = str(self.keys)
+        # commands run in a temp dir: point the server at the checkout's pages
+        self.env["GATEHOUSE_TEMPLATES"] = str(REPO / "templates")
+        self.env["GATEHOUSE_STATIC"] = str(REPO / "static")
         self.history = []                      # (args, stdout, stderr) of every command
 
     def cmd_env(self, env=None) -> dict:

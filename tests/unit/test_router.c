@@ -1,5 +1,6 @@
 /* test_router.c — route lookup: exact byte-for-byte paths, HEAD wherever GET, 404 vs 405 with
  * the Allow set, 414 for over-long paths, and gatehouse's own table. */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -155,10 +156,58 @@ test_gatehouse_table(void)
         ROUTE_NOT_FOUND);
 }
 
+static const struct route ptable[] = {
+    { REQ_GET, "/static/", h_a, ROUTE_PREFIX },
+    { REQ_GET, "/statics", h_b, 0 },
+};
+
+static void
+test_prefix_route_needs_one_more_byte(void)
+{
+    const struct route *r;
+    unsigned allow;
+
+    T_EQ_INT(route_lookup_in(ptable, 2, REQ_GET, "/static/a.css", 13, &r, &allow), ROUTE_FOUND);
+    T_ASSERT(r == &ptable[0]);
+    T_EQ_INT(route_lookup_in(ptable, 2, REQ_GET, "/static/", 8, &r, &allow), ROUTE_NOT_FOUND);
+    T_EQ_INT(route_lookup_in(ptable, 2, REQ_GET, "/static", 7, &r, &allow), ROUTE_NOT_FOUND);
+    T_EQ_INT(route_lookup_in(ptable, 2, REQ_GET, "/statics", 8, &r, &allow), ROUTE_FOUND);
+    T_ASSERT(r == &ptable[1]);
+    T_EQ_INT(route_lookup_in(ptable, 2, REQ_POST, "/static/x", 9, &r, &allow), ROUTE_BAD_METHOD);
+}
+
+static void
+test_flow_endpoints_are_routed(void)
+{
+    static const struct {
+        const char *path;
+        unsigned method;
+        bool body;
+    } want[] = {
+        { "/authorize", REQ_GET, true }, { "/authorize", REQ_POST, true },
+        { "/login", REQ_POST, true }, { "/consent", REQ_POST, true },
+        { "/token", REQ_POST, true }, { "/userinfo", REQ_GET, true },
+        { "/userinfo", REQ_POST, true }, { "/logout", REQ_GET, true },
+        { "/logout", REQ_POST, true }, { "/static/gatehouse.css", REQ_GET, false },
+    };
+    const struct route *r;
+    unsigned allow;
+
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        T_EQ_INT(route_lookup(want[i].method, want[i].path, strlen(want[i].path), &r, &allow),
+            ROUTE_FOUND);
+        T_EQ_INT(!!(r->flags & ROUTE_BODY), want[i].body);
+    }
+    T_EQ_INT(route_lookup(REQ_GET, "/token", 6, &r, &allow), ROUTE_BAD_METHOD);
+    T_EQ_INT(route_lookup(REQ_GET, "/login", 6, &r, &allow), ROUTE_BAD_METHOD);
+}
+
 int
 main(void)
 {
     t_init("router");
+    T_RUN(test_prefix_route_needs_one_more_byte);
+    T_RUN(test_flow_endpoints_are_routed);
     T_RUN(test_exact_match_only);
     T_RUN(test_length_is_honoured_not_strlen);
     T_RUN(test_head_allowed_wherever_get_is);

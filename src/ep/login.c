@@ -1,0 +1,187 @@
+/* login.c — POST /login: the login form. The form must carry the interaction id and the CSRF
+ * token bound to this browser's binding cookie (ep/flow.c flow_form_interaction); without
+ * them nothing happens (403). Wrong username, wrong password and a disabled or password-less
+ * account get the same message and the same work: an unknown user is verified against a
+ * dummy hash of the configured cost (OWASP Authentication Cheat Sheet, "authentication
+ * responses"). A successful login always mints a new session id (no session fixation) and
+ * rehashes the password when the Argon2 parameters changed. */
+#include <string.h>
+
+#include "app.h"
+#include "core/err.h"
+#include "core/limits.h"
+#include "core/log.h"
+#include "crypto/pw.h"
+#include "ep/ep.h"
+#include "ep/flow.h"
+#include "http/req.h"
+#include "model/client.h"
+#include "model/user.h"
+#include "session/session.h"
+#include "store/store.h"
+#include "util/clock.h"
+#include "util/str.h"
+#include "util/xmem.h"
+
+static const char generic_error[] = "Wrong username or password.";
+
+/* GH_OK with *out when the credentials are good; GH_EDENIED otherwise (after the same work). */
+static int
+check_credentials(struct app *app, struct store *st, const char *username, const char *pw,
+    size_t pwlen, struct user **out)
+{
+    char name[GH_MAX_USERNAME + 1];
+    struct pw_params pp;
+    struct user *u = NULL;
+    const char *why = NULL;
+    int rc;
+
+    *out = NULL;
+    app_pw_params(app, &pp);
+    if (username && str_copy(name, sizeof(name), username) == GH_OK &&
+        user_username_normalize(name, &why) == GH_OK) {
+        rc = store_user_get(st, name, &u);
+        if (rc != GH_OK && rc != GH_ENOTFOUND)
+            return rc;
+    }
+    if (u && !u->disabled && u->password_hash)
+        rc = pw_verify(u->password_hash, pw ? pw : "", pw ? pwlen : 0);
+    else
+        rc = pw_verify_dummy(&pp, pw ? pw : "", pw ? pwlen : 0);
+    if (rc != GH_OK || !u || u->disabled) {
+        user_free(u);
+        return GH_EDENIED;
+    }
+    if (pw_needs_rehash(u->password_hash, &pp)) {
+        char *h = NULL;
+        if (pw_hash(&pp, pw, pwlen, &h) == GH_OK &&
+            store_user_set_password(st, u->username, h, clock_now()) == GH_OK)
+            log_info("password_rehashed", "sub=%s", u->sub);
+        if (h)
+            str_wipe_free(h);
+    }
+    *out = u;
+    return GH_OK;
+}
+
+/* The password check runs on a worker thread (req_defer), never on an HTTP thread. */
+struct login_job {
+    char *username;
+    char *pw;
+    size_t pwlen;
+    int rc;
+    struct user *user;
+};
+
+static void
+login_job_free(void *arg)
+{
+    struct login_job *j = arg;
+
+    if (!j)
+        return;
+    free(j->username);
+    mem_wipe_free(j->pw, j->pwlen + 1);
+    user_free(j->user);
+    free(j);
+}
+
+static void
+login_work(struct app *app, void *arg)
+{
+    struct login_job *j = arg;
+    struct store *st = app_store(app);
+
+    j->rc = st ? check_credentials(app, st, j->username, j->pw, j->pwlen, &j->user) : GH_ESTORE;
+}
+
+int
+ep_login(struct req *rq)
+{
+    struct req_params ps;
+    struct authz_req ar = { 0 };
+    struct client *c = NULL;
+    struct user *u = NULL;
+    struct session *s = NULL;
+    struct store *st = app_store(rq->app);
+    const char *why = NULL, *bind = NULL, *old;
+    char set_cookie[SESS_COOKIE_MAX];
+    char esc[LOG_ESC_SIZE];
+    size_t csrf_len = 0, pwlen = 0, oldlen = 0;
+    int64_t created_at = 0;
+    bool answered = false;
+    int rc;
+
+    req_params_init(&ps);
+    if (!st) {
+        rc = flow_error_page(rq, 503, "Service unavailable",
+            "The sign-in service cannot reach its database.", "Try again in a minute.");
+        goto out;
+    }
+    if (req_form(rq, &ps, &why) != GH_OK) {
+        rc = flow_error_page(rq, 400, "Form not accepted", why ? why : "The form is malformed.",
+            "Go back to the application and start again.");
+        goto out;
+    }
+    const char *iid = req_param(&ps, "interaction", NULL);
+    const char *csrf = req_param(&ps, "csrf", &csrf_len);
+    const char *username = req_param(&ps, "username", NULL);
+    const char *pw = req_param(&ps, "password", &pwlen);
+    rc = flow_form_interaction(rq, st, "login", iid, csrf, csrf_len, &ar, &c, &bind,
+        &created_at, &answered);
+    if (answered || rc != GH_OK)
+        goto out;
+
+    struct login_job *job = req_deferred(rq);
+    if (!job) {
+        job = x_calloc(1, sizeof(*job));
+        job->username = username ? x_strdup(username) : NULL;
+        job->pw = x_malloc(pwlen + 1);
+        memcpy(job->pw, pw ? pw : "", pwlen);
+        job->pw[pwlen] = '\0';
+        job->pwlen = pwlen;
+        rc = req_defer(rq, login_work, job, login_job_free);
+        if (rc != GH_OK) {
+            login_job_free(job);
+            if (rc == GH_ETOOBIG)
+                rc = flow_error_page(rq, 503, "Too many sign-ins right now",
+                    "The sign-in service is busy.", "Wait a few seconds and try again.");
+        }
+        goto out;   /* GH_OK: this handler runs again once the password was checked */
+    }
+    rc = job->rc;
+    u = job->user;
+    job->user = NULL;
+    if (rc == GH_EDENIED) {
+        log_info("login_fail", "rid=%s client=%s username=%s", req_rid(rq), c->client_id,
+            log_esc(username ? username : "", esc));
+        /* keep what was typed as the username, never the password */
+        if (username && strlen(username) <= GH_MAX_EMAIL) {
+            free(ar.login_hint);
+            ar.login_hint = x_strdup(username);
+        }
+        rc = flow_login_page(rq, c, &ar, iid, bind, generic_error, NULL);
+        goto out;
+    }
+    if (rc != GH_OK)
+        goto out;
+    /* a new id at every login; the session the browser had before (maybe another user's)
+     * ends here */
+    old = req_cookie(rq, sess_cookie_name(rq->app), &oldlen);
+    if (old) {
+        unsigned char h[STORE_HASH_LEN];
+        if (sess_id_hash(old, oldlen, h))
+            store_session_delete(st, h);
+    }
+    if ((rc = sess_start(rq->app, st, u->sub, "pwd", clock_now(), &s, set_cookie)) != GH_OK)
+        goto out;
+    log_info("login_ok", "rid=%s client=%s sub=%s", req_rid(rq), c->client_id, u->sub);
+    rc = flow_authorize(rq, st, c, &ar, s, FLOW_AUTHENTICATED, iid, set_cookie);
+out:
+    session_free(s);
+    user_free(u);
+    client_free(c);
+    authz_req_free(&ar);
+    req_params_free(&ps);
+    return rc;
+}
