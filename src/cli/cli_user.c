@@ -186,8 +186,13 @@ cli_user_passwd(struct cli_ctx *ctx)
         rc = not_found_or(ctx, r, name);
     else if (r != GH_OK)
         rc = cli_fail(ctx, "%s", why ? why : gh_strerror(r));
+    else if ((r = store_user_revoke(app.store, u->sub, NULL)) != GH_OK)
+        rc = cli_fail(ctx, "password changed, but signing %s out everywhere failed: %s", name,
+            gh_strerror(r));
     else {
-        printf("password of %s changed\n", name);
+        /* ASVS 7.4.3: whoever knew the old password loses the sessions and tokens it got */
+        printf("password of %s changed; every session and token of the user is revoked\n",
+            name);
         log_info("cli_user_passwd", "user=%s", name);
     }
 out:
@@ -201,6 +206,7 @@ static int
 set_disabled(struct cli_ctx *ctx, bool disabled)
 {
     struct app app;
+    struct user *u = NULL;
     char name[GH_MAX_USERNAME + 1];
     int rc, r;
 
@@ -208,13 +214,18 @@ set_disabled(struct cli_ctx *ctx, bool disabled)
         return rc;
     if ((rc = cli_app_open(ctx, &app, APP_NO_KEYS)) != CLI_OK)
         return rc;
-    r = store_user_set_disabled(app.store, name, disabled, clock_now());
+    if ((r = store_user_get(app.store, name, &u)) == GH_OK)
+        r = store_user_set_disabled(app.store, name, disabled, clock_now());
+    /* ASVS 7.4.2: a disabled account's sessions and tokens end now, not when they expire */
+    if (r == GH_OK && disabled)
+        r = store_user_revoke(app.store, u->sub, NULL);
     if (r != GH_OK) {
         rc = not_found_or(ctx, r, name);
     } else {
         printf("user %s %s\n", name, disabled ? "disabled" : "enabled");
         log_info(disabled ? "cli_user_disabled" : "cli_user_enabled", "user=%s", name);
     }
+    user_free(u);
     app_close(&app);
     return rc;
 }

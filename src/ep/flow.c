@@ -344,6 +344,15 @@ flow_form_interaction(struct req *rq, struct store *st, const char *purpose, con
     *bind = NULL;
     *answered = true;
     memset(ar, 0, sizeof(*ar));
+    /* Fetch Metadata (SECURITY.md S9): a browser says when another site submits the form;
+     * the CSRF token below stops it anyway, this stops it before any lookup */
+    const char *sfs = req_header(rq, "Sec-Fetch-Site", NULL);
+    if (sfs && strcmp(sfs, "cross-site") == 0) {
+        log_warn("form_refused", "rid=%s form=%s reason=cross_site", req_rid(rq), purpose);
+        return flow_error_page(rq, 403, "Form not accepted",
+            "This form was sent from another website.",
+            "Go back to the application and start again.");
+    }
     if (!b || !sess_id_hash(b, blen, bh)) {
         log_warn("form_refused", "rid=%s form=%s reason=no_binding_cookie", req_rid(rq), purpose);
         return flow_error_page(rq, 403, "Cookies needed",

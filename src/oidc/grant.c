@@ -237,10 +237,6 @@ grant_code(struct app *app, struct store *st, const struct client *c,
         dig_sha256(refresh, strlen(refresh), rh);
     }
     rc = store_grant_add(st, &g, with_refresh ? rh : NULL, now + cfg->refresh_token_idle);
-    if (rc == GH_EDENIED) {
-        rc = invalid_grant(oe, "the code is invalid, expired or already used");
-        goto out;
-    }
     if (rc != GH_OK)
         goto out;
     rc = issue(app, st, c, &g, ac->scope, ac->nonce, refresh, resp, oe);

@@ -360,6 +360,12 @@ store_grant_revoke(struct store *st, const char *id)
 }
 
 int
+store_user_revoke(struct store *st, const char *sub, size_t *n)
+{
+    return st->ops->user_revoke(st->impl, sub, n);
+}
+
+int
 store_refresh_rotate(struct store *st, const unsigned char old_hash[STORE_HASH_LEN],
     const unsigned char new_hash[STORE_HASH_LEN], int64_t now, int64_t new_idle_until,
     struct grant **out)

@@ -125,7 +125,7 @@ int  store_code_add(struct store *st, const struct authcode *c);
  * caller) recorded with it, *out is the code (caller checks client, redirect_uri, PKCE).
  * GH_ENOTFOUND: no such code. GH_EEXPIRED: expires_at <= now (left unspent).
  * GH_EDENIED: already spent: this replay revokes the grant recorded at the first redemption
- * (and makes a later store_grant_add of that grant_id fail), RFC 6749 §4.1.2. A replay is
+ * (a later store_grant_add of that grant_id stores it revoked), RFC 6749 §4.1.2. A replay is
  * recognised however late, until store_purge removes the code. GH_EINVAL: grant_id is NULL. */
 int  store_code_take(struct store *st, const unsigned char hash[STORE_HASH_LEN], int64_t now,
          const char *grant_id, struct authcode **out);
@@ -147,13 +147,17 @@ void grant_free(struct grant *g);
 /* Insert g and, when refresh_hash is non-NULL, its first refresh token (generation 0, idle
  * end refresh_idle_until), in one transaction. g->refresh_gen and g->revoked are ignored: a new
  * grant starts at generation 0, not revoked. g->sub is a user's sub, or g->client_id itself
- * (client_credentials). GH_EDENIED (nothing stored) when a code redeemed with this grant_id has
- * been replayed in the meantime; GH_EEXIST (id or refresh hash taken); GH_ENOTFOUND: no such
+ * (client_credentials). When a code redeemed with this grant_id has been replayed in the
+ * meantime the grant is stored revoked (GH_OK: the racing first redemption gets its answer,
+ * its tokens never work); GH_EEXIST (id or refresh hash taken); GH_ENOTFOUND: no such
  * client or subject. Deleting the user or the client deletes the grant and its tokens. */
 int  store_grant_add(struct store *st, const struct grant *g,
          const unsigned char refresh_hash[STORE_HASH_LEN], int64_t refresh_idle_until);
 int  store_grant_get(struct store *st, const char *id, struct grant **out); /* GH_ENOTFOUND */
-int  store_grant_revoke(struct store *st, const char *id);  /* idempotent; GH_ENOTFOUND */
+int  store_grant_revoke(struct store *st, const char *id);
+/* End every session and revoke every grant of user sub (after a password change or when the
+ * account is disabled), in one transaction. *n (may be NULL): rows changed. */
+int  store_user_revoke(struct store *st, const char *sub, size_t *n);  /* idempotent; GH_ENOTFOUND */
 /* Rotate a refresh token: one transaction that checks and advances the family's generation,
  * so of N concurrent requests with one token exactly one succeeds.
  * GH_OK: old_hash was the family's current token; the generation advanced, new_hash stored as

@@ -55,6 +55,7 @@ struct store_ops {
              int64_t refresh_idle_until);
     int  (*grant_get)(void *impl, const char *id, struct grant **out);
     int  (*grant_revoke)(void *impl, const char *id);
+    int  (*user_revoke)(void *impl, const char *sub, size_t *n);
     int  (*refresh_rotate)(void *impl, const unsigned char *old_hash,
              const unsigned char *new_hash, int64_t now, int64_t new_idle_until,
              struct grant **out);

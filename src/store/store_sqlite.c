@@ -95,6 +95,8 @@ enum q_id {
     Q_GRANT_ADD,
     Q_GRANT_GET,
     Q_GRANT_REVOKE,
+    Q_USER_SESSIONS_DELETE,
+    Q_USER_GRANTS_REVOKE,
     Q_GRANT_ADVANCE,
     Q_REFRESH_ADD,
     Q_REFRESH_FIND,
@@ -180,9 +182,12 @@ static const char *const sql_text[Q_COUNT] = {
     [Q_GRANT_ADD_CHECK] = "SELECT EXISTS (SELECT 1 FROM auth_codes WHERE grant_id = ?1 AND "
                           "replayed = 1), ?3 = ?2 OR EXISTS (SELECT 1 FROM users WHERE sub = ?3)",
     [Q_GRANT_ADD] = "INSERT INTO grants (id, client_id, sub, scope, sid, amr, auth_time, "
-                    "created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    "created_at, expires_at, revoked) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+                    "?9, ?10)",
     [Q_GRANT_GET] = "SELECT " GRANT_COLS " FROM grants WHERE id = ?1",
     [Q_GRANT_REVOKE] = "UPDATE grants SET revoked = 1 WHERE id = ?1",
+    [Q_USER_SESSIONS_DELETE] = "DELETE FROM sessions WHERE sub = ?1",
+    [Q_USER_GRANTS_REVOKE] = "UPDATE grants SET revoked = 1 WHERE sub = ?1 AND revoked = 0",
     [Q_GRANT_ADVANCE] = "UPDATE grants SET refresh_gen = refresh_gen + 1 "
                         "WHERE id = ?1 AND refresh_gen = ?2 AND revoked = 0",
     [Q_REFRESH_ADD] = "INSERT INTO refresh_tokens (hash, grant_id, gen, idle_until) "
@@ -1926,11 +1931,10 @@ sq_grant_add(void *impl, const struct grant *g, const unsigned char *refresh_has
     subject = sqlite3_column_int(s, 1) != 0;
     done(s);
     s = NULL;
-    /* RFC 6749 §4.1.2: the code this grant comes from was replayed after it was redeemed. */
-    if (replayed) {
-        rc = GH_EDENIED;
-        goto out;
-    }
+    /* RFC 6749 §4.1.2: the code this grant comes from was replayed while its first redemption
+     * was in flight. The grant is stored revoked, exactly as if the replay had come a moment
+     * later: the first redemption still gets its answer (of N racing requests exactly one
+     * succeeds), and its tokens are dead. */
     if (!subject) {
         rc = GH_ENOTFOUND;
         goto out;
@@ -1946,6 +1950,7 @@ sq_grant_add(void *impl, const struct grant *g, const unsigned char *refresh_has
     bind_int(s, 7, g->auth_time, &brc);
     bind_int(s, 8, g->created_at, &brc);
     bind_int(s, 9, g->expires_at, &brc);
+    bind_int(s, 10, replayed ? 1 : 0, &brc);
     if ((rc = bound(b, "grant_add", brc)) != GH_OK ||
         (rc = step_done(b, s, "grant_add")) != GH_OK)
         goto out;
@@ -1980,6 +1985,41 @@ static int
 sq_grant_revoke(void *impl, const char *id)
 {
     return write_keyed(impl, Q_GRANT_REVOKE, "grant_revoke", NULL, id, 0);
+}
+
+/* ASVS 7.4.2/7.4.3: a password change or a disabled account ends every session and revokes
+ * every grant (refresh tokens and access tokens) of the user, in one transaction. */
+static int
+sq_user_revoke(void *impl, const char *sub, size_t *n)
+{
+    static const enum q_id ids[] = { Q_USER_SESSIONS_DELETE, Q_USER_GRANTS_REVOKE };
+    struct sq *b = impl;
+    sqlite3_stmt *s = NULL;
+    size_t count = 0;
+    int brc = SQLITE_OK, rc;
+
+    if (n)
+        *n = 0;
+    if ((rc = tx_write(b, "user_revoke")) != GH_OK)
+        return rc;
+    for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+        if ((rc = prep(b, ids[i], "user_revoke", &s)) != GH_OK)
+            goto out;
+        bind_text(s, 1, sub, &brc);
+        if ((rc = bound(b, "user_revoke", brc)) != GH_OK ||
+            (rc = step_done(b, s, "user_revoke")) != GH_OK)
+            goto out;
+        count += (size_t)sqlite3_changes(b->db);
+        done(s);
+        s = NULL;
+    }
+    if ((rc = tx_commit(b, "user_revoke")) == GH_OK && n)
+        *n = count;
+out:
+    done(s);
+    if (rc != GH_OK)
+        tx_rollback(b);
+    return rc;
 }
 
 /* RFC 9700 §4.14.2: rotation with reuse detection. Only the newest token of a family (gen ==
@@ -2233,6 +2273,7 @@ const struct store_ops store_sqlite_ops = {
     .grant_add = sq_grant_add,
     .grant_get = sq_grant_get,
     .grant_revoke = sq_grant_revoke,
+    .user_revoke = sq_user_revoke,
     .refresh_rotate = sq_refresh_rotate,
     .refresh_peek = sq_refresh_peek,
     .access_add = sq_access_add,

@@ -59,11 +59,13 @@ def test_unestablished_client_or_redirect_uri_gets_an_error_page_never_a_redirec
     shop = op.client("shop")
     b = op.browser()
     for what, params in BAD_TARGETS.items():
-        # each of these also carries an error the client would otherwise be told about
-        a = b.authorize(shop, method=method, response_type="token", **params)
-        assert a.r.status_code == 400, f"{what}: {a.r.status_code} {a.r.headers}"
-        assert_html_error(a.r, 400)
-        assert_html_headers(a.r)
+        # a request that is otherwise fine (the login page would follow), and one that also
+        # carries an error the client would otherwise be told about
+        for rt in ("code", "token"):
+            a = b.authorize(shop, method=method, response_type=rt, **params)
+            assert a.r.status_code == 400, f"{what}, {rt}: {a.r.status_code} {a.r.headers}"
+            assert_html_error(a.r, 400)
+            assert_html_headers(a.r)
 
 
 def test_error_page_does_not_reflect_the_redirect_uri_as_a_link(op):

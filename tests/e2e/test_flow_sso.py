@@ -4,7 +4,8 @@ without a page: prompt=login, max_age, prompt=none, id_token_hint for someone el
 import pytest
 
 pytest.register_assert_rewrite("oidc")   # before the import: asserts in helpers
-from oidc import alert_of, assert_login_page, jwt_parts, wait_next_second  # noqa: E402
+from oidc import (  # noqa: E402
+    alert_of, assert_login_page, jwt_parts, parse_html, wait_next_second)
 
 pytest_plugins = ["oidc"]   # fixtures: op, users_template
 
@@ -37,7 +38,30 @@ def test_sso_works_with_post_authorize(op):
     b = op.browser()
     b.sign_in(shop, alice)
     a = b.authorize(shop, method="POST")
-    a.code(status=303)
+    a.code()   # 302, or 303 (RFC 9110 §15.4.4: the browser GETs the client's page)
+
+
+def test_sso_into_a_consent_client_asks_for_consent_not_for_a_password(op):
+    shop, wiki, alice = op.client("shop"), op.client("wiki", "--consent"), op.user("alice")
+    b = op.browser()
+    b.sign_in(shop, alice)
+    a = b.authorize(wiki)
+    assert a.r.status_code == 200
+    assert not any(f["action"] == "/login" for f in parse_html(a.r.text).forms)
+    r = b.consent(a.r, "allow")
+    code = a.code(r, status=303)
+    assert jwt_parts(wiki.redeem_ok(code, a.verifier)["id_token"])[1]["sub"] == alice.sub
+
+
+def test_consent_page_via_sso_works_without_a_binding_cookie(op):
+    # the session cookie outlived the binding cookie: the consent page sets a new one
+    shop, wiki, alice = op.client("shop"), op.client("wiki", "--consent"), op.user("alice")
+    b = op.browser()
+    b.sign_in(shop, alice)
+    del b.cookies["gh_login"]
+    a = b.authorize(wiki)
+    assert "gh_login" in b.last_set_cookies
+    a.code(b.consent(a.r, "allow"), status=303)
 
 
 def test_another_browser_does_not_share_the_session(op):

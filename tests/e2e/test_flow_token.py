@@ -4,13 +4,14 @@ PKCE failures and downgrade, replay (which revokes what the first use produced),
 client or redirect_uri, made-up codes, and 50 parallel redemptions."""
 import threading
 import time
+import urllib.parse
 
 import pytest
 
 pytest.register_assert_rewrite("oidc")   # before the import: asserts in helpers
 from oidc import (  # noqa: E402
-    HAVE_PYJWT, assert_oauth_error, basic_auth, half_hash, http_session, jwt_parts, pkce_pair,
-    start_op, verify_signature)
+    HAVE_PYJWT, OP, assert_oauth_error, basic_auth, half_hash, http_session, jwt_parts,
+    pkce_pair, start_op, verify_signature)
 
 pytest_plugins = ["oidc"]   # fixtures: op, users_template
 
@@ -128,6 +129,19 @@ def test_basic_credentials_are_form_urlencoded_before_base64(op):
     assert r.status_code == 200, r.text
 
 
+def test_token_request_with_charset_and_lower_case_basic_scheme(op):
+    # what real clients send: a charset parameter, and any case for the scheme (RFC 9110 §11.1)
+    shop = op.client("shop")
+    a, code = op.browser().sign_in(shop, op.user("alice"))
+    body = urllib.parse.urlencode({"grant_type": "authorization_code", "code": code,
+                                   "redirect_uri": shop.redirect_uri,
+                                   "code_verifier": a.verifier})
+    r = op.post("/token", data=body, headers={
+        "Content-Type": "application/x-www-form-urlencoded; charset=UTF-8",
+        "Authorization": "basic " + basic_auth("shop", shop.secret).split(" ", 1)[1]})
+    assert r.status_code == 200, r.text
+
+
 # --- PKCE -----------------------------------------------------------------------------------
 
 def test_wrong_verifier_is_invalid_grant(op):
@@ -182,6 +196,21 @@ def test_code_reuse_does_not_revoke_another_login(op):
     assert shop.refresh(other["refresh_token"]).status_code == 200
 
 
+def test_expired_code_is_invalid_grant(gh, start_server, users_template):
+    # two more servers on the same data location, their clocks 10 s and 10 min ahead
+    issuer = "http://127.0.0.1:1"
+    op = start_op(gh, start_server, users_template, issuer=issuer)
+    shop, alice = op.client("shop"), op.user("alice")
+    b = op.browser()
+    a1, code1 = b.sign_in(shop, alice)
+    a2, code2 = b.sign_in(shop, alice)
+    now = int(time.time())
+    soon = OP(gh, start_server(issuer=issuer, env={"GATEHOUSE_FAKE_NOW": str(now + 10)}))
+    late = OP(gh, start_server(issuer=issuer, env={"GATEHOUSE_FAKE_NOW": str(now + 600)}))
+    assert shop.at(soon).redeem(code1, a1.verifier).status_code == 200
+    assert_oauth_error(shop.at(late).redeem(code2, a2.verifier), 400, "invalid_grant")
+
+
 def test_code_redeemed_by_another_client_is_invalid_grant(op):
     shop, _, a, code = signed_in(op)
     thief = op.client("thief")
@@ -200,6 +229,15 @@ def test_code_with_another_redirect_uri_is_invalid_grant(op):
     a, code = op.browser().sign_in(shop, alice)
     r = shop.redeem(code, a.verifier, redirect_uri="https://rp.example/other")
     assert_oauth_error(r, 400, "invalid_grant")
+
+
+def test_second_registered_redirect_uri_gets_the_code_and_redeems_it(op):
+    other = "https://rp.example/other"
+    shop = op.client("shop", "--redirect-uri", other)
+    b = op.browser()
+    a = b.authorize(shop, redirect_uri=other)
+    code = a.code(b.login(a.r, op.user("alice")), status=303)
+    assert shop.redeem(code, a.verifier, redirect_uri=other).status_code == 200
 
 
 def test_code_without_redirect_uri_is_refused(op):
@@ -347,6 +385,17 @@ def test_token_errors_are_json_even_for_a_browser(op):
                    headers={"Accept": "text/html"})
     assert_oauth_error(r, 400, "invalid_grant")
     assert "<html" not in r.text.lower()
+
+
+def test_repeated_parameter_is_invalid_request(op):
+    # RFC 6749 §3.2: parameters must not be repeated; which code would count?
+    shop = op.client("shop")
+    a, code = op.browser().sign_in(shop, op.user("alice"))
+    r = op.post("/token", data=[("grant_type", "authorization_code"), ("code", code),
+                                ("code", "A" * 43), ("redirect_uri", shop.redirect_uri),
+                                ("code_verifier", a.verifier)],
+                headers={"Authorization": basic_auth("shop", shop.secret)})
+    assert_oauth_error(r, 400, "invalid_request")
 
 
 def test_token_endpoint_refuses_a_json_body(op):

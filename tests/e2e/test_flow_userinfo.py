@@ -10,7 +10,8 @@ import pytest
 from ghtest import Gatehouse, Server
 
 pytest.register_assert_rewrite("oidc")   # before the import: asserts in helpers
-from oidc import OP, b64url, jwt_build, jwt_parts, rsa_public_key_encodings, start_op  # noqa: E402
+from oidc import (  # noqa: E402
+    OP, b64url, jwt_build, jwt_parts, resign_rs256, rsa_public_key_encodings, start_op)
 
 pytest_plugins = ["oidc"]   # fixtures: op, users_template
 
@@ -53,6 +54,12 @@ def test_userinfo_post_with_form_token(op):
     r = op.userinfo(t["access_token"], method="POST")
     assert r.status_code == 200, r.text
     assert r.json()["sub"] == alice.sub
+
+
+def test_bearer_scheme_is_case_insensitive(op):
+    _, alice, t = login(op)
+    r = op.get("/userinfo", headers={"Authorization": "bearer " + t["access_token"]})
+    assert r.status_code == 200 and r.json()["sub"] == alice.sub
 
 
 def test_userinfo_sub_matches_the_id_token(op):
@@ -139,6 +146,56 @@ def test_hs256_token_keyed_with_the_rsa_public_key_is_invalid_token(op):
         assert_invalid_token(op.userinfo(jwt_build(header, claims, key=key)))
 
 
+# The server's own key (from its data location) signs tokens that differ from a genuine one
+# in one claim or header member: each must fail on that member alone.
+
+def resign(op, token, **kw):
+    kid = jwt_parts(token)[0]["kid"]
+    return resign_rs256(token, op.gh.keys / f"{kid}.pem", **kw)
+
+
+def test_resigned_genuine_token_is_accepted(op):
+    # the control for the tests below: re-signing by itself breaks nothing
+    _, alice, t = login(op)
+    r = op.userinfo(resign(op, t["access_token"]))
+    assert r.status_code == 200 and r.json()["sub"] == alice.sub
+
+
+def test_signed_token_with_typ_jwt_is_invalid_token(op):
+    _, _, t = login(op)
+    assert_invalid_token(op.userinfo(resign(op, t["access_token"], header={"typ": "JWT"})))
+    assert_invalid_token(op.userinfo(resign(op, t["access_token"], header={"typ": None})))
+
+
+def test_signed_token_past_its_exp_is_invalid_token(op):
+    _, _, t = login(op)
+    now = int(time.time())
+    tok = resign(op, t["access_token"], claims={"iat": now - 900, "exp": now - 120})
+    assert_invalid_token(op.userinfo(tok))
+
+
+def test_signed_token_without_exp_is_invalid_token(op):
+    _, _, t = login(op)
+    assert_invalid_token(op.userinfo(resign(op, t["access_token"], claims={"exp": None})))
+
+
+def test_signed_token_of_another_issuer_is_invalid_token(op):
+    _, _, t = login(op)
+    tok = resign(op, t["access_token"], claims={"iss": "https://evil.example"})
+    assert_invalid_token(op.userinfo(tok))
+
+
+def test_signed_token_for_another_audience_is_invalid_token(op):
+    _, _, t = login(op)
+    assert_invalid_token(op.userinfo(resign(op, t["access_token"], claims={"aud": "shop"})))
+
+
+def test_signed_token_with_an_unknown_jti_is_invalid_token(op):
+    _, _, t = login(op)
+    tok = resign(op, t["access_token"], claims={"jti": "never-issued-0123456789"})
+    assert_invalid_token(op.userinfo(tok))
+
+
 def test_id_token_is_not_an_access_token(op):
     _, _, t = login(op)
     assert jwt_parts(t["id_token"])[0].get("typ") != "at+jwt"
@@ -187,7 +244,8 @@ def test_token_from_another_gatehouse_instance_is_invalid_token(gh, start_server
         assert theirs.userinfo(t["access_token"]).status_code == 200
         assert_invalid_token(ours.userinfo(t["access_token"]))
     finally:
-        assert srv.stop() == 0, srv.stderr()
+        rc = srv.stop()
+    assert rc == 0, f"the second gatehouse exited {rc}\n{srv.stderr()}"
 
 
 def test_expired_token_is_invalid_token(gh, start_server, users_template):

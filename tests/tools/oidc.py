@@ -2,25 +2,30 @@
 
 A test reads like the flow it drives:
 
-    op = OP(gh, server)           # or the `op` fixture: pytest_plugins = ["oidc"] in the module
-    shop = op.client("shop")                 # `gatehouse client add shop …`, secret captured
-    alice = op.user("alice")                 # `gatehouse user add alice …`, sub looked up
-    b = op.browser()                         # its own cookie jar, never follows redirects
-    a = b.authorize(shop)                    # GET /authorize with state, nonce, PKCE S256
-    r = b.login(a.r, alice)                  # fills and posts the login form of that page
-    code = a.code(r)                         # checks the redirect (state, iss) -> the code
-    tok = shop.redeem(code, a.verifier)      # POST /token as the client, 200 -> JSON
+    def test_x(op):                  # the fixture: pytest_plugins = ["oidc"] in the module
+        shop = op.client("shop")             # `gatehouse client add shop …`, secret captured
+        alice = op.user("alice")             # a user with a password, e-mail, name and sub
+        b = op.browser()                     # its own cookie jar, never follows redirects
+        a = b.authorize(shop)                # GET /authorize with state, nonce, PKCE S256
+        r = b.login(a.r, alice)              # fills and posts the login form of that page
+        code = a.code(r)                     # checks the redirect (state, iss) -> the code
+        tok = shop.redeem_ok(code, a.verifier)   # POST /token as the client: 200, the JSON
+
+b.sign_in(client, user) and b.tokens(client, user) do the whole dance; Client.redeem /
+refresh / token return the raw response for the tests of errors.
 
 The Browser keeps its own cookie jar (name -> value, from raw Set-Cookie headers, honouring
 Max-Age=0) so that tests can look at every Set-Cookie exactly as sent and can add, drop or
 forge cookies. Back-channel calls (token, userinfo) never carry the browser's cookies.
 """
 import base64
+import dataclasses
 import hashlib
 import hmac
 import json
 import secrets
 import shutil
+import subprocess
 import time
 import urllib.parse
 from dataclasses import dataclass
@@ -88,6 +93,25 @@ def jwt_build(header: dict, claims: dict, key: bytes = None, signature: bytes = 
     return f"{h}.{c}.{b64url(signature)}"
 
 
+def resign_rs256(token: str, pem_path, header=None, claims=None) -> str:
+    """token with header/claims members replaced (None removes one), signed again with the
+    RS256 private key in pem_path (the server's own, from its data location) by the openssl
+    CLI: a token that differs from a genuine one only where a test says."""
+    h, c = jwt_parts(token)
+    for part, changes in ((h, header), (c, claims)):
+        for k, v in (changes or {}).items():
+            if v is None:
+                part.pop(k, None)
+            else:
+                part[k] = v
+    assert h["alg"] == "RS256", h
+    signing_input = (b64url(json.dumps(h, separators=(",", ":")).encode()) + "." +
+                     b64url(json.dumps(c, separators=(",", ":")).encode()))
+    p = subprocess.run(["openssl", "dgst", "-sha256", "-sign", str(pem_path)],
+                       input=signing_input.encode(), capture_output=True, check=True)
+    return signing_input + "." + b64url(p.stdout)
+
+
 def half_hash(token: str, alg: str) -> str:
     """OIDC Core §3.1.3.6 at_hash: base64url of the left half of the hash of the ASCII token
     (SHA-256 for RS256/ES256/PS256)."""
@@ -127,7 +151,6 @@ def rsa_public_key_encodings(jwk: dict, pem_path=None) -> list:
             b = pub.public_bytes(enc, fmt)
             out += [b, b.rstrip(b"\n")]
     elif pem_path is not None:
-        import subprocess
         p = subprocess.run(["openssl", "pkey", "-in", str(pem_path), "-pubout"],
                            capture_output=True, check=True)
         out += [p.stdout, p.stdout.rstrip(b"\n")]
@@ -323,6 +346,10 @@ class Client:
     redirect_uri: str
     public: bool
     auth_method: str
+
+    def at(self, op: "OP") -> "Client":
+        """The same client talking to another server (on the same data location)."""
+        return dataclasses.replace(self, op=op)
 
     # back channel ----------------------------------------------------------------------
     def auth(self, data: dict, headers: dict):

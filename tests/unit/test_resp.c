@@ -307,7 +307,8 @@ test_html_page_headers_and_cookies(void)
     T_ASSERT(strncmp(r, "HTTP/1.1 200 ", 13) == 0);
     assert_common(r);
     T_HDR(r, "Content-Type", "text/html; charset=utf-8");
-    T_HDR(r, "Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'");
+    T_HDR(r, "Content-Security-Policy",
+        "default-src 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'");
     T_EQ_STR(hdr(r, "Set-Cookie", 0, b, sizeof(b)), "a=1; Path=/; HttpOnly; SameSite=Lax");
     T_EQ_STR(hdr(r, "Set-Cookie", 1, b, sizeof(b)),
         "b=2; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");

@@ -369,7 +369,7 @@ test_code_replay_revokes_the_grant(void)
 /* The replay lands between code_take and grant_add of the first redemption: the grant must
  * never come into being. */
 static void
-test_replay_before_grant_add_refuses_the_grant(void)
+test_replay_before_grant_add_stores_the_grant_revoked(void)
 {
     char path[128];
     struct store *st = fixture(path, sizeof(path));
@@ -384,11 +384,24 @@ test_replay_before_grant_add_refuses_the_grant(void)
     T_EQ_INT(store_code_take(st, c.hash, 110, "g1", &got), GH_OK);
     authcode_free(got);
     T_EQ_INT(store_code_take(st, c.hash, 111, "g9", &got), GH_EDENIED);
-    T_EQ_INT(store_grant_add(st, &g, r0, 1000), GH_EDENIED);
-    T_EQ_INT(store_grant_get(st, "g1", &gg), GH_ENOTFOUND);
-    T_EQ_INT(count(path, "SELECT count(*) FROM refresh_tokens"), 0);
+    /* the first redemption still completes (one of N racing requests succeeds), but what it
+     * stores is already revoked: its refresh token and access tokens never work */
+    T_EQ_INT(store_grant_add(st, &g, r0, 1000), GH_OK);
+    T_EQ_INT(store_grant_get(st, "g1", &gg), GH_OK);
+    T_ASSERT(gg->revoked);
+    grant_free(gg);
+    T_EQ_INT(store_access_add(st, "jti-r", "g1", 1000), GH_OK);
+    T_EQ_INT(store_access_check(st, "jti-r"), GH_EDENIED);
+    unsigned char r1[STORE_HASH_LEN];
+    mk_hash(r1, 8, 0);
+    T_EQ_INT(store_refresh_rotate(st, r0, r1, 120, 1000, &gg), GH_EDENIED);
     /* an unrelated grant id is not affected */
-    T_EQ_INT(store_grant_add(st, &other, r0, 1000), GH_OK);
+    unsigned char r2[STORE_HASH_LEN];
+    mk_hash(r2, 9, 0);
+    T_EQ_INT(store_grant_add(st, &other, r2, 1000), GH_OK);
+    T_EQ_INT(store_grant_get(st, "g2", &gg), GH_OK);
+    T_ASSERT(!gg->revoked);
+    grant_free(gg);
     store_close(st);
 }
 
@@ -981,7 +994,7 @@ main(void)
     T_RUN(test_code_is_single_use_and_roundtrips);
     T_RUN(test_code_failure_paths);
     T_RUN(test_code_replay_revokes_the_grant);
-    T_RUN(test_replay_before_grant_add_refuses_the_grant);
+    T_RUN(test_replay_before_grant_add_stores_the_grant_revoked);
     T_RUN(test_grant_add_get_revoke);
     T_RUN(test_refresh_rotation_happy_path);
     T_RUN(test_refresh_peek_spends_nothing);
