@@ -180,10 +180,11 @@ norm_add(const char *tok, size_t n, void *arg)
         if (strlen(*p) == n && memcmp(*p, tok, n) == 0)
             allowed = true;
     }
-    if (!allowed) {
-        sn->bad = "a requested scope is not allowed for this client";
-        return false;
-    }
+    /* OIDC Core §3.1.2.1: scope values not understood SHOULD be ignored; RFC 6749 §3.3 lets
+     * the server grant less than asked and say so in the token response's scope. A scope the
+     * client is not registered for is therefore dropped, never granted. */
+    if (!allowed)
+        return true;
     if (++sn->count > GH_MAX_SCOPES) {
         sn->bad = "too many scopes";
         return false;
@@ -272,7 +273,8 @@ authz_parse(const struct req_params *ps, const struct client *c, const struct ke
     buf_init(&sn.out, GH_MAX_SCOPES * (GH_MAX_SCOPE_LEN + 1));
     if (!scope_each(scope, norm_add, &sn) || sn.out.len == 0) {
         buf_free(&sn.out);
-        return fail(oe, "invalid_scope", sn.bad ? sn.bad : "scope is empty");
+        return fail(oe, "invalid_scope",
+            sn.bad ? sn.bad : "no requested scope is allowed for this client");
     }
     ar->scope = buf_steal(&sn.out);
     ar->openid = authz_scope_has(ar->scope, "openid");

@@ -30,7 +30,8 @@ enum authz_prompt {
 struct authz_req {
     char *client_id;
     char *redirect_uri;
-    char *scope;            /* the requested scopes, space-separated, duplicates removed */
+    char *scope;            /* the requested scopes the client may have, space-separated,
+                             * duplicates removed (others are dropped: OIDC Core §3.1.2.1) */
     bool openid;            /* scope contains "openid": an OpenID Connect request */
     char *state;            /* NULL if absent; echoed verbatim */
     char *nonce;

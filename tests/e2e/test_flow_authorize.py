@@ -89,9 +89,20 @@ def test_id_token_response_type_is_unsupported(op):
     assert a.error()["error"] == "unsupported_response_type"
 
 
-def test_scope_the_client_may_not_ask_for_is_invalid_scope(op):
+def test_scope_the_client_may_not_ask_for_is_dropped_not_granted(op):
+    """OIDC Core §3.1.2.1: unknown scopes SHOULD be ignored; RFC 6749 §3.3: the token
+    response says what was granted."""
+    shop, alice = op.client("shop", "--scopes", "openid,profile"), op.user("alice")
+    b = op.browser()
+    a, code = b.sign_in(shop, alice, scope="openid email address")
+    t = shop.redeem_ok(code, a.verifier)
+    assert t["scope"] == "openid"
+    assert "email" not in op.userinfo(t["access_token"]).json()
+
+
+def test_request_with_no_allowed_scope_is_invalid_scope(op):
     shop = op.client("shop", "--scopes", "openid,profile")
-    a = op.browser().authorize(shop, scope="openid email")
+    a = op.browser().authorize(shop, scope="email admin")
     assert a.error()["error"] == "invalid_scope"
 
 

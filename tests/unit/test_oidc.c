@@ -168,7 +168,8 @@ test_authz_parse_refuses(void)
 
     expect_err("client_id=rp&redirect_uri=https%3A%2F%2Frp.example%2Fcb&response_type=token"
                "&scope=openid", &pub, "unsupported_response_type");
-    expect_err(GOOD "&scope=openid%20admin", &pub, "invalid_scope");
+    expect_err(GOOD "&scope=admin%20root", &pub, "invalid_scope");      /* nothing allowed */
+    expect_err(GOOD "&scope=openid%20a%22b", &pub, "invalid_scope");    /* bad token syntax */
     expect_err(GOOD, &pub, "invalid_scope");                               /* no scope */
     expect_err(GOOD "&scope=openid&request=eyJ", &pub, "request_not_supported");
     expect_err(GOOD "&scope=openid&request_uri=https%3A%2F%2Fx", &pub, "request_uri_not_supported");
@@ -194,6 +195,20 @@ test_authz_parse_refuses(void)
     /* the state survives into the error, so the redirect can carry it */
     T_ASSERT(parse(GOOD "&state=keep&scope=nope", &pub, &ar, &oe) != GH_OK);
     T_EQ_STR(ar.state, "keep");
+    authz_req_free(&ar);
+}
+
+static void
+test_authz_parse_drops_scopes_the_client_may_not_have(void)
+{
+    struct client c = mkclient(true, true);
+    struct authz_req ar;
+    struct oauth_err oe;
+
+    /* OIDC Core §3.1.2.1: ignored, never granted (the conformance suite asks for address
+     * and phone) */
+    T_EQ_INT(parse(GOOD "&scope=openid%20address%20email%20phone%20admin", &c, &ar, &oe), GH_OK);
+    T_EQ_STR(ar.scope, "openid email");
     authz_req_free(&ar);
 }
 
@@ -266,6 +281,7 @@ main(void)
     T_RUN(test_url_query_add_encodes_and_keeps_existing_query);
     T_RUN(test_authz_parse_good_request);
     T_RUN(test_authz_parse_refuses);
+    T_RUN(test_authz_parse_drops_scopes_the_client_may_not_have);
     T_RUN(test_authz_req_json_round_trip);
     T_RUN(test_csrf_token_binds_purpose_interaction_and_browser);
     return t_done();
