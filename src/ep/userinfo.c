@@ -5,7 +5,6 @@
  * refused), our issuer as iss and aud, not expired, its jti registered and its grant not
  * revoked; the user must still exist and be enabled. Every failure is 401 with
  * WWW-Authenticate: Bearer error="invalid_token" (RFC 6750 §3.1). */
-#include <stdio.h>
 #include <string.h>
 
 #include "app.h"
@@ -23,19 +22,6 @@
 #include "util/clock.h"
 
 #define LEEWAY_S 30
-
-static int
-bearer_error(struct req *rq, unsigned status, const char *code, const char *desc)
-{
-    char hdr[256];
-
-    if (!code)   /* §3.1: no error code when the request carried no token at all */
-        return resp_error_hdr(rq, 401, "invalid_token", "an access token is required",
-            "WWW-Authenticate", "Bearer realm=\"gatehouse\"");
-    snprintf(hdr, sizeof(hdr), "Bearer realm=\"gatehouse\", error=\"%s\", error_description=\"%s\"",
-        code, desc);
-    return resp_error_hdr(rq, status, code, desc, "WWW-Authenticate", hdr);
-}
 
 int
 ep_userinfo(struct req *rq)
@@ -57,20 +43,20 @@ ep_userinfo(struct req *rq)
     }
     rc = req_bearer(rq, &tok, &len);
     if (rc != GH_OK && rc != GH_ENOTFOUND) {
-        rc = bearer_error(rq, 400, "invalid_request", "malformed Authorization header");
+        rc = resp_bearer_error(rq, 400, "invalid_request", "malformed Authorization header");
         goto out;
     }
     size_t blen = 0;
     req_body(rq, &blen);
     if (rq->method == REQ_POST && blen > 0) {
         if (req_form(rq, &ps, &why) != GH_OK) {
-            rc = bearer_error(rq, 400, "invalid_request", "the body must be a form");
+            rc = resp_bearer_error(rq, 400, "invalid_request", "the body must be a form");
             goto out;
         }
         form_tok = req_param(&ps, "access_token", &flen);
     }
     if (tok && form_tok) {
-        rc = bearer_error(rq, 400, "invalid_request", "send the token once");
+        rc = resp_bearer_error(rq, 400, "invalid_request", "send the token once");
         goto out;
     }
     if (form_tok) {
@@ -78,12 +64,12 @@ ep_userinfo(struct req *rq)
         len = flen;
     }
     if (!tok) {
-        rc = bearer_error(rq, 401, NULL, NULL);
+        rc = resp_bearer_error(rq, 401, NULL, NULL);
         goto out;
     }
     rc = jwt_verify(rq->app->keys, tok, len, &ex, &claims);
     if (rc != GH_OK) {
-        rc = bearer_error(rq, 401, "invalid_token",
+        rc = resp_bearer_error(rq, 401, "invalid_token",
             rc == GH_EEXPIRED ? "the access token expired" : "the access token is not valid");
         goto out;
     }
@@ -91,17 +77,17 @@ ep_userinfo(struct req *rq)
     sub = json_string_value(json_object_get(claims, "sub"));
     scope = json_string_value(json_object_get(claims, "scope"));
     if (!jti || !sub || !scope) {
-        rc = bearer_error(rq, 401, "invalid_token", "the access token is not valid");
+        rc = resp_bearer_error(rq, 401, "invalid_token", "the access token is not valid");
         goto out;
     }
     /* OIDC Core §5.3: userinfo is for OpenID Connect access tokens */
     if (!authz_scope_has(scope, "openid")) {
-        rc = bearer_error(rq, 403, "insufficient_scope", "the token has no openid scope");
+        rc = resp_bearer_error(rq, 403, "insufficient_scope", "the token has no openid scope");
         goto out;
     }
     rc = store_access_check(st, jti);
     if (rc == GH_EDENIED || rc == GH_ENOTFOUND) {
-        rc = bearer_error(rq, 401, "invalid_token", "the access token was revoked");
+        rc = resp_bearer_error(rq, 401, "invalid_token", "the access token was revoked");
         goto out;
     }
     if (rc != GH_OK)
@@ -110,7 +96,7 @@ ep_userinfo(struct req *rq)
      * userinfo */
     rc = store_user_get_by_sub(st, sub, &u);
     if (rc == GH_ENOTFOUND || (rc == GH_OK && u->disabled)) {
-        rc = bearer_error(rq, 401, "invalid_token", "the access token has no active user");
+        rc = resp_bearer_error(rq, 401, "invalid_token", "the access token has no active user");
         goto out;
     }
     if (rc != GH_OK)

@@ -279,13 +279,18 @@ resp_bearer_error(struct req *rq, unsigned status, const char *code, const char 
     char hval[512];
     int n;
 
-    if (!code || !*code || !nqschar_ok(code) || (desc && !nqschar_ok(desc)))
+    /* §3.1: a request that carried no token gets the challenge without an error code */
+    if (!code)
+        return resp_error_hdr(rq, 401, "invalid_token", "an access token is required",
+            MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"" RESP_REALM "\"");
+    if (!*code || !nqschar_ok(code) || (desc && !nqschar_ok(desc)))
         return GH_EINVAL;
     if (desc)
-        n = snprintf(hval, sizeof(hval), "Bearer error=\"%s\", error_description=\"%s\"",
-            code, desc);
+        n = snprintf(hval, sizeof(hval),
+            "Bearer realm=\"" RESP_REALM "\", error=\"%s\", error_description=\"%s\"", code,
+            desc);
     else
-        n = snprintf(hval, sizeof(hval), "Bearer error=\"%s\"", code);
+        n = snprintf(hval, sizeof(hval), "Bearer realm=\"" RESP_REALM "\", error=\"%s\"", code);
     if (n < 0 || (size_t)n >= sizeof(hval))
         return GH_EINVAL;
     return resp_error_hdr(rq, status, code, desc, MHD_HTTP_HEADER_WWW_AUTHENTICATE, hval);

@@ -42,10 +42,12 @@ int resp_error(struct req *rq, unsigned status, const char *code, const char *de
 int resp_error_hdr(struct req *rq, unsigned status, const char *code, const char *desc,
     const char *hname, const char *hval);
 /* An RFC 6750 §3 error for a protected resource (userinfo): the JSON error body plus
- * WWW-Authenticate: Bearer error="code"[, error_description="desc"] (code e.g.
- * "invalid_token" with 401, "insufficient_scope" with 403; desc may be NULL). code and desc
- * must be printable ASCII without '"' and '\' (§3: NQSCHAR): GH_EINVAL (nothing queued)
- * otherwise. */
+ * WWW-Authenticate: Bearer realm="gatehouse", error="code"[, error_description="desc"]
+ * (code e.g. "invalid_token" with 401, "insufficient_scope" with 403; desc may be NULL).
+ * code NULL: the request had no token, so 401 with just Bearer realm="gatehouse" (§3.1).
+ * code and desc must be printable ASCII without '"' and '\' (§3: NQSCHAR): GH_EINVAL (nothing
+ * queued) otherwise. */
+#define RESP_REALM "gatehouse"
 int resp_bearer_error(struct req *rq, unsigned status, const char *code, const char *desc);
 
 /* An HTML page (rendered by the caller through tmpl/, already escaped): Content-Type

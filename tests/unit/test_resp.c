@@ -93,7 +93,6 @@ route(struct req *rq)
         bad += resp_bearer_error(rq, 401, "invalid_token", "say \"hi\"") == GH_EINVAL;
         bad += resp_bearer_error(rq, 401, "invalid_token", "a\\b") == GH_EINVAL;
         bad += resp_bearer_error(rq, 401, "invalid\"token", NULL) == GH_EINVAL;
-        bad += resp_bearer_error(rq, 401, NULL, NULL) == GH_EINVAL;
         json_decref(o);
         if (rq->status)
             return GH_EINTERNAL;   /* something was queued: the test sees a 500 */
@@ -371,7 +370,8 @@ test_bearer_error_challenge(void)
 
     T_ASSERT(strncmp(r, "HTTP/1.1 401 ", 13) == 0);
     T_HDR(r, "WWW-Authenticate",
-        "Bearer error=\"invalid_token\", error_description=\"the access token expired\"");
+        "Bearer realm=\"gatehouse\", error=\"invalid_token\", "
+        "error_description=\"the access token expired\"");
     j = body_json(r);
     T_EQ_STR(json_string_value(json_object_get(j, "error")), "invalid_token");
     json_decref(j);
@@ -387,7 +387,7 @@ test_header_injection_is_refused_and_nothing_is_queued(void)
     T_ASSERT(strncmp(r, "HTTP/1.1 200 ", 13) == 0);
     T_ASSERT(strstr(r, "X-Evil") == NULL && strstr(r, "Set-Cookie: x") == NULL);
     j = body_json(r);
-    T_EQ_INT(json_integer_value(json_object_get(j, "rc")), 18);
+    T_EQ_INT(json_integer_value(json_object_get(j, "rc")), 17);
     json_decref(j);
     free(r);
 }
