@@ -85,7 +85,17 @@ ep_userinfo(struct req *rq)
         rc = resp_bearer_error(rq, 403, "insufficient_scope", "the token has no openid scope");
         goto out;
     }
-    rc = store_access_check(st, jti);
+    /* A user's token has the jti "<grant id>.<random>" (oidc/grant.c): its grant must still
+     * be live. A jti naming no grant was never issued for a user. */
+    const char *dot = strchr(jti, '.');
+    char gid[64];
+    if (!dot || dot == jti || (size_t)(dot - jti) >= sizeof(gid)) {
+        rc = resp_bearer_error(rq, 401, "invalid_token", "the access token is not valid");
+        goto out;
+    }
+    memcpy(gid, jti, (size_t)(dot - jti));
+    gid[dot - jti] = '\0';
+    rc = store_token_check(st, jti, gid);
     if (rc == GH_EDENIED || rc == GH_ENOTFOUND) {
         rc = resp_bearer_error(rq, 401, "invalid_token", "the access token was revoked");
         goto out;

@@ -2,11 +2,12 @@
  *
  * Access tokens are RFC 9068 JWTs (typ at+jwt; iss, sub, aud, client_id, scope, iat, exp, jti,
  * auth_time) whose audience is the issuer (gatehouse's own userinfo endpoint) until resource
- * indicators exist; their jti is registered in the store with the grant, so revoking the grant
- * revokes them at userinfo. ID tokens follow OIDC Core §2 and §3.1.3.6 (at_hash, azp, amr,
+ * indicators exist; their jti is "<grant id>.<random>", so revoking the grant revokes them at
+ * userinfo without a row per token. ID tokens follow OIDC Core §2 and §3.1.3.6 (at_hash, azp, amr,
  * sid, nonce). Refresh tokens are 256-bit random strings stored hashed; each use rotates the
  * token inside one store transaction (store_refresh_rotate), and a rotated token presented
  * again revokes its family (RFC 9700 §4.14.2). The signing algorithm is the client's. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,16 +74,16 @@ amr_array(const char *amr)
 }
 
 /* Sign the access token (and the ID token when the scope has openid) for grant g with scope
- * (which may be narrower than g->scope), register its jti, and build the token response. */
+ * (which may be narrower than g->scope) and build the token response. */
 static int
-issue(struct app *app, struct store *st, const struct client *c, const struct grant *g,
+issue(struct app *app, const struct client *c, const struct grant *g,
     const char *scope, const char *nonce, const char *refresh_token, json_t **resp,
     struct oauth_err *oe)
 {
     const struct cfg *cfg = app->cfg;
     int64_t now = clock_now();
     json_t *at = NULL, *idt = NULL, *r = NULL;
-    char *jti = NULL, *access = NULL, *id_token = NULL;
+    char *jti = NULL, *rnd = NULL, *access = NULL, *id_token = NULL;
     char at_hash[JWT_AT_HASH_LEN + 1];
     enum key_alg alg;
     int rc = GH_EINTERNAL;
@@ -92,10 +93,14 @@ issue(struct app *app, struct store *st, const struct client *c, const struct gr
         log_err("token_error", "client=%s: unknown signing alg", c->client_id);
         goto out;
     }
-    if (!(jti = rnd_token(16))) {
+    /* the jti names the grant (store.h): revoking the grant revokes this token, with no row
+     * written per token */
+    if (!(rnd = rnd_token(16))) {
         rc = GH_ECRYPTO;
         goto out;
     }
+    jti = x_malloc(strlen(g->id) + 1 + strlen(rnd) + 1);
+    snprintf(jti, strlen(g->id) + 1 + strlen(rnd) + 1, "%s.%s", g->id, rnd);
     at = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:I}", "iss", app->issuer, "sub",
         g->sub, "aud", app->issuer, "client_id", c->client_id, "scope", scope, "iat",
         (json_int_t)now, "exp", (json_int_t)(now + cfg->access_token_ttl), "jti", jti,
@@ -108,8 +113,6 @@ issue(struct app *app, struct store *st, const struct client *c, const struct gr
         rc = GH_EINTERNAL;
         goto out;
     }
-    if ((rc = store_access_add(st, jti, g->id, now + cfg->access_token_ttl)) != GH_OK)
-        goto out;
     rc = GH_EINTERNAL;
     if (authz_scope_has(scope, "openid")) {
         jwt_half_hash(access, strlen(access), at_hash);
@@ -140,6 +143,7 @@ out:
     json_decref(idt);
     json_decref(r);
     free(jti);
+    free(rnd);
     if (access)
         str_wipe_free(access);
     if (id_token)
@@ -239,7 +243,7 @@ grant_code(struct app *app, struct store *st, const struct client *c,
     rc = store_grant_add(st, &g, with_refresh ? rh : NULL, now + cfg->refresh_token_idle);
     if (rc != GH_OK)
         goto out;
-    rc = issue(app, st, c, &g, ac->scope, ac->nonce, refresh, resp, oe);
+    rc = issue(app, c, &g, ac->scope, ac->nonce, refresh, resp, oe);
 out:
     authcode_free(ac);
     free(gid);
@@ -318,7 +322,7 @@ grant_refresh(struct app *app, struct store *st, const struct client *c,
         rc = invalid_grant(oe, "the user is no longer active");
         goto out;
     }
-    rc = issue(app, st, c, g, scope ? scope : g->scope, NULL, fresh, resp, oe);
+    rc = issue(app, c, g, scope ? scope : g->scope, NULL, fresh, resp, oe);
 out:
     grant_free(g);
     if (fresh)

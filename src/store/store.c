@@ -382,15 +382,15 @@ store_refresh_peek(struct store *st, const unsigned char hash[STORE_HASH_LEN], s
 }
 
 int
-store_access_add(struct store *st, const char *jti, const char *grant_id, int64_t expires_at)
+store_token_revoke(struct store *st, const char *jti, int64_t expires_at)
 {
-    return st->ops->access_add(st->impl, jti, grant_id, expires_at);
+    return st->ops->token_revoke(st->impl, jti, expires_at);
 }
 
 int
-store_access_check(struct store *st, const char *jti)
+store_token_check(struct store *st, const char *jti, const char *grant_id)
 {
-    return st->ops->access_check(st->impl, jti);
+    return st->ops->token_check(st->impl, jti, grant_id);
 }
 
 int

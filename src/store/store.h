@@ -175,15 +175,15 @@ int  store_refresh_rotate(struct store *st, const unsigned char old_hash[STORE_H
 int  store_refresh_peek(struct store *st, const unsigned char hash[STORE_HASH_LEN],
          struct grant **out);
 
-/* Access tokens are JWTs; the store keeps their jti so they can be revoked with their grant. */
-/* GH_EEXIST; GH_ENOTFOUND: grant_id names no grant. A row without a grant is removed only by
- * store_purge, not by deleting a user or client. */
-int  store_access_add(struct store *st, const char *jti, const char *grant_id /* or NULL */,
-         int64_t expires_at);
-/* GH_OK: known and its grant (if any) is not revoked. GH_EDENIED: revoked. GH_ENOTFOUND:
- * unknown (never issued here, purged, or its grant's user/client deleted). expires_at is not
- * looked at (the JWT's exp is the caller's check). One indexed look-up. */
-int  store_access_check(struct store *st, const char *jti);
+/* Access tokens are JWTs and are not stored (a write per token would make issuance wait on
+ * the disk). The jti of a token issued from a grant is "<grant id>.<random>", so revoking the
+ * grant revokes the token; a token revoked on its own goes on a deny list until expires_at.
+ * revoke: GH_OK (also when already listed). check: GH_OK when the jti is not listed and, if
+ * grant_id is given, that grant exists and is not revoked; GH_EDENIED: listed, or the grant
+ * is revoked; GH_ENOTFOUND: no such grant (purged, or its user or client deleted). Two
+ * primary-key probes; the JWT's exp is the caller's check. */
+int  store_token_revoke(struct store *st, const char *jti, int64_t expires_at);
+int  store_token_check(struct store *st, const char *jti, const char *grant_id);
 
 /* Remembered consent (OIDC Core §3.1.2.4): the scopes a user approved for a client. get:
  * GH_ENOTFOUND if none (*scope: caller frees). set replaces an earlier approval; GH_ENOTFOUND:
@@ -195,8 +195,8 @@ int  store_consent_set(struct store *st, const char *sub, const char *client_id,
 /* Delete what can no longer be used, in one transaction: interactions and sessions past
  * expires_at (sessions dead by idle time go when store_session_get finds them), codes expired
  * for more than `grace` seconds (kept that long so a late replay still revokes; a negative
- * grace counts as 0), access-token rows past expiry, grants past expires_at with their refresh
- * and access tokens. Revoked grants stay until then (a reuse is then still recognised);
+ * grace counts as 0), deny-list entries past expiry, grants past expires_at with their refresh
+ * tokens. Revoked grants stay until then (a reuse is then still recognised);
  * consents stay. *removed (may be NULL) gets the number of rows deleted. */
 int  store_purge(struct store *st, int64_t now, int64_t grace, size_t *removed);
 

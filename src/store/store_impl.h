@@ -60,8 +60,8 @@ struct store_ops {
              const unsigned char *new_hash, int64_t now, int64_t new_idle_until,
              struct grant **out);
     int  (*refresh_peek)(void *impl, const unsigned char *hash, struct grant **out);
-    int  (*access_add)(void *impl, const char *jti, const char *grant_id, int64_t expires_at);
-    int  (*access_check)(void *impl, const char *jti);
+    int  (*token_revoke)(void *impl, const char *jti, int64_t expires_at);
+    int  (*token_check)(void *impl, const char *jti, const char *grant_id);
     int  (*consent_get)(void *impl, const char *sub, const char *client_id, char **scope);
     int  (*consent_set)(void *impl, const char *sub, const char *client_id, const char *scope,
              int64_t now);

@@ -24,6 +24,7 @@
  * thread), online backup. */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -197,10 +198,12 @@ static const char *const sql_text[Q_COUNT] = {
                        "WHERE r.hash = ?1",
     [Q_REFRESH_PEEK] = "SELECT " GRANT_COLS " FROM grants WHERE id = "
                        "(SELECT grant_id FROM refresh_tokens WHERE hash = ?1)",
-    [Q_ACCESS_ADD] = "INSERT INTO access_tokens (jti, grant_id, expires_at) VALUES (?1, ?2, ?3)",
-    /* one primary-key probe per table: this runs on every /userinfo request */
-    [Q_ACCESS_CHECK] = "SELECT g.revoked FROM access_tokens a LEFT JOIN grants g "
-                       "ON g.id = a.grant_id WHERE a.jti = ?1",
+    [Q_ACCESS_ADD] = "INSERT INTO revoked_tokens (jti, expires_at) VALUES (?1, ?2) "
+                     "ON CONFLICT (jti) DO NOTHING",
+    /* one primary-key probe per table: this runs on every /userinfo request. Always one row:
+     * (on the deny list?, the grant's revoked flag or NULL when there is no such grant) */
+    [Q_ACCESS_CHECK] = "SELECT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?1), "
+                       "(SELECT revoked FROM grants WHERE id = ?2)",
     [Q_CONSENT_GET] = "SELECT scope FROM consents WHERE sub = ?1 AND client_id = ?2",
     [Q_CONSENT_SET] = "INSERT INTO consents (sub, client_id, scope, created_at) "
                       "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (sub, client_id) "
@@ -208,9 +211,8 @@ static const char *const sql_text[Q_COUNT] = {
     [Q_PURGE_INTERACTIONS] = "DELETE FROM interactions WHERE expires_at <= ?1",
     [Q_PURGE_SESSIONS] = "DELETE FROM sessions WHERE expires_at <= ?1",
     [Q_PURGE_CODES] = "DELETE FROM auth_codes WHERE expires_at <= ?1",
+    [Q_PURGE_ACCESS] = "DELETE FROM revoked_tokens WHERE expires_at <= ?1",
     /* the tokens of ended grants are deleted explicitly (not by the cascade) to be counted */
-    [Q_PURGE_ACCESS] = "DELETE FROM access_tokens WHERE expires_at <= ?1 "
-                       "OR grant_id IN (" GRANTS_ENDED ")",
     [Q_PURGE_REFRESH] = "DELETE FROM refresh_tokens WHERE grant_id IN (" GRANTS_ENDED ")",
     [Q_PURGE_GRANTS] = "DELETE FROM grants WHERE expires_at <= ?1",
 };
@@ -219,7 +221,15 @@ struct sq {
     sqlite3 *db;
     char *path;                 /* for log lines */
     sqlite3_stmt *stmt[Q_COUNT];
+    bool wlocked;               /* this handle holds writer_mu (between tx_write and the end) */
 };
+
+/* Writers of this process take turns here before BEGIN IMMEDIATE. SQLite's own wait for a
+ * busy write lock sleeps 1 to 100 ms between retries, which under concurrent logins made
+ * requests wait tens of milliseconds for a lock held for well under one; queueing on a mutex
+ * costs microseconds. Other processes (the CLI) still meet busy_timeout. One per process, not
+ * per database: handles of one process write to one realm. */
+static pthread_mutex_t writer_mu = PTHREAD_MUTEX_INITIALIZER;
 
 /* --- errors ------------------------------------------------------------------------------ */
 
@@ -361,7 +371,24 @@ col_str(sqlite3_stmt *s, int i)
 static int
 tx_write(struct sq *b, const char *op)
 {
-    return run(b, Q_BEGIN_WRITE, op);
+    int rc;
+
+    pthread_mutex_lock(&writer_mu);
+    b->wlocked = true;
+    if ((rc = run(b, Q_BEGIN_WRITE, op)) != GH_OK) {
+        b->wlocked = false;
+        pthread_mutex_unlock(&writer_mu);
+    }
+    return rc;
+}
+
+static void
+writer_release(struct sq *b)
+{
+    if (b->wlocked) {
+        b->wlocked = false;
+        pthread_mutex_unlock(&writer_mu);
+    }
 }
 
 /* Reads of several statements (a client and its URIs) see one snapshot. */
@@ -374,7 +401,11 @@ tx_read(struct sq *b, const char *op)
 static int
 tx_commit(struct sq *b, const char *op)
 {
-    return run(b, Q_COMMIT, op);
+    int rc = run(b, Q_COMMIT, op);
+
+    if (rc == GH_OK || sqlite3_get_autocommit(b->db))
+        writer_release(b);   /* a failed COMMIT leaves the transaction open for tx_rollback */
+    return rc;
 }
 
 /* Undo an open transaction, if any (SQLite may already have rolled it back itself). */
@@ -383,6 +414,7 @@ tx_rollback(struct sq *b)
 {
     if (!sqlite3_get_autocommit(b->db))
         (void)run(b, Q_ROLLBACK, "rollback");
+    writer_release(b);
 }
 
 /* --- open, migrate, check ---------------------------------------------------------------- */
@@ -656,6 +688,7 @@ sq_close(void *impl)
 
     if (!b)
         return;
+    tx_rollback(b);   /* a transaction left open is a bug; never keep writer_mu with it */
     for (size_t i = 0; i < Q_COUNT; i++)
         sqlite3_finalize(b->stmt[i]);
     if ((rc = sqlite3_close(b->db)) != SQLITE_OK)
@@ -2115,41 +2148,44 @@ out:
 /* --- access tokens ----------------------------------------------------------------------- */
 
 static int
-sq_access_add(void *impl, const char *jti, const char *grant_id, int64_t expires_at)
+sq_token_revoke(void *impl, const char *jti, int64_t expires_at)
 {
     struct sq *b = impl;
     sqlite3_stmt *s = NULL;
     int brc = SQLITE_OK, rc;
 
-    if ((rc = tx_write(b, "access_add")) != GH_OK)
+    if ((rc = tx_write(b, "token_revoke")) != GH_OK)
         return rc;
-    if ((rc = prep(b, Q_ACCESS_ADD, "access_add", &s)) != GH_OK) {
+    if ((rc = prep(b, Q_ACCESS_ADD, "token_revoke", &s)) != GH_OK) {
         tx_rollback(b);
         return rc;
     }
     bind_text(s, 1, jti, &brc);
-    bind_text(s, 2, grant_id, &brc);
-    bind_int(s, 3, expires_at, &brc);
-    return write_commit(b, s, brc, "access_add");
+    bind_int(s, 2, expires_at, &brc);
+    return write_commit(b, s, brc, "token_revoke");
 }
 
 static int
-sq_access_check(void *impl, const char *jti)
+sq_token_check(void *impl, const char *jti, const char *grant_id)
 {
     struct sq *b = impl;
     sqlite3_stmt *s = NULL;
     int brc = SQLITE_OK, rc;
 
-    if ((rc = prep(b, Q_ACCESS_CHECK, "access_check", &s)) != GH_OK)
+    if ((rc = prep(b, Q_ACCESS_CHECK, "token_check", &s)) != GH_OK)
         goto out;
     bind_text(s, 1, jti, &brc);
-    if ((rc = bound(b, "access_check", brc)) != GH_OK)
+    bind_text(s, 2, grant_id, &brc);   /* NULL binds NULL: matches no grant */
+    if ((rc = bound(b, "token_check", brc)) != GH_OK)
         goto out;
-    if ((rc = step_row(b, s, "access_check")) != GH_OK)
+    if ((rc = step_row(b, s, "token_check")) != GH_OK)
         goto out;
-    /* NULL: a token outside any grant */
     if (sqlite3_column_int(s, 0) != 0)
-        rc = GH_EDENIED;
+        rc = GH_EDENIED;                                  /* revoked on its own */
+    else if (grant_id && sqlite3_column_type(s, 1) == SQLITE_NULL)
+        rc = GH_ENOTFOUND;                                /* its grant is gone */
+    else if (grant_id && sqlite3_column_int(s, 1) != 0)
+        rc = GH_EDENIED;                                  /* its grant was revoked */
 out:
     done(s);
     return rc;
@@ -2276,8 +2312,8 @@ const struct store_ops store_sqlite_ops = {
     .user_revoke = sq_user_revoke,
     .refresh_rotate = sq_refresh_rotate,
     .refresh_peek = sq_refresh_peek,
-    .access_add = sq_access_add,
-    .access_check = sq_access_check,
+    .token_revoke = sq_token_revoke,
+    .token_check = sq_token_check,
     .consent_get = sq_consent_get,
     .consent_set = sq_consent_set,
     .purge = sq_purge,

@@ -190,9 +190,13 @@ def test_signed_token_for_another_audience_is_invalid_token(op):
     assert_invalid_token(op.userinfo(resign(op, t["access_token"], claims={"aud": "shop"})))
 
 
-def test_signed_token_with_an_unknown_jti_is_invalid_token(op):
+@pytest.mark.parametrize("jti", ["never-issued-0123456789", "nosuchgrant.0123456789",
+                                 ".0123456789"])
+def test_signed_token_with_an_unknown_jti_is_invalid_token(op, jti):
+    """A user's access token names its grant in the jti; one naming no live grant was never
+    issued here (or its grant is gone)."""
     _, _, t = login(op)
-    tok = resign(op, t["access_token"], claims={"jti": "never-issued-0123456789"})
+    tok = resign(op, t["access_token"], claims={"jti": jti})
     assert_invalid_token(op.userinfo(tok))
 
 

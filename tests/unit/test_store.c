@@ -894,7 +894,7 @@ test_migration_from_v1_keeps_clients_with_defaults(void)
     client_free(got);
     store_close(st);
     T_EQ_INT(raw(path, "SELECT count(*) FROM sqlite_schema WHERE name IN ('interactions', "
-                       "'sessions', 'auth_codes', 'grants', 'refresh_tokens', 'access_tokens', "
+                       "'sessions', 'auth_codes', 'grants', 'refresh_tokens', 'revoked_tokens', "
                        "'consents')"), 7);
 }
 
@@ -922,7 +922,7 @@ test_sso_tables_refuse_malformed_rows(void)
                        "'g', 0, 1) RETURNING 1"), -1);   /* text, not a blob */
     T_EQ_INT(raw(path, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN "
                        "('interactions', 'sessions', 'auth_codes', 'grants', 'refresh_tokens', "
-                       "'access_tokens', 'consents') AND sql LIKE '%STRICT%'"), 7);
+                       "'revoked_tokens', 'consents') AND sql LIKE '%STRICT%'"), 7);
 }
 
 static void

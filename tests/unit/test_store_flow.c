@@ -350,8 +350,7 @@ test_code_replay_revokes_the_grant(void)
     T_EQ_INT(store_code_take(st, c.hash, 110, "g1", &got), GH_OK);
     authcode_free(got);
     T_EQ_INT(store_grant_add(st, &g, r0, 1000), GH_OK);
-    T_EQ_INT(store_access_add(st, "jti-1", "g1", 400), GH_OK);
-    T_EQ_INT(store_access_check(st, "jti-1"), GH_OK);
+    T_EQ_INT(store_token_check(st, "g1.jti-1", "g1"), GH_OK);
 
     /* long past the code's expiry: still a replay, still revokes */
     T_EQ_INT(store_code_take(st, c.hash, 900, "g-attacker", &got), GH_EDENIED);
@@ -359,7 +358,7 @@ test_code_replay_revokes_the_grant(void)
     T_ASSERT(gg->revoked);
     grant_free(gg);
     gg = NULL;
-    T_EQ_INT(store_access_check(st, "jti-1"), GH_EDENIED);
+    T_EQ_INT(store_token_check(st, "g1.jti-1", "g1"), GH_EDENIED);
     T_EQ_INT(store_refresh_rotate(st, r0, r1, 120, 1000, &gg), GH_EDENIED);
     T_ASSERT(gg == NULL);
     T_EQ_INT(store_grant_get(st, "g-attacker", &gg), GH_ENOTFOUND);
@@ -390,8 +389,7 @@ test_replay_before_grant_add_stores_the_grant_revoked(void)
     T_EQ_INT(store_grant_get(st, "g1", &gg), GH_OK);
     T_ASSERT(gg->revoked);
     grant_free(gg);
-    T_EQ_INT(store_access_add(st, "jti-r", "g1", 1000), GH_OK);
-    T_EQ_INT(store_access_check(st, "jti-r"), GH_EDENIED);
+    T_EQ_INT(store_token_check(st, "g1.jti-r", "g1"), GH_EDENIED);
     unsigned char r1[STORE_HASH_LEN];
     mk_hash(r1, 8, 0);
     T_EQ_INT(store_refresh_rotate(st, r0, r1, 120, 1000, &gg), GH_EDENIED);
@@ -552,8 +550,6 @@ test_refresh_reuse_revokes_the_family_only(void)
     mk_hash(b1, 0xb, 1);
     T_EQ_INT(store_grant_add(st, &a, a0, 1000), GH_OK);
     T_EQ_INT(store_grant_add(st, &b, b0, 1000), GH_OK);
-    T_EQ_INT(store_access_add(st, "jti-a", "ga", 900), GH_OK);
-    T_EQ_INT(store_access_add(st, "jti-b", "gb", 900), GH_OK);
     T_EQ_INT(store_refresh_rotate(st, a0, a1, 200, 1000, &got), GH_OK);
     grant_free(got);
     got = NULL;
@@ -567,9 +563,9 @@ test_refresh_reuse_revokes_the_family_only(void)
     got = NULL;
     /* the current token of the family is dead too, and so is its access token */
     T_EQ_INT(store_refresh_rotate(st, a1, a2, 202, 1000, &got), GH_EDENIED);
-    T_EQ_INT(store_access_check(st, "jti-a"), GH_EDENIED);
+    T_EQ_INT(store_token_check(st, "ga.jti-a", "ga"), GH_EDENIED);
     /* the user's other grant lives on */
-    T_EQ_INT(store_access_check(st, "jti-b"), GH_OK);
+    T_EQ_INT(store_token_check(st, "gb.jti-b", "gb"), GH_OK);
     T_EQ_INT(store_refresh_rotate(st, b0, b1, 203, 1000, &got), GH_OK);
     T_ASSERT(!got->revoked);
     grant_free(got);
@@ -624,7 +620,7 @@ test_refresh_expiry_and_failure_paths(void)
 /* --- access tokens and consent ----------------------------------------------------------- */
 
 static void
-test_access_add_check(void)
+test_token_check_follows_the_grant_and_the_deny_list(void)
 {
     char path[128];
     struct store *st = fixture(path, sizeof(path));
@@ -632,19 +628,22 @@ test_access_add_check(void)
 
     T_ASSERT(st);
     T_EQ_INT(store_grant_add(st, &g, NULL, 0), GH_OK);
-    T_EQ_INT(store_access_check(st, "jti-1"), GH_ENOTFOUND);
-    T_EQ_INT(store_access_add(st, "jti-1", "g1", 400), GH_OK);
-    T_EQ_INT(store_access_add(st, "jti-1", NULL, 400), GH_EEXIST);
-    T_EQ_INT(store_access_add(st, "jti-2", NULL, 400), GH_OK);
-    T_EQ_INT(store_access_add(st, "jti-3", "no-such-grant", 400), GH_ENOTFOUND);
-    T_EQ_INT(store_access_check(st, "jti-1"), GH_OK);
-    T_EQ_INT(store_access_check(st, "jti-2"), GH_OK);
-    T_EQ_INT(store_access_check(st, "jti-3"), GH_ENOTFOUND);
-    T_EQ_INT(store_access_check(st, "JTI-1"), GH_ENOTFOUND);
+    T_EQ_INT(store_token_check(st, "g1.a", "g1"), GH_OK);
+    T_EQ_INT(store_token_check(st, "svc.b", NULL), GH_OK);           /* no grant: deny list only */
+    T_EQ_INT(store_token_check(st, "gx.c", "no-such-grant"), GH_ENOTFOUND);
+    /* revoked one by one (RFC 7009): only that jti, twice is fine */
+    T_EQ_INT(store_token_revoke(st, "g1.a", 400), GH_OK);
+    T_EQ_INT(store_token_revoke(st, "g1.a", 400), GH_OK);
+    T_EQ_INT(store_token_check(st, "g1.a", "g1"), GH_EDENIED);
+    T_EQ_INT(store_token_check(st, "G1.A", "g1"), GH_OK);            /* exact, case-sensitive */
+    T_EQ_INT(store_token_check(st, "g1.other", "g1"), GH_OK);
+    T_EQ_INT(store_token_revoke(st, "svc.b", 400), GH_OK);
+    T_EQ_INT(store_token_check(st, "svc.b", NULL), GH_EDENIED);
+    /* the grant revoked: every token of it */
     T_EQ_INT(store_grant_revoke(st, "g1"), GH_OK);
-    T_EQ_INT(store_access_check(st, "jti-1"), GH_EDENIED);
-    T_EQ_INT(store_access_check(st, "jti-2"), GH_OK);
+    T_EQ_INT(store_token_check(st, "g1.other", "g1"), GH_EDENIED);
     store_close(st);
+    T_EQ_INT(count(path, "SELECT count(*) FROM revoked_tokens"), 2);
 }
 
 static void
@@ -694,7 +693,7 @@ give_everything(struct store *st, char *sub, char *client_id, unsigned tag, char
     T_EQ_INT(store_code_take(st, c.hash, 100, grant_id, &got), GH_OK);
     authcode_free(got);
     T_EQ_INT(store_grant_add(st, &g, r0, 1000), GH_OK);
-    T_EQ_INT(store_access_add(st, jti, grant_id, 900), GH_OK);
+    (void)jti;   /* access tokens are not stored; their jti names the grant */
     T_EQ_INT(store_consent_set(st, sub, client_id, "openid", 100), GH_OK);
 }
 
@@ -714,7 +713,7 @@ assert_everything(struct store *st, char *sub, char *client_id, unsigned tag, ch
     mk_hash(r1, tag, 1);
     T_EQ_INT(store_session_get(st, s.id_hash, 200, 1800, &sg), want);
     session_free(sg);
-    T_EQ_INT(store_access_check(st, jti), want);
+    T_EQ_INT(store_token_check(st, jti, grant_id), want);
     T_EQ_INT(store_consent_get(st, sub, client_id, &scope), want);
     free(scope);
     T_EQ_INT(store_grant_get(st, grant_id, &g), want);
@@ -747,7 +746,6 @@ test_user_delete_leaves_nothing_usable(void)
                          "(SELECT count(*) FROM auth_codes WHERE sub = 'sub-alice') + "
                          "(SELECT count(*) FROM grants WHERE sub = 'sub-alice') + "
                          "(SELECT count(*) FROM refresh_tokens WHERE grant_id = 'ga') + "
-                         "(SELECT count(*) FROM access_tokens WHERE grant_id = 'ga') + "
                          "(SELECT count(*) FROM consents WHERE sub = 'sub-alice')"), 0);
 }
 
@@ -767,7 +765,7 @@ test_client_delete_leaves_nothing_usable(void)
     assert_everything(st, BOB, SPA, 2, "gb", "jti-b", true);
     T_EQ_INT(store_grant_get(st, "ga", &g), GH_ENOTFOUND);
     T_EQ_INT(store_grant_get(st, "gs", &g), GH_ENOTFOUND);
-    T_EQ_INT(store_access_check(st, "jti-a"), GH_ENOTFOUND);
+    T_EQ_INT(store_token_check(st, "jti-a", "ga"), GH_ENOTFOUND);
     store_close(st);
     T_EQ_INT(count(path, "SELECT (SELECT count(*) FROM auth_codes WHERE client_id = 'shop') + "
                          "(SELECT count(*) FROM grants WHERE client_id = 'shop') + "
@@ -812,28 +810,26 @@ test_purge_removes_exactly_the_dead(void)
         T_EQ_INT(store_refresh_rotate(st, r[0], r[1], 100, 900, &tmp), GH_OK);
         grant_free(tmp);
     }
-    T_EQ_INT(store_access_add(st, "a-dead", NULL, 2000), GH_OK);
-    T_EQ_INT(store_access_add(st, "a-live", NULL, 2001), GH_OK);
-    T_EQ_INT(store_access_add(st, "a-old-grant", "g-old", 9000), GH_OK);   /* grant ends */
-    T_EQ_INT(store_access_add(st, "a-new-grant", "g-new", 9000), GH_OK);
+    T_EQ_INT(store_token_revoke(st, "a-dead", 2000), GH_OK);   /* deny-list entries */
+    T_EQ_INT(store_token_revoke(st, "a-live", 2001), GH_OK);
     T_EQ_INT(store_consent_set(st, ALICE, SHOP, "openid", 1), GH_OK);      /* never purged */
 
     T_EQ_INT(store_purge(st, 2000, 500, &removed), GH_OK);
-    /* 1 interaction + 1 session + 2 codes + 2 access rows + 2 refresh tokens + 1 grant */
-    T_EQ_INT(removed, 9);
+    /* 1 interaction + 1 session + 2 codes + 1 deny-list entry + 2 refresh tokens + 1 grant */
+    T_EQ_INT(removed, 8);
     T_EQ_INT(store_purge(st, 2000, 500, &removed), GH_OK);
     T_EQ_INT(removed, 0);
     T_EQ_INT(store_purge(st, 2000, 500, NULL), GH_OK);
-    T_EQ_INT(store_access_check(st, "a-live"), GH_OK);
-    T_EQ_INT(store_access_check(st, "a-new-grant"), GH_OK);
-    T_EQ_INT(store_access_check(st, "a-dead"), GH_ENOTFOUND);
-    T_EQ_INT(store_access_check(st, "a-old-grant"), GH_ENOTFOUND);
+    T_EQ_INT(store_token_check(st, "a-live", NULL), GH_EDENIED);     /* still listed */
+    T_EQ_INT(store_token_check(st, "g-new.x", "g-new"), GH_OK);
+    T_EQ_INT(store_token_check(st, "g-old.x", "g-old"), GH_ENOTFOUND);  /* grant purged */
     store_close(st);
     T_EQ_INT(count(path, "SELECT count(*) FROM interactions"), 2);
     T_EQ_INT(count(path, "SELECT count(*) FROM sessions"), 2);
     T_EQ_INT(count(path, "SELECT count(*) FROM auth_codes"), 1);
     T_EQ_INT(count(path, "SELECT count(*) FROM grants"), 1);
     T_EQ_INT(count(path, "SELECT count(*) FROM refresh_tokens"), 1);
+    T_EQ_INT(count(path, "SELECT count(*) FROM revoked_tokens"), 1);
     T_EQ_INT(count(path, "SELECT count(*) FROM consents"), 1);
 }
 
@@ -1000,7 +996,7 @@ main(void)
     T_RUN(test_refresh_peek_spends_nothing);
     T_RUN(test_refresh_reuse_revokes_the_family_only);
     T_RUN(test_refresh_expiry_and_failure_paths);
-    T_RUN(test_access_add_check);
+    T_RUN(test_token_check_follows_the_grant_and_the_deny_list);
     T_RUN(test_consent_get_set);
     T_RUN(test_user_delete_leaves_nothing_usable);
     T_RUN(test_client_delete_leaves_nothing_usable);
