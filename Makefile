@@ -59,7 +59,7 @@ FUZZ_SAN    = -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-r
 FUZZ_VARS   = BUILD=build/fuzz BIN=build/fuzz/gatehouse CC=$(FUZZ_CC) OPT="$(FUZZ_SAN)" \
               LDOPT="-fsanitize=address,undefined" CFLAGS="-Wno-format-nonliteral $(CFLAGS)"
 
-.PHONY: all deps test-deps bench-deps fuzz-deps fuzz fuzz-build run build-tests test test-fast test-unit test-e2e asan test-asan bench lint fmt clean
+.PHONY: all deps test-deps bench-deps fuzz-deps fuzz fuzz-build run build-tests test test-fast test-unit test-e2e asan test-asan bench bench-flows lint fmt clean
 
 all: $(BIN)
 
@@ -163,6 +163,12 @@ asan test-asan: test-deps
 
 bench: bench-deps $(BIN)
 	sh bench/run.sh
+	GATEHOUSE_BIN=$(BIN) sh bench/flows.sh
+
+# Sign-in flows, token latency under login load, userinfo (bench/flows.sh; needs linux-perf for
+# the profile, skipped without it).
+bench-flows: bench-deps $(BIN)
+	GATEHOUSE_BIN=$(BIN) sh bench/flows.sh
 
 # Build every target with clang + libFuzzer + ASan/UBSan into build/fuzz/ and run each for
 # FUZZ_SECONDS from the committed corpus. New inputs go to build/fuzz/new/<name>/ (scratch);
