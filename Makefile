@@ -8,13 +8,16 @@ PYTHON    ?= /usr/bin/python3
 
 # Build dependencies: pkg-config module => Debian package, the one list `make deps` installs from.
 PKG_DEPS  = libmicrohttpd:libmicrohttpd-dev openssl:libssl-dev jansson:libjansson-dev \
-            sqlite3:libsqlite3-dev libargon2:libargon2-dev cjose:libcjose-dev
+            sqlite3:libsqlite3-dev libargon2:libargon2-dev cjose:libcjose-dev \
+            libcurl:libcurl4-openssl-dev
 # Other build inputs: file => Debian package (the common-password list is Openwall's, from john-data).
 FILE_DEPS = /usr/share/john/password.lst:john-data /usr/bin/pkg-config:pkg-config \
             /usr/bin/cc:gcc /usr/bin/make:make
 # What `make test` needs on top: file => Debian package.
 TEST_DEPS = /usr/lib/python3/dist-packages/pytest/__init__.py:python3-pytest \
             /usr/lib/python3/dist-packages/requests/__init__.py:python3-requests \
+            /usr/lib/python3/dist-packages/jwt/__init__.py:python3-jwt \
+            /usr/lib/python3/dist-packages/cryptography/__init__.py:python3-cryptography \
             /usr/bin/sqlite3:sqlite3 /usr/bin/curl:curl
 # `make bench` only.
 BENCH_DEPS = /usr/bin/wrk:wrk /usr/sbin/nginx:nginx-light /usr/bin/hyperfine:hyperfine

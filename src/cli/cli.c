@@ -82,6 +82,23 @@ static const struct cli_opt opt_calibrate[] = {
     { NULL, NULL, NULL },
 };
 
+static const struct cli_opt opt_resource_add[] = {
+    { "name", "NAME", "display name (default: the identifier)" },
+    { "scopes", "LIST", "the scopes the API defines (default: none)" },
+    { "json", NULL, "print the new resource as JSON" },
+    { NULL, NULL, NULL },
+};
+static const struct cli_opt opt_resource_allow[] = {
+    { "scopes", "LIST", "which of the resource's scopes the client may get (default: none)" },
+    { NULL, NULL, NULL },
+};
+static const struct cli_opt opt_token_verify[] = {
+    { "jwks", "URL|FILE", "a JWKS file or URL (default: this data location's keys)" },
+    { "issuer", "URL", "the iss the token must have (default: the realm's issuer)" },
+    { "audience", "AUD", "a value aud must contain (default: aud not checked)" },
+    { NULL, NULL, NULL },
+};
+
 static const struct cli_cmd commands[] = {
     { "init", "", 0, 0, CFG_G_PW, opt_init, cli_init,
         "create or migrate the database and create keys if there are none",
@@ -114,6 +131,28 @@ static const struct cli_cmd commands[] = {
         NULL },
     { "client rotate-secret", "CLIENT_ID", 1, 1, 0, opt_rotate, cli_client_rotate_secret,
         "replace a confidential client's secret (printed once)", NULL },
+    { "resource add", "IDENTIFIER", 1, 1, 0, opt_resource_add, cli_resource_add,
+        "register an API that accepts gatehouse tokens (RFC 8707)",
+        "IDENTIFIER is an absolute URI without a fragment (https://api.example/, urn:…); it\n"
+        "becomes the aud of the access tokens issued for the API." },
+    { "resource list", "", 0, 0, 0, opt_json, cli_resource_list, "list resources", NULL },
+    { "resource show", "IDENTIFIER", 1, 1, 0, opt_json, cli_resource_show,
+        "show a resource and the clients allowed to use it", NULL },
+    { "resource delete", "IDENTIFIER", 1, 1, 0, opt_none, cli_resource_delete,
+        "delete a resource (clients lose access to it)", NULL },
+    { "resource allow", "IDENTIFIER CLIENT_ID", 2, 2, 0, opt_resource_allow, cli_resource_allow,
+        "let a client obtain tokens for a resource", NULL },
+    { "resource disallow", "IDENTIFIER CLIENT_ID", 2, 2, 0, opt_none, cli_resource_disallow,
+        "stop a client obtaining tokens for a resource", NULL },
+    { "token verify", "TOKEN", 1, 1, 0, opt_token_verify, cli_token_verify,
+        "verify an access token as a resource server would; print its claims",
+        "A TOKEN of - is read from one line of standard input. Checks the signature against\n"
+        "the key set (alg RS256, PS256 or ES256 and fitting the key its kid names),\n"
+        "typ at+jwt, iss (default: --config's issuer, else the one init --issuer recorded),\n"
+        "aud (with --audience), and exp, nbf and iat (60 s leeway). A --jwks URL must be\n"
+        "https, or http to a loopback host; it is fetched once, without proxies or redirects,\n"
+        "within 5 s and 64 KiB. Exit 0 with the claims as JSON, or 1 with the reason the\n"
+        "token is not valid. Revocation is not checked (POST /introspect does that)." },
     { "db check", "", 0, 0, 0, opt_none, cli_db_check,
         "run SQLite's full integrity check on the database", NULL },
     { "keys list", "", 0, 0, 0, opt_json, cli_keys_list, "list signing keys", NULL },

@@ -88,5 +88,12 @@ int cli_client_rotate_secret(struct cli_ctx *ctx);
 int cli_keys_list(struct cli_ctx *ctx);
 int cli_keys_generate(struct cli_ctx *ctx);
 int cli_passwords_calibrate(struct cli_ctx *ctx);
+int cli_resource_add(struct cli_ctx *ctx);
+int cli_resource_list(struct cli_ctx *ctx);
+int cli_resource_show(struct cli_ctx *ctx);
+int cli_resource_delete(struct cli_ctx *ctx);
+int cli_resource_allow(struct cli_ctx *ctx);
+int cli_resource_disallow(struct cli_ctx *ctx);
+int cli_token_verify(struct cli_ctx *ctx);
 
 #endif

@@ -73,6 +73,12 @@
 #define GH_PKCE_VERIFIER_MIN      43           /* RFC 7636 §4.1 */
 #define GH_PKCE_VERIFIER_MAX      128
 
+/* Client assertions (RFC 7523 §3 items 4-7 leave these to us) */
+#define GH_ASSERTION_LEEWAY_S     30           /* clock skew allowed on exp, nbf, iat */
+#define GH_ASSERTION_MAX_LIFE_S   300          /* exp at most this far ahead, iat at most this
+                                                * old: each used jti is kept < 6 minutes */
+#define GH_ASSERTION_JTI_MAX      256          /* bytes */
+
 /* Logging */
 #define GH_LOG_FIELD_MAX          128           /* log_esc() output, bytes */
 

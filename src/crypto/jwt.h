@@ -1,6 +1,7 @@
-/* jwt.h — the JWTs gatehouse signs (access tokens, RFC 9068; id_tokens, OIDC Core §2) and the
- * ones it verifies that it signed itself (access tokens at userinfo, id_token_hint). JWS
- * compact serialisation only (RFC 7515 §7.1); no JWE, no unsecured JWTs.
+/* jwt.h — the JWTs gatehouse signs (access tokens, RFC 9068; id_tokens, OIDC Core §2), the
+ * ones it verifies that it signed itself (access tokens at userinfo, id_token_hint), and the
+ * client assertions clients sign (below). JWS compact serialisation only (RFC 7515 §7.1); no
+ * JWE, no unsecured JWTs.
  *
  * Verification follows RFC 8725: the algorithm comes from our allow-list, never from the
  * token alone: the header's alg must be one of RS256/PS256/ES256 *and* match the key that its
@@ -55,6 +56,62 @@ struct jwt_expect {
  * *claims is NULL unless GH_OK. Reasons for a refusal go to the debug log only. */
 int  jwt_verify(const struct keyring *kr, const char *token, size_t len,
          const struct jwt_expect *ex, json_t **claims);
+
+/* RFC 7515 §4.1.9: typ values compared as media types: case-insensitively, "application/"
+ * optional ("JWT" equals "application/jwt"). Neither may be NULL. */
+bool jwt_typ_eq(const char *got, const char *want);
+
+/* --- JWTs signed by others: client assertions (RFC 7523 §2.2, §3; OIDC Core §9) ----------
+ *
+ * Two steps, because the claims name the client whose key verifies the signature:
+ *   jwt_parse_unverified()  split, decode and parse; nothing is trusted yet;
+ *   jwt_verify_hmac()       client_secret_jwt: HS256/HS384/HS512 keyed with the client secret;
+ *   jwt_verify_jwks()       private_key_jwt: RS256/PS256/ES256 with a key of the client's JWKS.
+ * Each verifier accepts only its own alg family (RFC 8725 §3.1): an HS* token never reaches a
+ * public key, and no verifier takes a key from the token. Claims are not checked here (the
+ * caller knows the rules: oidc/assertion.c). Thread-safe; nothing is cached (the JWKS is parsed
+ * and its key built on every jwt_verify_jwks call). */
+
+/* The algs a client may sign with. */
+enum jwt_alg { JWT_HS256 = 0, JWT_HS384, JWT_HS512, JWT_RS256, JWT_PS256, JWT_ES256 };
+#define JWT_ALG_COUNT 6
+
+const char *jwt_alg_name(enum jwt_alg a);              /* "HS256" … "ES256"; "?" if invalid */
+int  jwt_alg_parse(const char *s, enum jwt_alg *out);   /* exact, case-sensitive; GH_EINVAL for
+                                                         * anything else ("none", "hs256") */
+bool jwt_alg_is_hmac(enum jwt_alg a);                   /* HS256, HS384, HS512 */
+
+struct jwt_unverified;  /* a compact JWS split and decoded; its signature NOT yet checked */
+
+/* Decode a compact JWS (len <= GH_MAX_JWT_LEN, checked first; three strict base64url parts;
+ * header and payload JSON objects without duplicate members). The header may hold only alg
+ * (one of enum jwt_alg), kid (a string of 1..256 bytes), typ (a string) and the x5t / x5t#S256
+ * hints; jwk, jku, x5u, x5c, crit and anything else are refused.
+ * GH_OK: *out (free with jwt_unverified_free). GH_ETOOBIG: over GH_MAX_JWT_LEN. GH_EINVAL:
+ * malformed. GH_EDENIED: a refused alg or header member, or a signature longer than any
+ * allowed alg makes. *why (static) says which; *out is NULL unless GH_OK. */
+int  jwt_parse_unverified(const char *token, size_t len, struct jwt_unverified **out,
+         const char **why);
+void jwt_unverified_free(struct jwt_unverified *u);        /* NULL is a no-op */
+enum jwt_alg jwt_unverified_alg(const struct jwt_unverified *u);
+const char *jwt_unverified_kid(const struct jwt_unverified *u);  /* borrowed; NULL if absent */
+const char *jwt_unverified_typ(const struct jwt_unverified *u);  /* borrowed; NULL if absent */
+/* The payload object, borrowed for u's lifetime. Untrusted until a jwt_verify_* returned GH_OK. */
+const json_t *jwt_unverified_claims_borrow(const struct jwt_unverified *u);
+
+/* Check u's HMAC (RFC 7518 §3.2) under key (the client secret's bytes, OIDC Core §16.19),
+ * comparing in constant time. GH_OK; GH_EDENIED (*why): alg not HS*, key shorter than the
+ * hash output (32/48/64 bytes), wrong MAC; GH_ECRYPTO: the library failed (logged). */
+int  jwt_verify_hmac(const struct jwt_unverified *u, const void *key, size_t keylen,
+         const char **why);
+/* Check u's signature with a key of jwks (the client's registered JWKS text, len bytes): the
+ * key whose kid equals the header's; without a kid, the only key (several keys need a kid).
+ * The key must fit the alg (RSA >= 2048 bits for RS256/PS256, EC P-256 for ES256), and its use,
+ * key_ops and alg, when present, must allow it. PS256: MGF1-SHA-256, 32-byte salt. ES256: R||S,
+ * either S. GH_OK; GH_EDENIED (*why): HS* alg, unusable JWKS, no such key, key unfit, bad
+ * signature; GH_ECRYPTO: the library failed (logged). */
+int  jwt_verify_jwks(const struct jwt_unverified *u, const char *jwks, size_t len,
+         const char **why);
 
 /* OIDC Core §3.1.3.6 at_hash (and §3.3.2.11 c_hash): base64url of the left half of the
  * SHA-256 of the ASCII token (all our algs use SHA-256). out gets JWT_AT_HASH_LEN chars + NUL.

@@ -1,7 +1,9 @@
 /* discovery.c — the authorization server metadata (OpenID Connect Discovery 1.0 §3-4,
  * RFC 8414 §2-3) and the start-up build of every static public document (struct ep_docs).
  * The metadata lists only what gatehouse implements now: the authorization code flow with
- * PKCE S256, the token, userinfo and end-session endpoints, and RFC 9207's iss parameter;
+ * PKCE S256, client_credentials, client authentication by secret or JWT assertion
+ * (RFC 7523), the token, userinfo, end-session, introspection (RFC 7662) and revocation
+ * (RFC 7009) endpoints, and RFC 9207's iss parameter;
  * userinfo answers are plain JSON, never signed. Endpoints and their
  * *_supported values are added here by the change that implements them, so a client never
  * discovers a feature that does not exist. One document serves both well-known paths (same
@@ -16,6 +18,7 @@
 #include "app.h"
 #include "core/err.h"
 #include "core/limits.h"
+#include "crypto/jwt.h"
 #include "crypto/keys.h"
 #include "ep/ep.h"
 #include "ep/pages.h"
@@ -60,7 +63,7 @@ set_url(json_t *doc, const char *name, const char *issuer, const char *suffix)
 static int
 metadata_build(struct app *app, struct resp_doc **out, char *err, size_t errsz)
 {
-    json_t *doc = NULL, *algs = NULL;
+    json_t *doc = NULL, *algs = NULL, *auth = NULL, *auth_algs = NULL;
     char *jwks_uri = NULL;
     int rc = GH_EINTERNAL;
 
@@ -81,8 +84,23 @@ metadata_build(struct app *app, struct resp_doc **out, char *err, size_t errsz)
         rc = GH_EINVAL;
         goto out;
     }
+    /* one list for the token, introspection and revocation endpoints: all three authenticate
+     * clients with the same code (ep/client_req.c, oidc/client_auth.c). "none" is a public
+     * client naming itself: introspection refuses it (ep/introspect.c), but RFC 8414 §2 has no
+     * way to say so. The assertion algs are those crypto/jwt.c verifies for client_secret_jwt
+     * (HS*) and private_key_jwt (RS256, PS256, ES256). */
+    auth = json_pack("[s,s,s,s,s]", "client_secret_basic", "client_secret_post",
+        "client_secret_jwt", "private_key_jwt", "none");
+    auth_algs = json_array();
+    for (int i = 0; auth_algs && i < JWT_ALG_COUNT; i++) {
+        if (json_array_append_new(auth_algs, json_string(jwt_alg_name((enum jwt_alg)i))) != 0) {
+            json_decref(auth_algs);
+            auth_algs = NULL;
+        }
+    }
     doc = json_object();
-    if (!doc || json_object_set_new(doc, "issuer", json_string(app->issuer)) != 0 ||
+    if (!doc || !auth || !auth_algs ||
+        json_object_set_new(doc, "issuer", json_string(app->issuer)) != 0 ||
         json_object_set_new(doc, "jwks_uri", json_string(jwks_uri)) != 0 ||
         json_object_set_new(doc, "subject_types_supported", json_pack("[s]", "public")) != 0 ||
         json_object_set(doc, "id_token_signing_alg_values_supported", algs) != 0 ||
@@ -93,11 +111,21 @@ metadata_build(struct app *app, struct resp_doc **out, char *err, size_t errsz)
         json_object_set_new(doc, "response_types_supported", json_pack("[s]", "code")) != 0 ||
         json_object_set_new(doc, "response_modes_supported", json_pack("[s]", "query")) != 0 ||
         json_object_set_new(doc, "grant_types_supported",
-            json_pack("[s,s]", "authorization_code", "refresh_token")) != 0 ||
+            json_pack("[s,s,s]", "authorization_code", "refresh_token", "client_credentials")) !=
+            0 ||
         json_object_set_new(doc, "code_challenge_methods_supported", json_pack("[s]", "S256")) !=
             0 ||
-        json_object_set_new(doc, "token_endpoint_auth_methods_supported",
-            json_pack("[s,s,s]", "client_secret_basic", "client_secret_post", "none")) != 0 ||
+        json_object_set(doc, "token_endpoint_auth_methods_supported", auth) != 0 ||
+        json_object_set(doc, "token_endpoint_auth_signing_alg_values_supported", auth_algs) !=
+            0 ||
+        set_url(doc, "introspection_endpoint", app->issuer, "/introspect") != GH_OK ||
+        json_object_set(doc, "introspection_endpoint_auth_methods_supported", auth) != 0 ||
+        json_object_set(doc, "introspection_endpoint_auth_signing_alg_values_supported",
+            auth_algs) != 0 ||
+        set_url(doc, "revocation_endpoint", app->issuer, "/revoke") != GH_OK ||
+        json_object_set(doc, "revocation_endpoint_auth_methods_supported", auth) != 0 ||
+        json_object_set(doc, "revocation_endpoint_auth_signing_alg_values_supported",
+            auth_algs) != 0 ||
         json_object_set_new(doc, "scopes_supported",
             json_pack("[s,s,s,s]", "openid", "profile", "email", "offline_access")) != 0 ||
         json_object_set_new(doc, "claims_supported",
@@ -119,6 +147,8 @@ metadata_build(struct app *app, struct resp_doc **out, char *err, size_t errsz)
 out:
     free(jwks_uri);
     json_decref(algs);
+    json_decref(auth);
+    json_decref(auth_algs);
     json_decref(doc);
     return rc;
 }

@@ -43,8 +43,13 @@ int  ep_authorize(struct req *rq);
 int  ep_login(struct req *rq);
 /* POST /consent: the consent form. */
 int  ep_consent(struct req *rq);
-/* POST /token (RFC 6749 §3.2): authorization_code and refresh_token grants. */
+/* POST /token (RFC 6749 §3.2): authorization_code, refresh_token and client_credentials
+ * (RFC 6749 §4.4 with RFC 8707 resource indicators) grants. */
 int  ep_token(struct req *rq);
+/* POST /introspect (RFC 7662): a confidential client asks whether a token is live. */
+int  ep_introspect(struct req *rq);
+/* POST /revoke (RFC 7009): a client revokes one of its refresh or access tokens. */
+int  ep_revoke(struct req *rq);
 /* GET|POST /userinfo (OIDC Core §5.3, RFC 6750). */
 int  ep_userinfo(struct req *rq);
 /* GET|POST /logout (OIDC RP-Initiated Logout 1.0). */

@@ -20,6 +20,8 @@ static const struct route routes[] = {
     { REQ_POST, "/login", ep_login, ROUTE_BODY },
     { REQ_POST, "/consent", ep_consent, ROUTE_BODY },
     { REQ_POST, "/token", ep_token, ROUTE_BODY },
+    { REQ_POST, "/introspect", ep_introspect, ROUTE_BODY },
+    { REQ_POST, "/revoke", ep_revoke, ROUTE_BODY },
     { REQ_GET | REQ_POST, "/userinfo", ep_userinfo, ROUTE_BODY },
     { REQ_GET | REQ_POST, "/logout", ep_logout, ROUTE_BODY },
     { REQ_GET, "/static/", ep_static, ROUTE_PREFIX },

@@ -1,9 +1,9 @@
 /* client_auth.h — who is calling the token endpoint (RFC 6749 §2.3, §3.2.1; OIDC Core §9).
- * Methods: client_secret_basic, client_secret_post, and none for public clients (which must
+ * Methods: client_secret_basic, client_secret_post, client_secret_jwt and private_key_jwt (a
+ * JWT assertion, RFC 7523 §2.2; oidc/assertion.c), and none for public clients (which must
  * then prove possession of the code with PKCE). A client uses exactly the method it was
  * registered with (RFC 8414 token_endpoint_auth_method); presenting two methods at once is
- * invalid_request (RFC 6749 §2.3). client_secret_jwt and private_key_jwt arrive with the
- * service-to-service work: the credentials struct already carries the assertion. */
+ * invalid_request (RFC 6749 §2.3). */
 #ifndef GH_OIDC_CLIENT_AUTH_H
 #define GH_OIDC_CLIENT_AUTH_H
 
@@ -24,12 +24,19 @@ struct client_creds {
     const char *form_id, *form_secret;        /* client_id / client_secret in the body */
     size_t form_secret_len;
     const char *assertion, *assertion_type;   /* client_assertion(_type) */
+    /* Set by the endpoint, not from the request: our issuer (app->issuer). An assertion's aud
+     * must name issuer + "/token" or the issuer; NULL refuses every assertion (500). */
+    const char *issuer;
 };
 
 /* GH_OK: *out is the authenticated client (caller frees). Otherwise oe is set:
- * invalid_request (400) for conflicting or missing credentials, invalid_client (401) for an
- * unknown client, a wrong secret or the wrong method; *basic_used tells the caller to add
- * WWW-Authenticate: Basic (RFC 6749 §5.2). */
+ * invalid_request (400) for conflicting or missing credentials (an assertion with a secret or
+ * Basic, client_assertion without client_assertion_type or the reverse), invalid_client (401)
+ * for an unknown client, a wrong secret, the wrong method, or any problem with an assertion
+ * (wrong type, too long, malformed, bad claims, signature or key, replayed jti, client_id
+ * other than its iss) — all with the same description; the log line "client_auth_fail" says
+ * which. GH_ESTORE: the store failed (oe unset); GH_EINTERNAL/GH_ECRYPTO: oe unset (500).
+ * *basic_used tells the caller to add WWW-Authenticate: Basic (RFC 6749 §5.2). */
 int  client_auth(struct store *st, const struct secrets *sec, const struct client_creds *cr,
          struct client **out, bool *basic_used, struct oauth_err *oe);
 

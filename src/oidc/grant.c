@@ -1,18 +1,24 @@
-/* grant.c — the authorization_code and refresh_token grants and the tokens they issue.
+/* grant.c — the authorization_code, refresh_token and client_credentials grants, the tokens
+ * they issue, and the checks introspection and revocation make on tokens presented back.
  *
  * Access tokens are RFC 9068 JWTs (typ at+jwt; iss, sub, aud, client_id, scope, iat, exp, jti,
- * auth_time) whose audience is the issuer (gatehouse's own userinfo endpoint) until resource
- * indicators exist; their jti is "<grant id>.<random>", so revoking the grant revokes them at
- * userinfo without a row per token. ID tokens follow OIDC Core §2 and §3.1.3.6 (at_hash, azp, amr,
+ * auth_time). A user's token has the issuer as audience (gatehouse's own userinfo endpoint:
+ * the code flow takes no resource parameter yet) and the jti "<grant id>.<random>", so revoking
+ * the grant revokes it at userinfo and introspection without a row per token. ID tokens follow OIDC Core §2 and §3.1.3.6 (at_hash, azp, amr,
  * sid, nonce). Refresh tokens are 256-bit random strings stored hashed; each use rotates the
  * token inside one store transaction (store_refresh_rotate), and a rotated token presented
- * again revokes its family (RFC 9700 §4.14.2). The signing algorithm is the client's. */
+ * again revokes its family (RFC 9700 §4.14.2). The signing algorithm is the client's.
+ *
+ * client_credentials (RFC 6749 §4.4) issues one access token for one resource (RFC 8707): aud is
+ * the resource id, sub the client itself, the jti random without a '.' (it names no grant), and
+ * nothing is written to the store per token; revocation puts the jti on the deny list. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "app.h"
 #include "core/err.h"
+#include "core/limits.h"
 #include "core/log.h"
 #include "crypto/digest.h"
 #include "crypto/jwt.h"
@@ -26,6 +32,7 @@
 #include "oidc/pkce.h"
 #include "store/store.h"
 #include "util/b64url.h"
+#include "util/buf.h"
 #include "util/clock.h"
 #include "util/str.h"
 #include "util/xmem.h"
@@ -279,7 +286,7 @@ grant_refresh(struct app *app, struct store *st, const struct client *c,
      * spent, so a client asking for too much keeps its token */
     if (scope) {
         struct grant *cur = NULL;
-        rc = store_refresh_peek(st, h, &cur);
+        rc = store_refresh_peek(st, h, now, &cur);
         if (rc == GH_OK && !authz_scope_subset(scope, cur->scope)) {
             grant_free(cur);
             oauth_err_set(oe, 400, "invalid_scope", "the scope exceeds the original grant");
@@ -349,4 +356,289 @@ claims_userinfo(const struct user *u, const char *scope)
         json_object_set_new(j, "email_verified", json_false());
     }
     return j;
+}
+
+/* ---- client_credentials (RFC 6749 §4.4, RFC 8707) ------------------------------------- */
+
+static int
+invalid_target(struct oauth_err *oe, const char *desc)
+{
+    oauth_err_set(oe, 400, "invalid_target", desc);   /* RFC 8707 §2 */
+    return GH_EDENIED;
+}
+
+/* RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ) */
+static bool
+scope_token_ok(const char *s, size_t n)
+{
+    if (n == 0 || n > GH_MAX_SCOPE_LEN)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch < 0x21 || ch > 0x7e || ch == 0x22 || ch == 0x5c)
+            return false;
+    }
+    return true;
+}
+
+/* Whether the space-separated list scope holds the n-byte token tok. */
+static bool
+scope_has_n(const char *scope, const char *tok, size_t n)
+{
+    const char *s = scope;
+
+    while (s && *s) {
+        const char *e;
+        while (*s == ' ')
+            s++;
+        if (!*s)
+            break;
+        e = strchr(s, ' ');
+        if (!e)
+            e = s + strlen(s);
+        if ((size_t)(e - s) == n && memcmp(s, tok, n) == 0)
+            return true;
+        s = e;
+    }
+    return false;
+}
+
+/* The scope a client asked for (want, as sent: RFC 6749 §3.3 scope-tokens separated by single
+ * spaces), each token once, checked against have. GH_OK: *out (caller frees). GH_EINVAL:
+ * malformed (an empty token, a bad character, more than GH_MAX_SCOPES tokens). GH_EDENIED: a
+ * token not in have (RFC 6749 §5.2 invalid_scope: nothing is silently dropped for a client
+ * that asked for a specific scope). */
+static int
+scope_narrow(const char *want, const char *have, char **out)
+{
+    struct buf b;
+    size_t count = 0;
+    const char *s = want;
+    int rc = GH_EINVAL;
+
+    *out = NULL;
+    buf_init(&b, (size_t)GH_MAX_SCOPES * (GH_MAX_SCOPE_LEN + 1));
+    for (;;) {
+        const char *e = strchr(s, ' ');
+        size_t n = e ? (size_t)(e - s) : strlen(s);
+
+        if (!scope_token_ok(s, n) || ++count > GH_MAX_SCOPES) {
+            rc = GH_EINVAL;
+            goto out;
+        }
+        if (!scope_has_n(have, s, n)) {
+            rc = GH_EDENIED;
+            goto out;
+        }
+        if (!scope_has_n(buf_str(&b), s, n) &&
+            ((b.len && buf_add(&b, " ", 1) != GH_OK) || buf_add(&b, s, n) != GH_OK)) {
+            rc = GH_EINVAL;
+            goto out;
+        }
+        if (!e)
+            break;
+        s = e + 1;
+    }
+    *out = buf_steal(&b);
+    rc = GH_OK;
+out:
+    buf_free(&b);
+    return rc;
+}
+
+int
+grant_client_credentials(struct app *app, struct store *st, const struct client *c,
+    const struct req_params *ps, json_t **resp, struct oauth_err *oe)
+{
+    const struct cfg *cfg = app->cfg;
+    const char *resource = req_param(ps, "resource", NULL);
+    const char *want = req_param(ps, "scope", NULL);
+    char **ids = NULL, *allowed = NULL, *scope = NULL, *jti = NULL, *access = NULL;
+    char esc[LOG_ESC_SIZE];
+    size_t nids = 0;
+    json_t *at = NULL, *r = NULL;
+    int64_t now = clock_now();
+    enum key_alg alg;
+    int rc = GH_EDENIED;
+
+    *resp = NULL;
+    /* RFC 6749 §4.4: only a client that can authenticate (token.c checked its grant types;
+     * `client add` refuses the grant to public clients, this holds whatever the store says) */
+    if (c->is_public || c->auth_method == CLIENT_AUTH_NONE) {
+        oauth_err_set(oe, 400, "unauthorized_client", "this client may not use this grant");
+        goto out;
+    }
+    /* RFC 8707 §2: without a resource the server may pick a default; the only unambiguous one
+     * is the single resource this client may use. One resource per request: the form parser
+     * refuses a repeated parameter. */
+    if (!resource) {
+        if ((rc = store_client_resources(st, c->client_id, &ids, &nids)) != GH_OK)
+            goto out;
+        if (nids != 1) {
+            rc = invalid_target(oe, "resource is required");
+            goto out;
+        }
+        resource = ids[0];
+    }
+    rc = store_resource_client_scope(st, resource, c->client_id, &allowed);
+    if (rc == GH_ENOTFOUND || rc == GH_EINVAL) {
+        log_warn("token_refused", "client=%s resource=%s: unknown or not allowed",
+            c->client_id, log_esc(resource, esc));
+        rc = invalid_target(oe, "the resource is unknown or not allowed for this client");
+        goto out;
+    }
+    if (rc != GH_OK)
+        goto out;
+    if (want) {
+        rc = scope_narrow(want, allowed, &scope);
+        if (rc != GH_OK) {
+            oauth_err_set(oe, 400, "invalid_scope",
+                rc == GH_EINVAL ? "the scope is malformed"
+                                : "the scope exceeds what this client may have at the resource");
+            goto out;
+        }
+    } else {
+        scope = allowed;   /* RFC 6749 §3.3: the default is everything allowed */
+        allowed = NULL;
+    }
+    rc = GH_EINTERNAL;
+    if (client_alg(c, &alg) != GH_OK) {
+        log_err("token_error", "client=%s: unknown signing alg", c->client_id);
+        goto out;
+    }
+    /* the jti names no grant (no '.'): such a token is revoked only through the deny list,
+     * and nothing is written per token */
+    if (!(jti = rnd_token(16))) {
+        rc = GH_ECRYPTO;
+        goto out;
+    }
+    /* RFC 9068 §2.2: no end-user, so sub is the client itself */
+    at = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "iss", app->issuer, "sub",
+        c->client_id, "aud", resource, "client_id", c->client_id, "iat", (json_int_t)now, "exp",
+        (json_int_t)(now + cfg->access_token_ttl), "jti", jti);
+    if (!at || (*scope && json_object_set_new(at, "scope", json_string(scope)) != 0))
+        goto out;
+    if ((rc = jwt_sign(app->keys, alg, "at+jwt", at, &access)) != GH_OK) {
+        log_err("token_error", "client=%s: cannot sign an access token with %s (%s)",
+            c->client_id, keys_alg_name(alg), gh_strerror(rc));
+        rc = GH_EINTERNAL;
+        goto out;
+    }
+    rc = GH_EINTERNAL;
+    /* RFC 6749 §4.4.3: no refresh token */
+    r = json_pack("{s:s, s:s, s:I}", "access_token", access, "token_type", "Bearer",
+        "expires_in", (json_int_t)cfg->access_token_ttl);
+    if (!r || (*scope && json_object_set_new(r, "scope", json_string(scope)) != 0))
+        goto out;
+    log_info("token_issued", "client=%s jti=%s aud=%s", c->client_id, jti,
+        log_esc(resource, esc));
+    *resp = r;
+    r = NULL;
+    rc = GH_OK;
+out:
+    if (rc != GH_OK && rc != GH_ESTORE && !oe->status)
+        oauth_err_set(oe, 500, "server_error", "the token could not be issued");
+    for (size_t i = 0; i < nids; i++)
+        free(ids[i]);
+    free(ids);
+    json_decref(at);
+    json_decref(r);
+    free(allowed);
+    free(scope);
+    free(jti);
+    if (access)
+        str_wipe_free(access);
+    return rc;
+}
+
+/* ---- checking tokens we issued (introspection, revocation) --------------------------- */
+
+/* Access tokens: clock skew allowed on iat, as at userinfo */
+#define ACCESS_LEEWAY_S 30
+
+int
+grant_refresh_find(struct store *st, const char *tok, size_t len, int64_t now,
+    struct grant **out)
+{
+    unsigned char h[STORE_HASH_LEN];
+    struct grant *g = NULL;
+    int rc;
+
+    *out = NULL;
+    if (!opaque_hash(tok, len, h))
+        return GH_ENOTFOUND;
+    if ((rc = store_refresh_peek(st, h, now, &g)) != GH_OK)
+        return rc;
+    if (g->revoked)
+        rc = GH_EDENIED;
+    else if (g->expires_at <= now)
+        rc = GH_EEXPIRED;
+    if (rc != GH_OK) {
+        grant_free(g);
+        return rc;
+    }
+    *out = g;
+    return GH_OK;
+}
+
+int
+grant_access_check(struct app *app, struct store *st, const char *tok, size_t len,
+    json_t **claims)
+{
+    int64_t now = clock_now();
+    struct jwt_expect ex = { .typ = "at+jwt", .iss = app->issuer, .now = now,
+                             .leeway = ACCESS_LEEWAY_S };
+    const char *jti, *dot, *aud, *scope;
+    json_t *cl = NULL, *exp;
+    char gid[64], *allowed = NULL;
+    int rc;
+
+    *claims = NULL;
+    if (!tok || len == 0 || len > GH_MAX_JWT_LEN)
+        return GH_EINVAL;
+    if ((rc = jwt_verify(app->keys, tok, len, &ex, &cl)) != GH_OK)
+        goto out;
+    /* RFC 9068 §2.2 claims, all set by issue() / grant_client_credentials(); exp strictly:
+     * the leeway is for clocks of other instances on iat, not for a longer life */
+    rc = GH_EINVAL;
+    jti = json_string_value(json_object_get(cl, "jti"));
+    aud = json_string_value(json_object_get(cl, "aud"));
+    exp = json_object_get(cl, "exp");
+    if (!jti || !*jti || !aud || !json_is_string(json_object_get(cl, "sub")) ||
+        !json_is_string(json_object_get(cl, "client_id")) ||
+        !json_is_integer(json_object_get(cl, "iat")) || !json_is_integer(exp))
+        goto out;
+    scope = json_string_value(json_object_get(cl, "scope"));
+    if (json_object_get(cl, "scope") && !scope)
+        goto out;
+    if (json_integer_value(exp) <= now) {
+        rc = GH_EEXPIRED;
+        goto out;
+    }
+    /* "<grant id>.<random>": the grant must be live; no '.': a client_credentials token */
+    if ((dot = strchr(jti, '.')) != NULL) {
+        if (dot == jti || (size_t)(dot - jti) >= sizeof(gid))
+            goto out;
+        memcpy(gid, jti, (size_t)(dot - jti));
+        gid[dot - jti] = '\0';
+        rc = store_token_check(st, jti, gid);
+        goto out;
+    }
+    if ((rc = store_token_check(st, jti, NULL)) != GH_OK)
+        goto out;
+    /* A client_credentials token lives while its client may still use its audience with its
+     * scope: deleting the client or the resource, or `resource disallow`, ends it here (a
+     * resource server that only checks the signature learns it at exp) */
+    rc = store_resource_client_scope(st, aud, json_string_value(json_object_get(cl,
+        "client_id")), &allowed);
+    if (rc == GH_OK && scope && !authz_scope_subset(scope, allowed))
+        rc = GH_EDENIED;
+out:
+    free(allowed);
+    if (rc == GH_OK) {
+        *claims = cl;
+        cl = NULL;
+    }
+    json_decref(cl);
+    return rc;
 }

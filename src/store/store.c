@@ -375,16 +375,23 @@ store_refresh_rotate(struct store *st, const unsigned char old_hash[STORE_HASH_L
 }
 
 int
-store_refresh_peek(struct store *st, const unsigned char hash[STORE_HASH_LEN], struct grant **out)
+store_refresh_peek(struct store *st, const unsigned char hash[STORE_HASH_LEN], int64_t now,
+    struct grant **out)
 {
     *out = NULL;
-    return st->ops->refresh_peek(st->impl, hash, out);
+    return st->ops->refresh_peek(st->impl, hash, now, out);
 }
 
 int
 store_token_revoke(struct store *st, const char *jti, int64_t expires_at)
 {
     return st->ops->token_revoke(st->impl, jti, expires_at);
+}
+
+int
+store_jti_use(struct store *st, const char *iss, const char *jti, int64_t expires_at)
+{
+    return st->ops->jti_use(st->impl, iss, jti, expires_at);
 }
 
 int
@@ -413,4 +420,104 @@ store_purge(struct store *st, int64_t now, int64_t grace, size_t *removed)
     if (removed)
         *removed = 0;
     return st->ops->purge(st->impl, now, grace, removed);
+}
+
+/* --- service-to-service: resources (issue 4) --------------------------------------------- */
+
+void
+resource_free(struct resource *r)
+{
+    if (!r)
+        return;
+    free(r->id);
+    free(r->name);
+    str_list_free(r->scopes);
+    free(r);
+}
+
+void
+resource_list_free(struct resource **list, size_t n)
+{
+    if (!list)
+        return;
+    for (size_t i = 0; i < n; i++)
+        resource_free(list[i]);
+    free(list);
+}
+
+void
+resource_client_list_free(struct resource_client *list, size_t n)
+{
+    if (!list)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        free(list[i].client_id);
+        free(list[i].scope);
+    }
+    free(list);
+}
+
+int
+store_resource_add(struct store *st, const struct resource *r)
+{
+    return st->ops->resource_add(st->impl, r);
+}
+
+int
+store_resource_get(struct store *st, const char *id, struct resource **out)
+{
+    *out = NULL;
+    return st->ops->resource_get(st->impl, id, out);
+}
+
+int
+store_resource_list(struct store *st, struct resource ***out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    return st->ops->resource_list(st->impl, out, n);
+}
+
+int
+store_resource_delete(struct store *st, const char *id)
+{
+    return st->ops->resource_delete(st->impl, id);
+}
+
+int
+store_resource_allow(struct store *st, const char *resource, const char *client_id,
+    const char *scope, int64_t now)
+{
+    return st->ops->resource_allow(st->impl, resource, client_id, scope, now);
+}
+
+int
+store_resource_disallow(struct store *st, const char *resource, const char *client_id)
+{
+    return st->ops->resource_disallow(st->impl, resource, client_id);
+}
+
+int
+store_resource_client_scope(struct store *st, const char *resource, const char *client_id,
+    char **scope)
+{
+    *scope = NULL;
+    return st->ops->resource_client_scope(st->impl, resource, client_id, scope);
+}
+
+int
+store_resource_clients(struct store *st, const char *resource, struct resource_client **out,
+    size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    return st->ops->resource_clients(st->impl, resource, out, n);
+}
+
+int
+store_client_resources(struct store *st, const char *client_id, char ***ids, size_t *n)
+{
+    *ids = NULL;
+    *n = 0;
+    return st->ops->client_resources(st->impl, client_id, ids, n);
 }

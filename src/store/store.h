@@ -170,10 +170,11 @@ int  store_refresh_rotate(struct store *st, const unsigned char old_hash[STORE_H
          const unsigned char new_hash[STORE_HASH_LEN], int64_t now, int64_t new_idle_until,
          struct grant **out);
 
-/* The grant of a refresh token without spending it (to check a narrowed scope first).
- * GH_ENOTFOUND for an unknown token. Nothing else is checked. */
+/* The grant of a refresh token without spending it (a narrowed scope is checked first;
+ * introspection). GH_ENOTFOUND unless it is its family's current token and not idle past now;
+ * the grant's revocation and end are the caller's to check. */
 int  store_refresh_peek(struct store *st, const unsigned char hash[STORE_HASH_LEN],
-         struct grant **out);
+         int64_t now, struct grant **out);
 
 /* Access tokens are JWTs and are not stored (a write per token would make issuance wait on
  * the disk). The jti of a token issued from a grant is "<grant id>.<random>", so revoking the
@@ -191,6 +192,55 @@ int  store_token_check(struct store *st, const char *jti, const char *grant_id);
 int  store_consent_get(struct store *st, const char *sub, const char *client_id, char **scope);
 int  store_consent_set(struct store *st, const char *sub, const char *client_id,
          const char *scope, int64_t now);
+
+/* ---- service-to-service (issue 4) --------------------------------------------------------- */
+
+/* An API that accepts gatehouse access tokens (RFC 8707): its id (an absolute URI) is the aud
+ * of the tokens issued for it. */
+struct resource {
+    char *id;
+    char *name;
+    char **scopes;                 /* NULL-terminated, never NULL itself: the scopes it defines */
+    int64_t created_at;
+};
+/* A client allowed to obtain tokens for a resource, with which of its scopes. */
+struct resource_client {
+    char *client_id;
+    char *scope;                   /* space-separated subset of the resource's scopes; "" none */
+    int64_t created_at;
+};
+/* The store checks nothing about ids, names or scopes: model/resource.c decides what is
+ * stored. Ids are compared byte for byte; lists are ordered by byte value. NULL is a no-op
+ * for the _free functions. */
+void resource_free(struct resource *r);
+void resource_list_free(struct resource **list, size_t n);
+void resource_client_list_free(struct resource_client *list, size_t n);
+int  store_resource_add(struct store *st, const struct resource *r);           /* GH_EEXIST */
+int  store_resource_get(struct store *st, const char *id, struct resource **out); /* GH_ENOTFOUND */
+int  store_resource_list(struct store *st, struct resource ***out, size_t *n);  /* by id */
+/* GH_ENOTFOUND if absent; its client rows go with it (as they do when the client is deleted). */
+int  store_resource_delete(struct store *st, const char *id);
+/* Let client_id obtain tokens for resource with scope ("" or NULL: none), replacing an earlier
+ * row, in one transaction. GH_ENOTFOUND: no such resource or client. */
+int  store_resource_allow(struct store *st, const char *resource, const char *client_id,
+         const char *scope, int64_t now);
+/* GH_ENOTFOUND when client_id was not allowed at resource (or either does not exist). */
+int  store_resource_disallow(struct store *st, const char *resource, const char *client_id);
+/* The scope client_id may have at resource: GH_OK and *scope (caller frees; may be ""), or
+ * GH_ENOTFOUND when the client may not use the resource. One primary-key probe. */
+int  store_resource_client_scope(struct store *st, const char *resource,
+         const char *client_id, char **scope);
+/* The clients allowed at resource, by client_id (*out: an array of *n, caller frees with
+ * resource_client_list_free) / the ids of the resources a client may use, by id (*ids:
+ * NULL-terminated, never NULL on GH_OK, caller frees with str_list_free). An unknown resource
+ * or client has none: GH_OK with *n = 0. */
+int  store_resource_clients(struct store *st, const char *resource,
+         struct resource_client **out, size_t *n);
+int  store_client_resources(struct store *st, const char *client_id, char ***ids, size_t *n);
+
+/* Assertion replay (RFC 7523 §3 item 7): record (iss, jti) until expires_at. GH_OK the first
+ * time; GH_EEXIST when it was seen before (a replay). One transaction. */
+int  store_jti_use(struct store *st, const char *iss, const char *jti, int64_t expires_at);
 
 /* Delete what can no longer be used, in one transaction: interactions and sessions past
  * expires_at (sessions dead by idle time go when store_session_get finds them), codes expired

@@ -59,13 +59,28 @@ struct store_ops {
     int  (*refresh_rotate)(void *impl, const unsigned char *old_hash,
              const unsigned char *new_hash, int64_t now, int64_t new_idle_until,
              struct grant **out);
-    int  (*refresh_peek)(void *impl, const unsigned char *hash, struct grant **out);
+    int  (*refresh_peek)(void *impl, const unsigned char *hash, int64_t now, struct grant **out);
     int  (*token_revoke)(void *impl, const char *jti, int64_t expires_at);
     int  (*token_check)(void *impl, const char *jti, const char *grant_id);
+    int  (*jti_use)(void *impl, const char *iss, const char *jti, int64_t expires_at);
     int  (*consent_get)(void *impl, const char *sub, const char *client_id, char **scope);
     int  (*consent_set)(void *impl, const char *sub, const char *client_id, const char *scope,
              int64_t now);
     int  (*purge)(void *impl, int64_t now, int64_t grace, size_t *removed);
+
+    /* Service-to-service: resources and the clients allowed to use them (issue 4). */
+    int  (*resource_add)(void *impl, const struct resource *r);
+    int  (*resource_get)(void *impl, const char *id, struct resource **out);
+    int  (*resource_list)(void *impl, struct resource ***out, size_t *n);
+    int  (*resource_delete)(void *impl, const char *id);
+    int  (*resource_allow)(void *impl, const char *resource, const char *client_id,
+             const char *scope, int64_t now);
+    int  (*resource_disallow)(void *impl, const char *resource, const char *client_id);
+    int  (*resource_client_scope)(void *impl, const char *resource, const char *client_id,
+             char **scope);
+    int  (*resource_clients)(void *impl, const char *resource, struct resource_client **out,
+             size_t *n);
+    int  (*client_resources)(void *impl, const char *client_id, char ***ids, size_t *n);
 };
 
 extern const struct store_ops store_sqlite_ops;

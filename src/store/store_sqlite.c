@@ -112,6 +112,19 @@ enum q_id {
     Q_PURGE_ACCESS,
     Q_PURGE_REFRESH,
     Q_PURGE_GRANTS,
+    Q_JTI_USE,
+    Q_PURGE_JTIS,
+    Q_SYNC_NORMAL,
+    Q_SYNC_FULL,
+    Q_RES_ADD,
+    Q_RES_GET,
+    Q_RES_LIST,
+    Q_RES_DELETE,
+    Q_RES_ALLOW,
+    Q_RES_DISALLOW,
+    Q_RES_CLIENT_SCOPE,
+    Q_RES_CLIENTS,
+    Q_CLIENT_RESOURCES,
     Q_COUNT
 };
 
@@ -196,8 +209,11 @@ static const char *const sql_text[Q_COUNT] = {
     [Q_REFRESH_FIND] = "SELECT r.grant_id, r.gen, r.idle_until, g.refresh_gen, g.revoked, "
                        "g.expires_at FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id "
                        "WHERE r.hash = ?1",
-    [Q_REFRESH_PEEK] = "SELECT " GRANT_COLS " FROM grants WHERE id = "
-                       "(SELECT grant_id FROM refresh_tokens WHERE hash = ?1)",
+    /* only the family's current token, not idle: a rotated one names no live grant */
+    [Q_REFRESH_PEEK] = "SELECT " GRANT_COLS " FROM grants JOIN refresh_tokens "
+                       "ON refresh_tokens.grant_id = grants.id WHERE refresh_tokens.hash = ?1 "
+                       "AND refresh_tokens.gen = grants.refresh_gen "
+                       "AND refresh_tokens.idle_until > ?2",
     [Q_ACCESS_ADD] = "INSERT INTO revoked_tokens (jti, expires_at) VALUES (?1, ?2) "
                      "ON CONFLICT (jti) DO NOTHING",
     /* one primary-key probe per table: this runs on every /userinfo request. Always one row:
@@ -215,6 +231,24 @@ static const char *const sql_text[Q_COUNT] = {
     /* the tokens of ended grants are deleted explicitly (not by the cascade) to be counted */
     [Q_PURGE_REFRESH] = "DELETE FROM refresh_tokens WHERE grant_id IN (" GRANTS_ENDED ")",
     [Q_PURGE_GRANTS] = "DELETE FROM grants WHERE expires_at <= ?1",
+    [Q_JTI_USE] = "INSERT INTO used_jtis (iss, jti, expires_at) VALUES (?1, ?2, ?3)",
+    [Q_PURGE_JTIS] = "DELETE FROM used_jtis WHERE expires_at <= ?1",
+    [Q_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
+    [Q_SYNC_FULL] = "PRAGMA synchronous = FULL",
+    [Q_RES_ADD] = "INSERT INTO resources (id, name, scopes, created_at) VALUES (?1, ?2, ?3, ?4)",
+    [Q_RES_GET] = "SELECT id, name, scopes, created_at FROM resources WHERE id = ?1",
+    [Q_RES_LIST] = "SELECT id, name, scopes, created_at FROM resources ORDER BY id",
+    [Q_RES_DELETE] = "DELETE FROM resources WHERE id = ?1",
+    [Q_RES_ALLOW] = "INSERT INTO resource_clients (resource, client_id, scopes, created_at) "
+                    "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (resource, client_id) "
+                    "DO UPDATE SET scopes = excluded.scopes, created_at = excluded.created_at",
+    [Q_RES_DISALLOW] = "DELETE FROM resource_clients WHERE resource = ?1 AND client_id = ?2",
+    [Q_RES_CLIENT_SCOPE] = "SELECT scopes FROM resource_clients "
+                           "WHERE resource = ?1 AND client_id = ?2",
+    [Q_RES_CLIENTS] = "SELECT client_id, scopes, created_at FROM resource_clients "
+                      "WHERE resource = ?1 ORDER BY client_id",
+    [Q_CLIENT_RESOURCES] = "SELECT resource FROM resource_clients WHERE client_id = ?1 "
+                           "ORDER BY resource",
 };
 
 struct sq {
@@ -222,6 +256,7 @@ struct sq {
     char *path;                 /* for log lines */
     sqlite3_stmt *stmt[Q_COUNT];
     bool wlocked;               /* this handle holds writer_mu (between tx_write and the end) */
+    bool light;                 /* the open write runs with synchronous=NORMAL (tx_write_light) */
 };
 
 /* Writers of this process take turns here before BEGIN IMMEDIATE. SQLite's own wait for a
@@ -385,10 +420,39 @@ tx_write(struct sq *b, const char *op)
 static void
 writer_release(struct sq *b)
 {
+    if (b->light) {
+        b->light = false;
+        (void)run(b, Q_SYNC_FULL, "sync_full");
+    }
     if (b->wlocked) {
         b->wlocked = false;
         pthread_mutex_unlock(&writer_mu);
     }
+}
+
+/* A write whose loss in a power cut harms nobody: creating short-lived browser state (a
+ * pending login, a session, an authorization code not yet used, a session's last use). With
+ * synchronous=NORMAL in WAL mode the commit survives a crash of the process but waits for no
+ * fsync; it becomes durable with the next FULL commit or checkpoint. A power cut may lose it:
+ * the user signs in again. Everything that spends or revokes (codes taken, refresh rotation,
+ * logout, revocation) and every token grant stays FULL (issue 2: a used code or a revoked
+ * token must not come back after a power loss). Spending a code or an interaction is light
+ * too: no token exists for it until the FULL commit of its grant, and WAL frames are synced in
+ * order, so that commit makes the spend durable with it. An SSO flow costs one fsync. */
+static int
+tx_write_light(struct sq *b, const char *op)
+{
+    int rc;
+
+    pthread_mutex_lock(&writer_mu);
+    b->wlocked = true;
+    if ((rc = run(b, Q_SYNC_NORMAL, op)) == GH_OK) {
+        b->light = true;
+        rc = run(b, Q_BEGIN_WRITE, op);
+    }
+    if (rc != GH_OK)
+        writer_release(b);
+    return rc;
 }
 
 /* Reads of several statements (a client and its URIs) see one snapshot. */
@@ -1565,7 +1629,7 @@ sq_interaction_add(void *impl, const struct interaction *ia)
     sqlite3_stmt *s = NULL;
     int brc = SQLITE_OK, rc;
 
-    if ((rc = tx_write(b, "interaction_add")) != GH_OK)
+    if ((rc = tx_write_light(b, "interaction_add")) != GH_OK)
         return rc;
     if ((rc = prep(b, Q_IA_ADD, "interaction_add", &s)) != GH_OK) {
         tx_rollback(b);
@@ -1617,7 +1681,7 @@ sq_interaction_take(void *impl, const unsigned char *id_hash, int64_t now,
     bool expired;
     int brc = SQLITE_OK, rc;
 
-    if ((rc = tx_write(b, "interaction_take")) != GH_OK)
+    if ((rc = tx_write_light(b, "interaction_take")) != GH_OK)
         return rc;
     if ((rc = prep(b, Q_IA_GET, "interaction_take", &s)) != GH_OK)
         goto out;
@@ -1667,7 +1731,7 @@ sq_session_add(void *impl, const struct session *se)
     sqlite3_stmt *s = NULL;
     int brc = SQLITE_OK, rc;
 
-    if ((rc = tx_write(b, "session_add")) != GH_OK)
+    if ((rc = tx_write_light(b, "session_add")) != GH_OK)
         return rc;
     if ((rc = prep(b, Q_SESSION_ADD, "session_add", &s)) != GH_OK) {
         tx_rollback(b);
@@ -1753,7 +1817,7 @@ sq_code_add(void *impl, const struct authcode *c)
     sqlite3_stmt *s = NULL;
     int brc = SQLITE_OK, rc;
 
-    if ((rc = tx_write(b, "code_add")) != GH_OK)
+    if ((rc = tx_write_light(b, "code_add")) != GH_OK)
         return rc;
     if ((rc = prep(b, Q_CODE_ADD, "code_add", &s)) != GH_OK) {
         tx_rollback(b);
@@ -1789,7 +1853,7 @@ sq_code_take(void *impl, const unsigned char *hash, int64_t now, const char *gra
     *out = NULL;
     if (!grant_id)   /* without it a later replay could not find what to revoke */
         return GH_EINVAL;
-    if ((rc = tx_write(b, "code_take")) != GH_OK)
+    if ((rc = tx_write_light(b, "code_take")) != GH_OK)
         return rc;
     if ((rc = prep(b, Q_CODE_GET, "code_take", &s)) != GH_OK)
         goto out;
@@ -1821,7 +1885,12 @@ sq_code_take(void *impl, const unsigned char *hash, int64_t now, const char *gra
 
     if (spent) {
         /* A replay, however late (spent codes are kept for the purge grace): mark it, so a
-         * grant not stored yet is refused by grant_add, and revoke the one stored. */
+         * grant not stored yet is stored revoked by grant_add, and revoke the one stored. A
+         * revocation must survive a power cut: redo it in a FULL transaction (synchronous is
+         * fixed when a transaction begins). The code cannot change meanwhile: spent is final. */
+        tx_rollback(b);
+        if ((rc = tx_write(b, "code_take")) != GH_OK)
+            goto out;
         if ((rc = prep(b, Q_CODE_MARK_REPLAYED, "code_take", &s)) != GH_OK)
             goto out;
         bind_hash(s, 1, hash, &brc);
@@ -1899,7 +1968,7 @@ insert_refresh(struct sq *b, const unsigned char *hash, const char *grant_id, in
  * (Q_REFRESH_PEEK, key hash) into a new struct grant: GH_OK, GH_ENOTFOUND. */
 static int
 load_grant(struct sq *b, enum q_id id, const char *text, const unsigned char *hash,
-    const char *op, struct grant **out)
+    int64_t now, const char *op, struct grant **out)
 {
     sqlite3_stmt *s = NULL;
     struct grant *g = NULL;
@@ -1912,6 +1981,8 @@ load_grant(struct sq *b, enum q_id id, const char *text, const unsigned char *ha
         bind_hash(s, 1, hash, &brc);
     else
         bind_text(s, 1, text, &brc);
+    if (sqlite3_bind_parameter_count(s) >= 2)
+        bind_int(s, 2, now, &brc);
     if ((rc = bound(b, op, brc)) != GH_OK)
         goto out;
     if ((rc = step_row(b, s, op)) != GH_OK)
@@ -2004,14 +2075,14 @@ out:
 static int
 sq_grant_get(void *impl, const char *id, struct grant **out)
 {
-    return load_grant(impl, Q_GRANT_GET, id, NULL, "grant_get", out);
+    return load_grant(impl, Q_GRANT_GET, id, NULL, 0, "grant_get", out);
 }
 
 /* A read, nothing spent and nothing checked: the caller still rotates (or not) afterwards. */
 static int
-sq_refresh_peek(void *impl, const unsigned char *hash, struct grant **out)
+sq_refresh_peek(void *impl, const unsigned char *hash, int64_t now, struct grant **out)
 {
-    return load_grant(impl, Q_REFRESH_PEEK, NULL, hash, "refresh_peek", out);
+    return load_grant(impl, Q_REFRESH_PEEK, NULL, hash, now, "refresh_peek", out);
 }
 
 static int
@@ -2128,7 +2199,7 @@ sq_refresh_rotate(void *impl, const unsigned char *old_hash, const unsigned char
     if ((rc = insert_refresh(b, new_hash, grant_id, gen + 1, new_idle_until,
              "refresh_rotate")) != GH_OK)
         goto out;
-    if ((rc = load_grant(b, Q_GRANT_GET, grant_id, NULL, "refresh_rotate", out)) != GH_OK) {
+    if ((rc = load_grant(b, Q_GRANT_GET, grant_id, NULL, 0, "refresh_rotate", out)) != GH_OK) {
         if (rc == GH_ENOTFOUND)
             rc = bad_row("refresh_rotate", "grant vanished under the write lock");
         goto out;
@@ -2191,6 +2262,28 @@ out:
     return rc;
 }
 
+/* --- assertion replay ------------------------------------------------------------------ */
+
+/* RFC 7523 §3 item 7: the primary key makes a second (iss, jti) a constraint error. */
+static int
+sq_jti_use(void *impl, const char *iss, const char *jti, int64_t expires_at)
+{
+    struct sq *b = impl;
+    sqlite3_stmt *s = NULL;
+    int brc = SQLITE_OK, rc;
+
+    if ((rc = tx_write(b, "jti_use")) != GH_OK)
+        return rc;
+    if ((rc = prep(b, Q_JTI_USE, "jti_use", &s)) != GH_OK) {
+        tx_rollback(b);
+        return rc;
+    }
+    bind_text(s, 1, iss, &brc);
+    bind_text(s, 2, jti, &brc);
+    bind_int(s, 3, expires_at, &brc);
+    return write_commit(b, s, brc, "jti_use");
+}
+
 /* --- consent ----------------------------------------------------------------------------- */
 
 static int
@@ -2243,7 +2336,8 @@ sq_consent_set(void *impl, const char *sub, const char *client_id, const char *s
 static int
 sq_purge(void *impl, int64_t now, int64_t grace, size_t *removed)
 {
-    static const enum q_id steps[] = { Q_PURGE_INTERACTIONS, Q_PURGE_SESSIONS, Q_PURGE_CODES,
+    static const enum q_id steps[] = { Q_PURGE_JTIS, Q_PURGE_INTERACTIONS, Q_PURGE_SESSIONS,
+        Q_PURGE_CODES,
         Q_PURGE_ACCESS, Q_PURGE_REFRESH, Q_PURGE_GRANTS };
     struct sq *b = impl;
     sqlite3_stmt *s = NULL;
@@ -2272,6 +2366,255 @@ out:
     done(s);
     if (rc != GH_OK)
         tx_rollback(b);
+    return rc;
+}
+
+/* --- service-to-service: resources (0004_s2s.sql) ------------------------------------------ */
+
+/* A resources row (id, name, scopes, created_at) into a new struct resource. */
+static struct resource *
+row_resource(sqlite3_stmt *s)
+{
+    struct resource *r = x_calloc(1, sizeof(*r));
+
+    r->id = col_str(s, 0);
+    r->name = col_str(s, 1);
+    r->scopes = split_spaces((const char *)sqlite3_column_text(s, 2));
+    r->created_at = sqlite3_column_int64(s, 3);
+    return r;
+}
+
+static int
+sq_resource_add(void *impl, const struct resource *r)
+{
+    struct sq *b = impl;
+    sqlite3_stmt *s = NULL;
+    char *scopes = NULL;
+    int brc = SQLITE_OK, rc;
+
+    if ((rc = tx_write(b, "resource_add")) != GH_OK)
+        return rc;
+    if ((rc = prep(b, Q_RES_ADD, "resource_add", &s)) != GH_OK) {
+        tx_rollback(b);
+        return rc;
+    }
+    scopes = str_list_join(r->scopes, " ");
+    bind_text(s, 1, r->id, &brc);
+    bind_text(s, 2, r->name, &brc);
+    bind_text(s, 3, scopes, &brc);
+    bind_int(s, 4, r->created_at, &brc);
+    rc = write_commit(b, s, brc, "resource_add");
+    free(scopes);
+    return rc;
+}
+
+static int
+sq_resource_get(void *impl, const char *id, struct resource **out)
+{
+    struct sq *b = impl;
+    sqlite3_stmt *s = NULL;
+    int brc = SQLITE_OK, rc;
+
+    *out = NULL;
+    if ((rc = prep(b, Q_RES_GET, "resource_get", &s)) != GH_OK)
+        goto out;
+    bind_text(s, 1, id, &brc);
+    if ((rc = bound(b, "resource_get", brc)) != GH_OK)
+        goto out;
+    if ((rc = step_row(b, s, "resource_get")) != GH_OK)
+        goto out;
+    *out = row_resource(s);
+out:
+    done(s);
+    return rc;
+}
+
+static int
+sq_resource_list(void *impl, struct resource ***out, size_t *n)
+{
+    struct sq *b = impl;
+    sqlite3_stmt *s = NULL;
+    struct resource **list = NULL;
+    size_t len = 0, cap = 0;
+    int rc, src;
+
+    *out = NULL;
+    *n = 0;
+    if ((rc = prep(b, Q_RES_LIST, "resource_list", &s)) != GH_OK)
+        goto out;
+    list = x_calloc(1, sizeof(*list));
+    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+        if (len + 1 >= cap) {
+            cap = cap ? cap * 2 : 16;
+            list = x_realloc(list, cap * sizeof(*list));
+        }
+        list[len++] = row_resource(s);
+        list[len] = NULL;
+    }
+    if (src != SQLITE_DONE) {
+        rc = fail(b, "resource_list", src);
+        goto out;
+    }
+    *out = list;
+    *n = len;
+    list = NULL;
+out:
+    done(s);
+    resource_list_free(list, len);
+    return rc;
+}
+
+/* Its resource_clients rows go with it (ON DELETE CASCADE). */
+static int
+sq_resource_delete(void *impl, const char *id)
+{
+    return write_keyed(impl, Q_RES_DELETE, "resource_delete", NULL, id, 0);
+}
+
+/* An upsert: a second allow replaces the scopes. A resource or client that does not exist
+ * fails the foreign key: GH_ENOTFOUND (map_rc). */
+static int
+sq_resource_allow(void *impl, const char *resource, const char *client_id, const char *scope,
+    int64_t now)
+{
+    struct sq *b = impl;
+    sqlite3_stmt *s = NULL;
+    int brc = SQLITE_OK, rc;
+
+    if ((rc = tx_write(b, "resource_allow")) != GH_OK)
+        return rc;
+    if ((rc = prep(b, Q_RES_ALLOW, "resource_allow", &s)) != GH_OK) {
+        tx_rollback(b);
+        return rc;
+    }
+    bind_text(s, 1, resource, &brc);
+    bind_text(s, 2, client_id, &brc);
+    bind_text(s, 3, scope ? scope : "", &brc);
+    bind_int(s, 4, now, &brc);
+    return write_commit(b, s, brc, "resource_allow");
+}
+
+static int
+sq_resource_disallow(void *impl, const char *resource, const char *client_id)
+{
+    struct sq *b = impl;
+    sqlite3_stmt *s = NULL;
+    int brc = SQLITE_OK, rc;
+
+    if ((rc = tx_write(b, "resource_disallow")) != GH_OK)
+        return rc;
+    if ((rc = prep(b, Q_RES_DISALLOW, "resource_disallow", &s)) != GH_OK)
+        goto out;
+    bind_text(s, 1, resource, &brc);
+    bind_text(s, 2, client_id, &brc);
+    if ((rc = bound(b, "resource_disallow", brc)) != GH_OK)
+        goto out;
+    if ((rc = step_done(b, s, "resource_disallow")) != GH_OK)
+        goto out;
+    if (sqlite3_changes(b->db) == 0) {
+        rc = GH_ENOTFOUND;
+        goto out;
+    }
+    done(s);
+    s = NULL;
+    rc = tx_commit(b, "resource_disallow");
+out:
+    done(s);
+    if (rc != GH_OK)
+        tx_rollback(b);
+    return rc;
+}
+
+static int
+sq_resource_client_scope(void *impl, const char *resource, const char *client_id,
+    char **scope)
+{
+    struct sq *b = impl;
+    sqlite3_stmt *s = NULL;
+    int brc = SQLITE_OK, rc;
+
+    *scope = NULL;
+    if ((rc = prep(b, Q_RES_CLIENT_SCOPE, "resource_client_scope", &s)) != GH_OK)
+        goto out;
+    bind_text(s, 1, resource, &brc);
+    bind_text(s, 2, client_id, &brc);
+    if ((rc = bound(b, "resource_client_scope", brc)) != GH_OK)
+        goto out;
+    if ((rc = step_row(b, s, "resource_client_scope")) != GH_OK)
+        goto out;
+    *scope = col_str(s, 0);
+out:
+    done(s);
+    return rc;
+}
+
+static int
+sq_resource_clients(void *impl, const char *resource, struct resource_client **out, size_t *n)
+{
+    struct sq *b = impl;
+    sqlite3_stmt *s = NULL;
+    struct resource_client *list = NULL;
+    size_t len = 0, cap = 0;
+    int brc = SQLITE_OK, rc, src;
+
+    *out = NULL;
+    *n = 0;
+    if ((rc = prep(b, Q_RES_CLIENTS, "resource_clients", &s)) != GH_OK)
+        goto out;
+    bind_text(s, 1, resource, &brc);
+    if ((rc = bound(b, "resource_clients", brc)) != GH_OK)
+        goto out;
+    list = x_calloc(1, sizeof(*list));
+    cap = 1;
+    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+        if (len == cap) {
+            cap *= 2;
+            list = x_realloc(list, cap * sizeof(*list));
+        }
+        list[len].client_id = col_str(s, 0);
+        list[len].scope = col_str(s, 1);
+        list[len].created_at = sqlite3_column_int64(s, 2);
+        len++;
+    }
+    if (src != SQLITE_DONE) {
+        rc = fail(b, "resource_clients", src);
+        goto out;
+    }
+    *out = list;
+    *n = len;
+    list = NULL;
+out:
+    done(s);
+    resource_client_list_free(list, len);
+    return rc;
+}
+
+static int
+sq_client_resources(void *impl, const char *client_id, char ***ids, size_t *n)
+{
+    struct sq *b = impl;
+    sqlite3_stmt *s = NULL;
+    struct strvec sv = { 0 };
+    int brc = SQLITE_OK, rc, src;
+
+    *ids = NULL;
+    *n = 0;
+    if ((rc = prep(b, Q_CLIENT_RESOURCES, "client_resources", &s)) != GH_OK)
+        goto out;
+    bind_text(s, 1, client_id, &brc);
+    if ((rc = bound(b, "client_resources", brc)) != GH_OK)
+        goto out;
+    while ((src = sqlite3_step(s)) == SQLITE_ROW)
+        strvec_push(&sv, (const char *)sqlite3_column_text(s, 0));
+    if (src != SQLITE_DONE) {
+        rc = fail(b, "client_resources", src);
+        goto out;
+    }
+    *n = sv.n;
+    *ids = strvec_take(&sv);
+out:
+    done(s);
+    str_list_free(sv.v);
     return rc;
 }
 
@@ -2314,7 +2657,17 @@ const struct store_ops store_sqlite_ops = {
     .refresh_peek = sq_refresh_peek,
     .token_revoke = sq_token_revoke,
     .token_check = sq_token_check,
+    .jti_use = sq_jti_use,
     .consent_get = sq_consent_get,
     .consent_set = sq_consent_set,
     .purge = sq_purge,
+    .resource_add = sq_resource_add,
+    .resource_get = sq_resource_get,
+    .resource_list = sq_resource_list,
+    .resource_delete = sq_resource_delete,
+    .resource_allow = sq_resource_allow,
+    .resource_disallow = sq_resource_disallow,
+    .resource_client_scope = sq_resource_client_scope,
+    .resource_clients = sq_resource_clients,
+    .client_resources = sq_client_resources,
 };

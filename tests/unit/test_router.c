@@ -189,6 +189,7 @@ test_flow_endpoints_are_routed(void)
         { "/token", REQ_POST, true }, { "/userinfo", REQ_GET, true },
         { "/userinfo", REQ_POST, true }, { "/logout", REQ_GET, true },
         { "/logout", REQ_POST, true }, { "/static/gatehouse.css", REQ_GET, false },
+        { "/introspect", REQ_POST, true }, { "/revoke", REQ_POST, true },
     };
     const struct route *r;
     unsigned allow;
@@ -202,12 +203,41 @@ test_flow_endpoints_are_routed(void)
     T_EQ_INT(route_lookup(REQ_GET, "/login", 6, &r, &allow), ROUTE_BAD_METHOD);
 }
 
+static void
+test_s2s_endpoints_are_post_only(void)
+{
+    static const char *const paths[] = { "/introspect", "/revoke" };
+    static const unsigned others[] = { REQ_GET, REQ_HEAD, REQ_PUT, REQ_DELETE, REQ_OPTIONS,
+        REQ_OTHER };
+    const struct route *r;
+    unsigned allow;
+    char s[64];
+
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        size_t n = strlen(paths[i]);
+        T_EQ_INT(route_lookup(REQ_POST, paths[i], n, &r, &allow), ROUTE_FOUND);
+        T_ASSERT(r->fn != NULL);
+        T_ASSERT(r->flags & ROUTE_BODY);
+        T_ASSERT(!(r->flags & ROUTE_PREFIX));
+        for (size_t j = 0; j < sizeof(others) / sizeof(others[0]); j++) {
+            T_EQ_INT(route_lookup(others[j], paths[i], n, &r, &allow), ROUTE_BAD_METHOD);
+            T_EQ_STR(route_allow_str(allow, s, sizeof(s)), "POST");
+        }
+    }
+    /* exact paths only: no trailing slash, case or suffix variants */
+    T_EQ_INT(route_lookup(REQ_POST, "/revoke/", 8, &r, &allow), ROUTE_NOT_FOUND);
+    T_EQ_INT(route_lookup(REQ_POST, "/Introspect", 11, &r, &allow), ROUTE_NOT_FOUND);
+    T_EQ_INT(route_lookup(REQ_POST, "/introspection", 14, &r, &allow), ROUTE_NOT_FOUND);
+    T_EQ_INT(route_lookup(REQ_POST, "/revocation", 11, &r, &allow), ROUTE_NOT_FOUND);
+}
+
 int
 main(void)
 {
     t_init("router");
     T_RUN(test_prefix_route_needs_one_more_byte);
     T_RUN(test_flow_endpoints_are_routed);
+    T_RUN(test_s2s_endpoints_are_post_only);
     T_RUN(test_exact_match_only);
     T_RUN(test_length_is_honoured_not_strlen);
     T_RUN(test_head_allowed_wherever_get_is);

@@ -497,7 +497,8 @@ test_refresh_rotation_happy_path(void)
     T_EQ_INT(count(path, "SELECT idle_until FROM refresh_tokens WHERE gen = 3"), 1502);
 }
 
-/* peek shows a token's grant (to check a narrowed scope first) and spends nothing. */
+/* peek shows the grant of a family's current, not idle token (to check a narrowed scope
+ * first; introspection) and spends nothing. */
 static void
 test_refresh_peek_spends_nothing(void)
 {
@@ -511,20 +512,26 @@ test_refresh_peek_spends_nothing(void)
     mk_hash(r1, 7, 1);
     mk_hash(unknown, 7, 99);
     T_EQ_INT(store_grant_add(st, &g, r0, 1000), GH_OK);
-    T_EQ_INT(store_refresh_peek(st, r0, &got), GH_OK);
+    T_EQ_INT(store_refresh_peek(st, r0, 50, &got), GH_OK);
     T_EQ_STR(got->id, "g1");
     T_EQ_STR(got->scope, "openid offline_access");
     T_EQ_INT(got->refresh_gen, 0);
     grant_free(got);
     got = (struct grant *)1;
-    T_EQ_INT(store_refresh_peek(st, unknown, &got), GH_ENOTFOUND);
+    T_EQ_INT(store_refresh_peek(st, unknown, 50, &got), GH_ENOTFOUND);
     T_ASSERT(got == NULL);
+    T_EQ_INT(store_refresh_peek(st, r0, 1000, &got), GH_ENOTFOUND);   /* idle end reached */
     /* the peeked token still rotates */
     T_EQ_INT(store_refresh_rotate(st, r0, r1, 100, 1000, &got), GH_OK);
     grant_free(got);
-    /* an old or revoked token still shows its grant: peek checks nothing */
+    got = NULL;
+    /* the rotated token names no live grant any more; the new one does */
+    T_EQ_INT(store_refresh_peek(st, r0, 100, &got), GH_ENOTFOUND);
+    T_EQ_INT(store_refresh_peek(st, r1, 100, &got), GH_OK);
+    grant_free(got);
+    /* revocation is the caller's to see */
     T_EQ_INT(store_grant_revoke(st, "g1"), GH_OK);
-    T_EQ_INT(store_refresh_peek(st, r0, &got), GH_OK);
+    T_EQ_INT(store_refresh_peek(st, r1, 100, &got), GH_OK);
     T_EQ_INT(got->refresh_gen, 1);
     T_ASSERT(got->revoked);
     grant_free(got);
@@ -644,6 +651,26 @@ test_token_check_follows_the_grant_and_the_deny_list(void)
     T_EQ_INT(store_token_check(st, "g1.other", "g1"), GH_EDENIED);
     store_close(st);
     T_EQ_INT(count(path, "SELECT count(*) FROM revoked_tokens"), 2);
+}
+
+static void
+test_jti_is_accepted_once_per_issuer_until_purged(void)
+{
+    char path[128];
+    struct store *st = fixture(path, sizeof(path));
+    size_t removed = 0;
+
+    T_ASSERT(st);
+    T_EQ_INT(store_jti_use(st, "svc-a", "j1", 500), GH_OK);
+    T_EQ_INT(store_jti_use(st, "svc-a", "j1", 900), GH_EEXIST);   /* replay */
+    T_EQ_INT(store_jti_use(st, "svc-b", "j1", 500), GH_OK);       /* another issuer's jti */
+    T_EQ_INT(store_jti_use(st, "svc-a", "J1", 500), GH_OK);       /* exact */
+    T_EQ_INT(store_purge(st, 499, 0, &removed), GH_OK);
+    T_EQ_INT(store_jti_use(st, "svc-a", "j1", 900), GH_EEXIST);   /* not expired yet */
+    T_EQ_INT(store_purge(st, 500, 0, &removed), GH_OK);
+    T_EQ_INT(removed, 3);
+    store_close(st);
+    T_EQ_INT(count(path, "SELECT count(*) FROM used_jtis"), 0);
 }
 
 static void
@@ -997,6 +1024,7 @@ main(void)
     T_RUN(test_refresh_reuse_revokes_the_family_only);
     T_RUN(test_refresh_expiry_and_failure_paths);
     T_RUN(test_token_check_follows_the_grant_and_the_deny_list);
+    T_RUN(test_jti_is_accepted_once_per_issuer_until_purged);
     T_RUN(test_consent_get_set);
     T_RUN(test_user_delete_leaves_nothing_usable);
     T_RUN(test_client_delete_leaves_nothing_usable);

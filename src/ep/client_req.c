@@ -1,0 +1,91 @@
+/* client_req.c — form body and client authentication for the endpoints a client calls
+ * directly (token, introspection, revocation; see client_req.h). The credentials are read
+ * from Authorization: Basic and from the body, and oidc/client_auth.c decides; this file only
+ * turns its verdict into the RFC 6749 §5.2 answer, so the three endpoints cannot drift apart.
+ * It does not look at any endpoint-specific parameter. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "ep/client_req.h"
+#include "http/resp.h"
+#include "model/client.h"
+#include "oidc/client_auth.h"
+#include "util/xmem.h"
+
+int
+client_req_error(struct req *rq, const struct oauth_err *oe, bool basic)
+{
+    if (!oe->status)
+        return resp_error(rq, 500, "server_error", "the request could not be processed");
+    if (oe->status == 401 && basic)   /* RFC 6749 §5.2 */
+        return resp_error_hdr(rq, 401, oe->code, oe->desc, "WWW-Authenticate",
+            "Basic realm=\"gatehouse\", charset=\"UTF-8\"");
+    return resp_error(rq, oe->status, oe->code, oe->desc);
+}
+
+bool
+client_req_auth(struct req *rq, struct store *st, unsigned flags, struct client_req *cq,
+    int *rc)
+{
+    struct client_creds cr = { 0 };
+    struct oauth_err oe = { 0 };
+    const char *why = NULL;
+    int r;
+
+    memset(cq, 0, sizeof(*cq));
+    req_params_init(&cq->ps);
+    if (req_form(rq, &cq->ps, &why) != GH_OK) {
+        *rc = resp_error(rq, 400, "invalid_request", why ? why : "the body must be a form");
+        return false;
+    }
+    r = req_basic(rq, &cq->buser, &cq->bpass);
+    if (r == GH_OK) {
+        cr.basic_id = cq->buser;
+        cr.basic_secret = cq->bpass;
+        cr.basic_secret_len = strlen(cq->bpass);
+    } else if (r != GH_ENOTFOUND) {
+        cr.basic_malformed = true;
+    }
+    cr.form_id = req_param(&cq->ps, "client_id", NULL);
+    cr.form_secret = req_param(&cq->ps, "client_secret", &cr.form_secret_len);
+    cr.assertion = req_param(&cq->ps, "client_assertion", NULL);
+    cr.assertion_type = req_param(&cq->ps, "client_assertion_type", NULL);
+    /* an assertion names our issuer or issuer + "/token" as aud, at every endpoint */
+    cr.issuer = rq->app->issuer;
+    r = client_auth(st, rq->app->secrets, &cr, &cq->c, &cq->basic, &oe);
+    if (r == GH_ESTORE) {
+        *rc = resp_error(rq, 503, "temporarily_unavailable", "the store is unavailable");
+        return false;
+    }
+    if (r != GH_OK) {
+        *rc = client_req_error(rq, &oe, cq->basic);
+        return false;
+    }
+    /* RFC 7662 §2.1: the caller of introspection must authenticate; a public client only
+     * names itself, which anyone can do */
+    if ((flags & CLIENT_REQ_CONFIDENTIAL) &&
+        (cq->c->is_public || cq->c->auth_method == CLIENT_AUTH_NONE)) {
+        log_warn("client_auth_fail", "client=%s reason=public_client path=%s",
+            cq->c->client_id, rq->path);
+        oauth_err_set(&oe, 401, "invalid_client", "client authentication failed");
+        *rc = client_req_error(rq, &oe, cq->basic);
+        return false;
+    }
+    return true;
+}
+
+void
+client_req_free(struct client_req *cq)
+{
+    client_free(cq->c);
+    cq->c = NULL;
+    free(cq->buser);
+    cq->buser = NULL;
+    if (cq->bpass)
+        str_wipe_free(cq->bpass);
+    cq->bpass = NULL;
+    req_params_free(&cq->ps);
+}
