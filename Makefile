@@ -62,7 +62,7 @@ FUZZ_SAN    = -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-r
 FUZZ_VARS   = BUILD=build/fuzz BIN=build/fuzz/gatehouse CC=$(FUZZ_CC) OPT="$(FUZZ_SAN)" \
               LDOPT="-fsanitize=address,undefined" CFLAGS="-Wno-format-nonliteral $(CFLAGS)"
 
-.PHONY: all deps test-deps bench-deps fuzz-deps fuzz fuzz-build run build-tests test test-fast test-unit test-e2e asan test-asan bench bench-flows lint fmt clean
+.PHONY: all deps test-deps bench-deps fuzz-deps fuzz fuzz-build run build-tests test test-fast test-unit test-e2e asan test-asan bench bench-flows bench-cc lint fmt clean
 
 all: $(BIN)
 
@@ -167,11 +167,17 @@ asan test-asan: test-deps
 bench: bench-deps $(BIN)
 	sh bench/run.sh
 	GATEHOUSE_BIN=$(BIN) sh bench/flows.sh
+	GATEHOUSE_BIN=$(BIN) sh bench/cc.sh
 
 # Sign-in flows, token latency under login load, userinfo (bench/flows.sh; needs linux-perf for
 # the profile, skipped without it).
 bench-flows: bench-deps $(BIN)
 	GATEHOUSE_BIN=$(BIN) sh bench/flows.sh
+
+# client_credentials tokens/s (basic, client_secret_jwt, private_key_jwt x ES256, RS256) next to
+# bench/sign_probe.c, the MHD + one-signature ceiling (bench/cc.sh; needs python3-cryptography).
+bench-cc: bench-deps $(BIN)
+	GATEHOUSE_BIN=$(BIN) sh bench/cc.sh
 
 # Build every target with clang + libFuzzer + ASan/UBSan into build/fuzz/ and run each for
 # FUZZ_SECONDS from the committed corpus. New inputs go to build/fuzz/new/<name>/ (scratch);
