@@ -20,7 +20,8 @@ TEST_DEPS = /usr/lib/python3/dist-packages/pytest/__init__.py:python3-pytest \
             /usr/lib/python3/dist-packages/cryptography/__init__.py:python3-cryptography \
             /usr/bin/sqlite3:sqlite3 /usr/bin/curl:curl
 # `make bench` only.
-BENCH_DEPS = /usr/bin/wrk:wrk /usr/sbin/nginx:nginx-light /usr/bin/hyperfine:hyperfine
+BENCH_DEPS = /usr/bin/wrk:wrk /usr/sbin/nginx:nginx-light /usr/bin/hyperfine:hyperfine \
+             /usr/lib/python3/dist-packages/cryptography/__init__.py:python3-cryptography
 # `make fuzz` only (libFuzzer comes with clang's runtime libraries).
 FUZZ_DEPS  = /usr/bin/clang:clang \
              /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a:libclang-rt-14-dev
