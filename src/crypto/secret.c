@@ -42,6 +42,7 @@ struct secrets {
     unsigned char k_hash[SEC_KEY_LEN];
     unsigned char k_seal[SEC_KEY_LEN];
     unsigned char k_form[SEC_KEY_LEN];
+    EVP_MAC *hmac;                  /* fetched once: a fetch per use is a global lookup */
 };
 
 static int
@@ -200,7 +201,8 @@ sec_load(const char *keys_dir, bool create, struct secrets **out, char *err, siz
     s = x_calloc(1, sizeof(*s));
     if (hkdf(key, sizeof(key), info_hash, s->k_hash) != GH_OK ||
         hkdf(key, sizeof(key), info_seal, s->k_seal) != GH_OK ||
-        hkdf(key, sizeof(key), info_form, s->k_form) != GH_OK) {
+        hkdf(key, sizeof(key), info_form, s->k_form) != GH_OK ||
+        !(s->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL))) {
         cry_set_err(err, errsz, "%s: key derivation failed", path);
         rc = GH_ECRYPTO;
         goto out;
@@ -218,6 +220,9 @@ out:
 void
 sec_free(struct secrets *s)
 {
+    if (!s)
+        return;
+    EVP_MAC_free(s->hmac);
     mem_wipe_free(s, sizeof(*s));
 }
 
@@ -225,11 +230,10 @@ sec_free(struct secrets *s)
  * another unfilled MAC; there is no safe degraded answer for a function that cannot report
  * failure, and HMAC over memory only fails if the library is broken. */
 static void
-mac2(const unsigned char key[SEC_KEY_LEN], const char *what, const void *a, size_t alen,
-    const void *b, size_t blen, unsigned char out[SEC_HASH_LEN])
+mac2(EVP_MAC *mac, const unsigned char key[SEC_KEY_LEN], const char *what, const void *a,
+    size_t alen, const void *b, size_t blen, unsigned char out[SEC_HASH_LEN])
 {
     static const unsigned char sep = 0;
-    EVP_MAC *mac = NULL;
     EVP_MAC_CTX *ctx = NULL;
     OSSL_PARAM params[2];
     size_t len = 0;
@@ -237,7 +241,6 @@ mac2(const unsigned char key[SEC_KEY_LEN], const char *what, const void *a, size
 
     params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
     params[1] = OSSL_PARAM_construct_end();
-    mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
     if (!mac || !(ctx = EVP_MAC_CTX_new(mac)))
         goto out;
     if (EVP_MAC_init(ctx, key, SEC_KEY_LEN, params) != 1 ||
@@ -249,7 +252,6 @@ mac2(const unsigned char key[SEC_KEY_LEN], const char *what, const void *a, size
     ok = true;
 out:
     EVP_MAC_CTX_free(ctx);
-    EVP_MAC_free(mac);
     if (!ok) {
         cry_log_errs(what);
         abort();
@@ -260,7 +262,7 @@ void
 sec_client_secret_hash(const struct secrets *s, const char *client_id, const char *secret,
     size_t secret_len, unsigned char out[SEC_HASH_LEN])
 {
-    mac2(s->k_hash, "HMAC-SHA-256(client secret)", client_id, strlen(client_id), secret,
+    mac2(s->hmac, s->k_hash, "HMAC-SHA-256(client secret)", client_id, strlen(client_id), secret,
         secret_len, out);
 }
 
@@ -268,7 +270,7 @@ void
 sec_form_mac(const struct secrets *s, const char *purpose, const void *data, size_t n,
     unsigned char out[SEC_HASH_LEN])
 {
-    mac2(s->k_form, "HMAC-SHA-256(form token)", purpose, strlen(purpose), data, n, out);
+    mac2(s->hmac, s->k_form, "HMAC-SHA-256(form token)", purpose, strlen(purpose), data, n, out);
 }
 
 int
