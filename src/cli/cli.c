@@ -174,7 +174,7 @@ print_usage(FILE *f)
     for (size_t i = 0; i < NCOMMANDS; i++) {
         char left[64];
         snprintf(left, sizeof(left), "%s %s", commands[i].words, commands[i].args);
-        fprintf(f, "  %-34s %s\n", left, commands[i].summary);
+        fprintf(f, "  %-40s %s\n", left, commands[i].summary);
     }
     fprintf(f, "\n`gatehouse COMMAND --help` describes a command. Exit status: 0 success,\n"
                "1 failure, 2 usage error. Settings: flags over GATEHOUSE_* environment over\n"
