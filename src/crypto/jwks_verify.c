@@ -27,11 +27,11 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
-#include <openssl/rsa.h>
 
 #include "core/err.h"
 #include "core/limits.h"
 #include "crypto/jwks_verify.h"
+#include "crypto/jwt.h"
 #include "crypto/keys.h"
 #include "crypto/ossl.h"
 #include "util/b64url.h"
@@ -379,39 +379,6 @@ jwks_parse(const char *json, size_t len, struct jwks **out, char *why, size_t wh
 
 /* --- verifying a token ------------------------------------------------------------------ */
 
-static bool
-ascii_case_eq(const char *a, const char *b)
-{
-    for (; *a && *b; a++, b++) {
-        unsigned char x = (unsigned char)*a, y = (unsigned char)*b;
-        if (x >= 'A' && x <= 'Z')
-            x = (unsigned char)(x - 'A' + 'a');
-        if (y >= 'A' && y <= 'Z')
-            y = (unsigned char)(y - 'A' + 'a');
-        if (x != y)
-            return false;
-    }
-    return *a == *b;
-}
-
-/* RFC 9068 §4: typ is "at+jwt" or "application/at+jwt"; media types compare case-insensitively
- * (RFC 7515 §4.1.9, RFC 2045 §5.1). */
-static bool
-typ_is_at_jwt(const char *t)
-{
-    static const char app[] = "application/";
-    size_t n = sizeof(app) - 1;
-    char head[sizeof(app)];
-
-    if (strnlen(t, n) == n) {
-        memcpy(head, t, n);
-        head[n] = '\0';
-        if (ascii_case_eq(head, app))
-            t += n;
-    }
-    return ascii_case_eq(t, "at+jwt");
-}
-
 /* The protected header: alg, kid and typ only; alg on the allow-list; typ at+jwt. *alg and *kid
  * (borrowed from h; NULL when absent) are set on GH_OK. */
 static int
@@ -460,7 +427,7 @@ check_header(json_t *h, enum key_alg *alg, const char **kid, char *why, size_t w
     }
     /* RFC 9068 §4, RFC 8725 §3.11: explicit typing keeps an ID token (typ JWT) or any other JWT
      * signed with the same keys from passing as an access token */
-    if (!v || !typ_is_at_jwt(json_string_value(v))) {
+    if (!v || !jwt_typ_eq(json_string_value(v), "at+jwt")) {
         set_why(why, whysz, "typ is %.32s, not at+jwt (not an access token)",
             v ? json_string_value(v) : "missing");
         return GH_EDENIED;
@@ -524,83 +491,20 @@ find_key(const struct jwks *ks, const char *kid, enum key_alg alg, const struct 
     return GH_OK;
 }
 
-/* JWS R||S (RFC 7518 §3.4) -> DER Ecdsa-Sig-Value (RFC 3279 §2.2.3) into *der (caller frees
- * with OPENSSL_free). GH_OK or GH_ECRYPTO. */
-static int
-es256_to_der(const unsigned char *raw, unsigned char **der, size_t *derlen)
-{
-    ECDSA_SIG *sig = ECDSA_SIG_new();
-    BIGNUM *r = BN_bin2bn(raw, ES256_COORD, NULL), *s = BN_bin2bn(raw + ES256_COORD, ES256_COORD,
-        NULL);
-    int n;
-
-    *der = NULL;
-    if (!sig || !r || !s || ECDSA_SIG_set0(sig, r, s) != 1) {
-        ECDSA_SIG_free(sig);
-        BN_free(r);
-        BN_free(s);
-        return GH_ECRYPTO;
-    }
-    n = i2d_ECDSA_SIG(sig, der); /* sig owns r and s now */
-    ECDSA_SIG_free(sig);
-    if (n <= 0) {
-        *der = NULL;
-        return GH_ECRYPTO;
-    }
-    *derlen = (size_t)n;
-    return GH_OK;
-}
-
 /* GH_OK if sig is k's signature of tbs under alg; GH_EDENIED (why) if not; GH_ECRYPTO (logged)
- * if the library failed. */
+ * if the library failed. Either S of an ES256 signature is accepted: other issuers' signers
+ * need not normalise. */
 static int
 verify_sig(const struct pubkey *k, enum key_alg alg, const char *tbs, size_t tbslen,
     const unsigned char *sig, size_t siglen, char *why, size_t whysz)
 {
-    unsigned char *der = NULL;
-    EVP_MD_CTX *mctx = NULL;
-    EVP_PKEY_CTX *pctx = NULL; /* owned by mctx */
-    int rc = GH_ECRYPTO;
+    const char *w = NULL;
+    int rc = cry_verify_jws_sig(k->pkey, alg, false, tbs, tbslen, sig, siglen, &w);
 
-    if (alg == KEY_ES256) {
-        /* RFC 7518 §3.4: exactly R||S; a DER signature is not a JWS one */
-        if (siglen != 2 * ES256_COORD) {
-            set_why(why, whysz, "bad signature (an ES256 signature is 64 bytes)");
-            return GH_EDENIED;
-        }
-        if (es256_to_der(sig, &der, &siglen) != GH_OK) {
-            cry_log_errs("jwks_verify: ES256 signature conversion");
-            return GH_ECRYPTO;
-        }
-        sig = der;
-    } else if (siglen != (size_t)EVP_PKEY_get_size(k->pkey)) {
-        /* RFC 8017 §8.1.2, §8.2.2: the signature is exactly as long as the modulus */
-        set_why(why, whysz, "bad signature (length is not the modulus length)");
-        return GH_EDENIED;
-    }
-    if (!(mctx = EVP_MD_CTX_new()) ||
-        EVP_DigestVerifyInit(mctx, &pctx, EVP_sha256(), NULL, k->pkey) != 1)
-        goto fail;
-    /* RFC 7518 §3.5: MGF1 with SHA-256 and a salt as long as the hash */
-    if (alg == KEY_PS256 &&
-        (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
-            EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256()) != 1 ||
-            EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1))
-        goto fail;
-    if (EVP_DigestVerify(mctx, sig, siglen, (const unsigned char *)tbs, tbslen) == 1) {
-        rc = GH_OK;
-    } else {
-        ERR_clear_error(); /* a forged or damaged token, not a fault */
-        set_why(why, whysz, "bad signature");
-        rc = GH_EDENIED;
-    }
-    goto out;
-fail:
-    cry_log_errs("jwks_verify: verify init");
-    set_why(why, whysz, "the crypto library failed (see the log)");
-out:
-    EVP_MD_CTX_free(mctx);
-    OPENSSL_free(der);
+    if (rc == GH_EDENIED)
+        set_why(why, whysz, strcmp(w, "bad signature") == 0 ? "%s" : "bad signature (%s)", w);
+    else if (rc != GH_OK)
+        set_why(why, whysz, "the crypto library failed (see the log)");
     return rc;
 }
 

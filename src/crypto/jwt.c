@@ -209,16 +209,23 @@ verify_pkey(EVP_PKEY *pkey, enum sig_kind kind, bool low_s_only, const char *tbs
     return rc;
 }
 
-/* GH_OK if sig is k's signature of tbs under alg (one of ours: low S only). */
-static int
-verify_sig(const struct key *k, enum key_alg alg, const char *tbs, size_t tbslen,
-    const unsigned char *sig, size_t siglen, const char **why)
+int
+cry_verify_jws_sig(EVP_PKEY *pkey, enum key_alg alg, bool low_s_only, const char *tbs,
+    size_t tbslen, const unsigned char *sig, size_t siglen, const char **why)
 {
     enum sig_kind kind = alg == KEY_ES256 ? SIG_ECDSA_P256
                          : alg == KEY_PS256 ? SIG_RSA_PSS
                                             : SIG_RSA_PKCS1;
 
-    return verify_pkey(keys_evp_pkey(k), kind, true, tbs, tbslen, sig, siglen, why);
+    return verify_pkey(pkey, kind, low_s_only, tbs, tbslen, sig, siglen, why);
+}
+
+/* GH_OK if sig is k's signature of tbs under alg (one of ours: low S only). */
+static int
+verify_sig(const struct key *k, enum key_alg alg, const char *tbs, size_t tbslen,
+    const unsigned char *sig, size_t siglen, const char **why)
+{
+    return cry_verify_jws_sig(keys_evp_pkey(k), alg, true, tbs, tbslen, sig, siglen, why);
 }
 
 /* --- signing ---------------------------------------------------------------------------- */

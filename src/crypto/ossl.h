@@ -3,7 +3,12 @@
 #ifndef GH_CRYPTO_OSSL_H
 #define GH_CRYPTO_OSSL_H
 
+#include <stdbool.h>
 #include <stddef.h>
+
+#include <openssl/evp.h>
+
+#include "crypto/keys.h"
 
 /* Empty the OpenSSL error queue into buf as "reason; reason; ..." (cut to sz - 1 bytes; the
  * queue is always emptied, so no stale error is left for the next caller). Returns buf, which
@@ -23,5 +28,11 @@ void  cry_set_err(char *err, size_t errsz, const char *fmt, ...)
  * regular file, wrong size) or GH_EIO. */
 int   cry_read_private(const char *path, size_t min, size_t max, unsigned char **out,
           size_t *outlen, char *err, size_t errsz);
+
+/* jwt.c: GH_OK if sig (JWS form: R||S for ES256) is pkey's signature of tbs under alg (RFC 7518
+ * §3.3-3.5); GH_EDENIED with *why if not; GH_ECRYPTO (logged) if the library failed.
+ * low_s_only refuses the high-S twin of an ES256 signature (our own tokens). */
+int   cry_verify_jws_sig(EVP_PKEY *pkey, enum key_alg alg, bool low_s_only, const char *tbs,
+          size_t tbslen, const unsigned char *sig, size_t siglen, const char **why);
 
 #endif

@@ -635,7 +635,7 @@ test_jwks_bounds(void)
 int
 main(void)
 {
-    t_init("test_jwks_verify");
+    t_init("jwks_verify");
     json_set_alloc_funcs(malloc, free);
     rsa_a = EVP_RSA_gen(2048);
     rsa_b = EVP_RSA_gen(2048);
