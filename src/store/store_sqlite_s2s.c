@@ -1,0 +1,290 @@
+/* store_sqlite_s2s.c — service-to-service records of the SQLite backend (0004_s2s.sql):
+ * client-assertion replay (used jtis) and resources with the clients allowed to use them.
+ * Helpers and transactions: store_sqlite.c. */
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "core/err.h"
+#include "core/log.h"
+#include "model/client.h"
+#include "model/user.h"
+#include "store/store.h"
+#include "store/store_sqlite_int.h"
+#include "util/str.h"
+#include "util/xmem.h"
+
+/* --- assertion replay ------------------------------------------------------------------ */
+
+/* RFC 7523 §3 item 7: the primary key makes a second (iss, jti) a constraint error. */
+int
+sq_jti_use(void *impl, const char *iss, const char *jti, int64_t expires_at)
+{
+    struct sq *b = impl;
+    sqlite3_stmt *s = NULL;
+    int brc = SQLITE_OK, rc;
+
+    if ((rc = sq_tx_write(b, "jti_use")) != GH_OK)
+        return rc;
+    if ((rc = sq_prep(b, Q_JTI_USE, "jti_use", &s)) != GH_OK) {
+        sq_tx_rollback(b);
+        return rc;
+    }
+    sq_bind_text(s, 1, iss, &brc);
+    sq_bind_text(s, 2, jti, &brc);
+    sq_bind_int(s, 3, expires_at, &brc);
+    return sq_write_commit(b, s, brc, "jti_use");
+}
+
+/* --- service-to-service: resources (0004_s2s.sql) ------------------------------------------ */
+
+/* A resources row (id, name, scopes, created_at) into a new struct resource. */
+static struct resource *
+row_resource(sqlite3_stmt *s)
+{
+    struct resource *r = x_calloc(1, sizeof(*r));
+
+    r->id = sq_col_str(s, 0);
+    r->name = sq_col_str(s, 1);
+    r->scopes = sq_split_spaces((const char *)sqlite3_column_text(s, 2));
+    r->created_at = sqlite3_column_int64(s, 3);
+    return r;
+}
+
+int
+sq_resource_add(void *impl, const struct resource *r)
+{
+    struct sq *b = impl;
+    sqlite3_stmt *s = NULL;
+    char *scopes = NULL;
+    int brc = SQLITE_OK, rc;
+
+    if ((rc = sq_tx_write(b, "resource_add")) != GH_OK)
+        return rc;
+    if ((rc = sq_prep(b, Q_RES_ADD, "resource_add", &s)) != GH_OK) {
+        sq_tx_rollback(b);
+        return rc;
+    }
+    scopes = str_list_join(r->scopes, " ");
+    sq_bind_text(s, 1, r->id, &brc);
+    sq_bind_text(s, 2, r->name, &brc);
+    sq_bind_text(s, 3, scopes, &brc);
+    sq_bind_int(s, 4, r->created_at, &brc);
+    rc = sq_write_commit(b, s, brc, "resource_add");
+    free(scopes);
+    return rc;
+}
+
+int
+sq_resource_get(void *impl, const char *id, struct resource **out)
+{
+    struct sq *b = impl;
+    sqlite3_stmt *s = NULL;
+    int brc = SQLITE_OK, rc;
+
+    *out = NULL;
+    if ((rc = sq_prep(b, Q_RES_GET, "resource_get", &s)) != GH_OK)
+        goto out;
+    sq_bind_text(s, 1, id, &brc);
+    if ((rc = sq_bound(b, "resource_get", brc)) != GH_OK)
+        goto out;
+    if ((rc = sq_step_row(b, s, "resource_get")) != GH_OK)
+        goto out;
+    *out = row_resource(s);
+out:
+    sq_done(s);
+    return rc;
+}
+
+int
+sq_resource_list(void *impl, struct resource ***out, size_t *n)
+{
+    struct sq *b = impl;
+    sqlite3_stmt *s = NULL;
+    struct resource **list = NULL;
+    size_t len = 0, cap = 0;
+    int rc, src;
+
+    *out = NULL;
+    *n = 0;
+    if ((rc = sq_prep(b, Q_RES_LIST, "resource_list", &s)) != GH_OK)
+        goto out;
+    list = x_calloc(1, sizeof(*list));
+    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+        if (len + 1 >= cap) {
+            cap = cap ? cap * 2 : 16;
+            list = x_realloc(list, cap * sizeof(*list));
+        }
+        list[len++] = row_resource(s);
+        list[len] = NULL;
+    }
+    if (src != SQLITE_DONE) {
+        rc = sq_fail(b, "resource_list", src);
+        goto out;
+    }
+    *out = list;
+    *n = len;
+    list = NULL;
+out:
+    sq_done(s);
+    resource_list_free(list, len);
+    return rc;
+}
+
+/* Its resource_clients rows go with it (ON DELETE CASCADE). */
+int
+sq_resource_delete(void *impl, const char *id)
+{
+    return sq_write_keyed(impl, Q_RES_DELETE, "resource_delete", NULL, id, 0);
+}
+
+/* An upsert: a second allow replaces the scopes. A resource or client that does not exist
+ * fails the foreign key: GH_ENOTFOUND (map_rc). */
+int
+sq_resource_allow(void *impl, const char *resource, const char *client_id, const char *scope,
+    int64_t now)
+{
+    struct sq *b = impl;
+    sqlite3_stmt *s = NULL;
+    int brc = SQLITE_OK, rc;
+
+    if ((rc = sq_tx_write(b, "resource_allow")) != GH_OK)
+        return rc;
+    if ((rc = sq_prep(b, Q_RES_ALLOW, "resource_allow", &s)) != GH_OK) {
+        sq_tx_rollback(b);
+        return rc;
+    }
+    sq_bind_text(s, 1, resource, &brc);
+    sq_bind_text(s, 2, client_id, &brc);
+    sq_bind_text(s, 3, scope ? scope : "", &brc);
+    sq_bind_int(s, 4, now, &brc);
+    return sq_write_commit(b, s, brc, "resource_allow");
+}
+
+int
+sq_resource_disallow(void *impl, const char *resource, const char *client_id)
+{
+    struct sq *b = impl;
+    sqlite3_stmt *s = NULL;
+    int brc = SQLITE_OK, rc;
+
+    if ((rc = sq_tx_write(b, "resource_disallow")) != GH_OK)
+        return rc;
+    if ((rc = sq_prep(b, Q_RES_DISALLOW, "resource_disallow", &s)) != GH_OK)
+        goto out;
+    sq_bind_text(s, 1, resource, &brc);
+    sq_bind_text(s, 2, client_id, &brc);
+    if ((rc = sq_bound(b, "resource_disallow", brc)) != GH_OK)
+        goto out;
+    if ((rc = sq_step_done(b, s, "resource_disallow")) != GH_OK)
+        goto out;
+    if (sqlite3_changes(b->db) == 0) {
+        rc = GH_ENOTFOUND;
+        goto out;
+    }
+    sq_done(s);
+    s = NULL;
+    rc = sq_tx_commit(b, "resource_disallow");
+out:
+    sq_done(s);
+    if (rc != GH_OK)
+        sq_tx_rollback(b);
+    return rc;
+}
+
+int
+sq_resource_client_scope(void *impl, const char *resource, const char *client_id,
+    char **scope)
+{
+    struct sq *b = impl;
+    sqlite3_stmt *s = NULL;
+    int brc = SQLITE_OK, rc;
+
+    *scope = NULL;
+    if ((rc = sq_prep(b, Q_RES_CLIENT_SCOPE, "resource_client_scope", &s)) != GH_OK)
+        goto out;
+    sq_bind_text(s, 1, resource, &brc);
+    sq_bind_text(s, 2, client_id, &brc);
+    if ((rc = sq_bound(b, "resource_client_scope", brc)) != GH_OK)
+        goto out;
+    if ((rc = sq_step_row(b, s, "resource_client_scope")) != GH_OK)
+        goto out;
+    *scope = sq_col_str(s, 0);
+out:
+    sq_done(s);
+    return rc;
+}
+
+int
+sq_resource_clients(void *impl, const char *resource, struct resource_client **out, size_t *n)
+{
+    struct sq *b = impl;
+    sqlite3_stmt *s = NULL;
+    struct resource_client *list = NULL;
+    size_t len = 0, cap = 0;
+    int brc = SQLITE_OK, rc, src;
+
+    *out = NULL;
+    *n = 0;
+    if ((rc = sq_prep(b, Q_RES_CLIENTS, "resource_clients", &s)) != GH_OK)
+        goto out;
+    sq_bind_text(s, 1, resource, &brc);
+    if ((rc = sq_bound(b, "resource_clients", brc)) != GH_OK)
+        goto out;
+    list = x_calloc(1, sizeof(*list));
+    cap = 1;
+    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+        if (len == cap) {
+            cap *= 2;
+            list = x_realloc(list, cap * sizeof(*list));
+        }
+        list[len].client_id = sq_col_str(s, 0);
+        list[len].scope = sq_col_str(s, 1);
+        list[len].created_at = sqlite3_column_int64(s, 2);
+        len++;
+    }
+    if (src != SQLITE_DONE) {
+        rc = sq_fail(b, "resource_clients", src);
+        goto out;
+    }
+    *out = list;
+    *n = len;
+    list = NULL;
+out:
+    sq_done(s);
+    resource_client_list_free(list, len);
+    return rc;
+}
+
+int
+sq_client_resources(void *impl, const char *client_id, char ***ids, size_t *n)
+{
+    struct sq *b = impl;
+    sqlite3_stmt *s = NULL;
+    struct strvec sv = { 0 };
+    int brc = SQLITE_OK, rc, src;
+
+    *ids = NULL;
+    *n = 0;
+    if ((rc = sq_prep(b, Q_CLIENT_RESOURCES, "client_resources", &s)) != GH_OK)
+        goto out;
+    sq_bind_text(s, 1, client_id, &brc);
+    if ((rc = sq_bound(b, "client_resources", brc)) != GH_OK)
+        goto out;
+    while ((src = sqlite3_step(s)) == SQLITE_ROW)
+        sq_strvec_push(&sv, (const char *)sqlite3_column_text(s, 0));
+    if (src != SQLITE_DONE) {
+        rc = sq_fail(b, "client_resources", src);
+        goto out;
+    }
+    *n = sv.n;
+    *ids = sq_strvec_take(&sv);
+out:
+    sq_done(s);
+    str_list_free(sv.v);
+    return rc;
+}
