@@ -8,10 +8,12 @@
 
 #include "app.h"
 #include "core/err.h"
+#include "core/limits.h"
 #include "core/log.h"
 #include "crypto/keys.h"
 #include "crypto/pw.h"
 #include "crypto/secret.h"
+#include "oidc/issuer_keys.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/str.h"
@@ -158,6 +160,8 @@ app_open(struct app *app, const struct cfg *cfg, unsigned flags, char *err, size
         goto fail;
     if (!(flags & APP_NO_KEYS) && (rc = load_keys(app, flags, err, errsz)) != GH_OK)
         goto fail;
+    app->issuer_keys = issuer_keys_new(cfg->issuer_jwks_cache_ttl,
+        cfg->issuer_jwks_refetch_interval, GH_ISSUER_FETCH_TIMEOUT_MS);
     return GH_OK;
 fail:
     app_close(app);
@@ -179,6 +183,7 @@ app_close(struct app *app)
     }
     pthread_key_delete(app->tls_store);
     keys_ring_free(app->keys);
+    issuer_keys_free(app->issuer_keys);
     sec_free(app->secrets);
     store_close(app->store);
     free(app->issuer);

@@ -13,6 +13,7 @@ struct keyring;
 struct secrets;
 struct store;
 struct ep_docs;
+struct issuer_keys;
 struct pw_params;
 
 enum app_flags {
@@ -28,6 +29,7 @@ struct app {
     struct store *store;       /* the opening thread's handle (CLI, start-up) */
     struct ep_docs *docs;      /* prebuilt discovery and JWKS responses, owned by ep/ */
     pthread_key_t tls_store;   /* worker threads' own handles, closed at thread exit */
+    struct issuer_keys *issuer_keys; /* trusted issuers' jwks_uri key sets (thread-safe) */
 };
 
 /* Open the data location named by cfg (see enum app_flags). On failure err holds one line for

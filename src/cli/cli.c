@@ -92,6 +92,14 @@ static const struct cli_opt opt_resource_allow[] = {
     { "scopes", "LIST", "which of the resource's scopes the client may get (default: none)" },
     { NULL, NULL, NULL },
 };
+static const struct cli_opt opt_issuer_add[] = {
+    { "jwks", "FILE", "the issuer's public keys (a JWKS file)" },
+    { "jwks-uri", "URL", "where the server fetches the issuer's JWKS (https; http on loopback)" },
+    { "client", "CLIENT_ID", "a client that may present the issuer's assertions (repeatable)" },
+    { "json", NULL, "print the new issuer as JSON" },
+    { NULL, NULL, NULL },
+};
+
 static const struct cli_opt opt_token_verify[] = {
     { "jwks", "URL|FILE", "a JWKS file or URL (default: this data location's keys)" },
     { "issuer", "URL", "the iss the token must have (default: the realm's issuer)" },
@@ -144,6 +152,24 @@ static const struct cli_cmd commands[] = {
         "let a client obtain tokens for a resource", NULL },
     { "resource disallow", "IDENTIFIER CLIENT_ID", 2, 2, 0, opt_none, cli_resource_disallow,
         "stop a client obtaining tokens for a resource", NULL },
+    { "issuer add", "ISSUER", 1, 1, 0, opt_issuer_add, cli_issuer_add,
+        "trust an issuer's assertions for the JWT-bearer grant (RFC 7523)",
+        "ISSUER is the iss its assertions carry (an https URL or another identifier; never\n"
+        "this server's own issuer). Give its keys with exactly one of --jwks FILE (an inline\n"
+        "JWKS: RSA or P-256 public keys) and --jwks-uri URL (https, or http to a loopback\n"
+        "host; fetched by the server without redirects or proxies, within 3 s and 64 KiB,\n"
+        "and cached). Each --client must be an existing confidential client; it may present\n"
+        "the issuer's assertions about a user (the user's sub) or about itself, and needs the\n"
+        "grant type urn:ietf:params:oauth:grant-type:jwt-bearer." },
+    { "issuer list", "", 0, 0, 0, opt_json, cli_issuer_list, "list trusted issuers", NULL },
+    { "issuer show", "ISSUER", 1, 1, 0, opt_json, cli_issuer_show, "show one trusted issuer",
+        NULL },
+    { "issuer disable", "ISSUER", 1, 1, 0, opt_none, cli_issuer_disable,
+        "refuse an issuer's assertions (until enabled again)", NULL },
+    { "issuer enable", "ISSUER", 1, 1, 0, opt_none, cli_issuer_enable,
+        "accept a disabled issuer's assertions again", NULL },
+    { "issuer delete", "ISSUER", 1, 1, 0, opt_none, cli_issuer_delete,
+        "forget a trusted issuer", NULL },
     { "token verify", "TOKEN", 1, 1, 0, opt_token_verify, cli_token_verify,
         "verify an access token as a resource server would; print its claims",
         "A TOKEN of - is read from one line of standard input. Checks the signature against\n"

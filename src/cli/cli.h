@@ -95,5 +95,11 @@ int cli_resource_delete(struct cli_ctx *ctx);
 int cli_resource_allow(struct cli_ctx *ctx);
 int cli_resource_disallow(struct cli_ctx *ctx);
 int cli_token_verify(struct cli_ctx *ctx);
+int cli_issuer_add(struct cli_ctx *ctx);
+int cli_issuer_list(struct cli_ctx *ctx);
+int cli_issuer_show(struct cli_ctx *ctx);
+int cli_issuer_disable(struct cli_ctx *ctx);
+int cli_issuer_enable(struct cli_ctx *ctx);
+int cli_issuer_delete(struct cli_ctx *ctx);
 
 #endif

@@ -8,7 +8,8 @@
  * and no proxy, not even one named by http_proxy/https_proxy/all_proxy in the environment (those
  * are often set for other tools, and a proxy on the path of a plain-http loopback fetch would
  * decide which keys we trust). TLS certificates and host names are verified (libcurl's defaults,
- * set explicitly). Nothing is cached: each run reads the keys once. It does not check
+ * set explicitly); util/fetch.c does the fetch for this command and for trusted issuers' jwks_uri.
+ * Nothing is cached: each run reads the keys once. It does not check
  * revocation; POST /introspect does (RFC 7662). */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,7 +19,6 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 
 #include "app.h"
@@ -30,6 +30,7 @@
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/clock.h"
+#include "util/fetch.h"
 #include "util/str.h"
 #include "util/url.h"
 #include "util/xmem.h"
@@ -53,109 +54,6 @@ is_url(const char *s)
             return true;
     }
     return false;
-}
-
-/* A --jwks URL we may fetch: absolute, with a host, no userinfo or fragment (url_parse);
- * https, or http to a loopback host. NULL if fine, else why not. */
-static const char *
-url_refusal(const char *s, bool *https)
-{
-    struct url u;
-    const char *why = NULL;
-
-    if (strlen(s) > GH_MAX_URI)
-        return "URL too long";
-    if (url_parse(s, &u, &why) != GH_OK)
-        return why;
-    if (!u.has_authority || !u.host[0])
-        return "URL has no host";
-    *https = str_eq(u.scheme, "https");
-    if (!*https && !url_host_is_loopback(u.host))
-        return "plain http is allowed only to a loopback host; use https";
-    return NULL;
-}
-
-struct fetch {
-    struct buf body;
-    bool too_big;
-};
-
-static size_t
-on_body(char *p, size_t size, size_t nmemb, void *ud)
-{
-    struct fetch *f = ud;
-    size_t n = size * nmemb; /* size is always 1 (libcurl) */
-
-    if (buf_add(&f->body, p, n) != GH_OK) {
-        f->too_big = true;
-        return 0; /* a short count makes libcurl stop with CURLE_WRITE_ERROR */
-    }
-    return n;
-}
-
-/* GET url into f->body (at most GH_MAX_JWKS bytes). GH_OK, or GH_EIO with why. */
-static int
-fetch_jwks(const char *url, bool https, struct fetch *f, char *why, size_t whysz)
-{
-    char errbuf[CURL_ERROR_SIZE] = "";
-    struct curl_slist *hdrs = NULL;
-    CURL *c = NULL;
-    CURLcode cc;
-    long status = 0;
-    int rc = GH_EIO;
-
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        snprintf(why, whysz, "cannot initialise libcurl");
-        return GH_EIO;
-    }
-    if (!(c = curl_easy_init()) ||
-        !(hdrs = curl_slist_append(NULL, "Accept: application/jwk-set+json, application/json"))) {
-        snprintf(why, whysz, "cannot initialise libcurl");
-        goto out;
-    }
-    /* every bound here is the brief of this command's header comment; each setopt is checked so
-     * a libcurl without one of them fails closed instead of fetching unbounded */
-    if (curl_easy_setopt(c, CURLOPT_URL, url) != CURLE_OK ||
-        curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, https ? "https" : "http") != CURLE_OK ||
-        curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
-        curl_easy_setopt(c, CURLOPT_PROXY, "") != CURLE_OK ||
-        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, FETCH_TIMEOUT_MS) != CURLE_OK ||
-        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, FETCH_TIMEOUT_MS) != CURLE_OK ||
-        curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)GH_MAX_JWKS) != CURLE_OK ||
-        curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
-        curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK ||
-        curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2) != CURLE_OK ||
-        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
-        curl_easy_setopt(c, CURLOPT_USERAGENT, "gatehouse-token-verify") != CURLE_OK ||
-        curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs) != CURLE_OK ||
-        curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK ||
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK ||
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, f) != CURLE_OK) {
-        snprintf(why, whysz, "this libcurl lacks an option the fetch needs");
-        goto out;
-    }
-    cc = curl_easy_perform(c);
-    if (f->too_big || cc == CURLE_FILESIZE_EXCEEDED) {
-        snprintf(why, whysz, "%s: the key set is larger than %d bytes", url, GH_MAX_JWKS);
-        goto out;
-    }
-    if (cc != CURLE_OK) {
-        snprintf(why, whysz, "cannot fetch %s: %s", url, errbuf[0] ? errbuf :
-            curl_easy_strerror(cc));
-        goto out;
-    }
-    if (curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK || status != 200) {
-        snprintf(why, whysz, "%s answered HTTP %ld%s", url, status,
-            status >= 300 && status < 400 ? " (redirects are not followed)" : ", not 200");
-        goto out;
-    }
-    rc = GH_OK;
-out:
-    curl_slist_free_all(hdrs);
-    if (c)
-        curl_easy_cleanup(c);
-    curl_global_cleanup();
-    return rc;
 }
 
 /* Read a whole JWKS file (or FIFO) of at most GH_MAX_JWKS bytes into b. GH_OK, or GH_EIO /
@@ -197,23 +95,25 @@ static int
 load_external(const struct cli_ctx *ctx, const char *src, bool url, bool https,
     struct jwks **out)
 {
-    struct fetch f = { .too_big = false };
+    struct buf body;
     char why[512] = "";
     int rc = CLI_FAIL;
 
-    buf_init(&f.body, GH_MAX_JWKS);
-    if (url ? fetch_jwks(src, https, &f, why, sizeof(why)) != GH_OK
-            : read_jwks_file(src, &f.body, why, sizeof(why)) != GH_OK) {
+    (void)https; /* fetch_get checks the URL again */
+    buf_init(&body, GH_MAX_JWKS);
+    if (url ? fetch_get(src, FETCH_TIMEOUT_MS, "gatehouse-token-verify", &body, why,
+                  sizeof(why)) != GH_OK
+            : read_jwks_file(src, &body, why, sizeof(why)) != GH_OK) {
         cli_fail(ctx, "%s", why);
         goto out;
     }
-    if (jwks_parse(buf_str(&f.body), f.body.len, out, why, sizeof(why)) != GH_OK) {
+    if (jwks_parse(buf_str(&body), body.len, out, why, sizeof(why)) != GH_OK) {
         cli_fail(ctx, "%s: %s", src, why);
         goto out;
     }
     rc = CLI_OK;
 out:
-    buf_free(&f.body);
+    buf_free(&body);
     return rc;
 }
 
@@ -265,7 +165,7 @@ cli_token_verify(struct cli_ctx *ctx)
         return cli_usage(ctx, "--issuer must not be empty");
     if (aud && !*aud)
         return cli_usage(ctx, "--audience must not be empty");
-    if (src && (url = is_url(src)) && (refusal = url_refusal(src, &https)))
+    if (src && (url = is_url(src)) && (refusal = fetch_url_refusal(src, &https)))
         return cli_usage(ctx, "--jwks %s: %s", src, refusal);
     if (src && !url && strstr(src, "://"))
         return cli_usage(ctx, "--jwks %s: only http and https URLs can be fetched", src);

@@ -73,6 +73,10 @@ static const struct setting settings[] = {
         "seconds a refresh token family survives without use" },
     { "refresh_token_lifetime", T_U32, F(refresh_token_lifetime), CFG_G_HTTP, 60, 365 * 86400,
         "seconds a refresh token family lasts at most" },
+    { "issuer_jwks_cache_ttl", T_U32, F(issuer_jwks_cache_ttl), CFG_G_HTTP, 10, 86400,
+        "seconds a trusted issuer's keys fetched from its jwks_uri are used" },
+    { "issuer_jwks_refetch_interval", T_U32, F(issuer_jwks_refetch_interval), CFG_G_HTTP, 1,
+        3600, "seconds between two fetches of one issuer's jwks_uri (unknown kid, failure)" },
 };
 
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -103,6 +107,8 @@ cfg_defaults(struct cfg *c)
     c->id_token_ttl = 600;
     c->refresh_token_idle = 14 * 86400;
     c->refresh_token_lifetime = 30 * 86400;
+    c->issuer_jwks_cache_ttl = GH_ISSUER_JWKS_TTL_S;
+    c->issuer_jwks_refetch_interval = GH_ISSUER_JWKS_REFETCH_S;
 }
 
 void

@@ -37,6 +37,8 @@ struct cfg {
     uint32_t session_idle_timeout, session_lifetime;          /* seconds */
     uint32_t access_token_ttl, id_token_ttl;                  /* seconds */
     uint32_t refresh_token_idle, refresh_token_lifetime;      /* seconds */
+    uint32_t issuer_jwks_cache_ttl;         /* seconds a trusted issuer's fetched keys live */
+    uint32_t issuer_jwks_refetch_interval;  /* seconds between two fetches of one jwks_uri */
 };
 
 void cfg_defaults(struct cfg *c);

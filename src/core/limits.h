@@ -79,6 +79,11 @@
                                                 * old: each used jti is kept < 6 minutes */
 #define GH_ASSERTION_JTI_MAX      256          /* bytes */
 
+/* Trusted issuers' jwks_uri (JWT-bearer grant; oidc/issuer_keys.c, util/fetch.c) */
+#define GH_ISSUER_FETCH_TIMEOUT_MS 3000L       /* connect, and the whole transfer */
+#define GH_ISSUER_JWKS_TTL_S      600          /* default: keys kept 10 minutes */
+#define GH_ISSUER_JWKS_REFETCH_S  60           /* default: at most one fetch a minute */
+
 /* Logging */
 #define GH_LOG_FIELD_MAX          128           /* log_esc() output, bytes */
 

@@ -111,8 +111,8 @@ metadata_build(struct app *app, struct resp_doc **out, char *err, size_t errsz)
         json_object_set_new(doc, "response_types_supported", json_pack("[s]", "code")) != 0 ||
         json_object_set_new(doc, "response_modes_supported", json_pack("[s]", "query")) != 0 ||
         json_object_set_new(doc, "grant_types_supported",
-            json_pack("[s,s,s]", "authorization_code", "refresh_token", "client_credentials")) !=
-            0 ||
+            json_pack("[s,s,s,s]", "authorization_code", "refresh_token", "client_credentials",
+                "urn:ietf:params:oauth:grant-type:jwt-bearer")) != 0 ||
         json_object_set_new(doc, "code_challenge_methods_supported", json_pack("[s]", "S256")) !=
             0 ||
         json_object_set(doc, "token_endpoint_auth_methods_supported", auth) != 0 ||

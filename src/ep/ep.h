@@ -43,8 +43,8 @@ int  ep_authorize(struct req *rq);
 int  ep_login(struct req *rq);
 /* POST /consent: the consent form. */
 int  ep_consent(struct req *rq);
-/* POST /token (RFC 6749 §3.2): authorization_code, refresh_token and client_credentials
- * (RFC 6749 §4.4 with RFC 8707 resource indicators) grants. */
+/* POST /token (RFC 6749 §3.2): authorization_code, refresh_token, client_credentials
+ * (RFC 6749 §4.4 with RFC 8707 resource indicators) and JWT-bearer (RFC 7523 §2.1) grants. */
 int  ep_token(struct req *rq);
 /* POST /introspect (RFC 7662): a confidential client asks whether a token is live. */
 int  ep_introspect(struct req *rq);

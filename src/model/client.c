@@ -469,6 +469,13 @@ build_client(const struct client_spec *spec, struct client *c, const char **why)
         *why = "public clients cannot use client_credentials";
         return GH_EINVAL;
     }
+    /* RFC 7523 §2.1 as gatehouse applies it: the grant binds an assertion to the client that
+     * presents it, which a public client cannot prove to be */
+    if (c->is_public &&
+        str_list_has(c->grant_types, "urn:ietf:params:oauth:grant-type:jwt-bearer")) {
+        *why = "public clients cannot use the jwt-bearer grant";
+        return GH_EINVAL;
+    }
 
     if (list_copy(spec->redirect_uris, GH_MAX_REDIRECT_URIS, &c->redirect_uris) != GH_OK ||
         list_copy(spec->post_logout_redirect_uris, GH_MAX_REDIRECT_URIS,

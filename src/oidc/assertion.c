@@ -1,12 +1,14 @@
 /* assertion.c — the rules for JWT client assertions (RFC 7523 §2.2 and §3, RFC 7521 §4.2,
  * OIDC Core §9 client_secret_jwt / private_key_jwt): who the assertion names, for whom it is
  * meant, how long it lives, which credential of the client verifies it and that it is used
- * once. Parsing and signatures are crypto/jwt.c's; this file picks the key source from the
+ * once. The JWT-bearer authorization grant (RFC 7523 §2.1) uses the same checks through
+ * assertion_parse_grant(), where iss and sub may differ (oidc/grant_jwt.c decides which
+ * pairs it accepts). Parsing and signatures are crypto/jwt.c's; this file picks the key source from the
  * client's registered method, so the alg family is fixed by the registration, not by the
  * token (RFC 8725 §3.1). Claims are checked before the client is looked up, because they name
  * it; nothing in them is trusted until assertion_verify() succeeds, and the jti is spent only
- * after that. It does not do the JWT-bearer authorization grant (RFC 7523 §2.1) or answer the
- * client (oidc/client_auth.c does, with one error for every failure).
+ * after that. It does not answer the client (oidc/client_auth.c and oidc/grant_jwt.c do, with
+ * one error for every failure).
  *
  * Performance: per call, one JSON parse of the token, and for private_key_jwt one parse of
  * the client's JWKS and one EVP_PKEY built from it (a cache keyed by client could drop both;
@@ -36,7 +38,8 @@
 
 struct assertion {
     struct jwt_unverified *jwt;
-    const char *client_id, *jti;   /* borrowed from jwt's claims */
+    const char *client_id, *jti;   /* borrowed from jwt's claims; client_id is iss */
+    const char *sub;               /* borrowed; = client_id for a client assertion */
     int64_t exp;
 };
 
@@ -56,6 +59,18 @@ assertion_client_id(const struct assertion *a)
 }
 
 const char *
+assertion_sub(const struct assertion *a)
+{
+    return a->sub;
+}
+
+const char *
+assertion_kid(const struct assertion *a)
+{
+    return jwt_unverified_kid(a->jwt);
+}
+
+const char *
 assertion_jti(const struct assertion *a)
 {
     return a->jti;
@@ -71,8 +86,11 @@ assertion_alg(const struct assertion *a)
  * untyped ones are what RFC 7523 clients send; "client-authentication+jwt" is the explicit
  * type draft-ietf-oauth-rfc7523bis introduces. */
 static bool
-typ_ok(const char *typ)
+typ_ok(const char *typ, bool grant)
 {
+    /* a grant assertion is never a client-authentication JWT: each kind serves one purpose */
+    if (grant)
+        return !typ || jwt_typ_eq(typ, "JWT");
     return !typ || jwt_typ_eq(typ, "JWT") || jwt_typ_eq(typ, "client-authentication+jwt");
 }
 
@@ -122,7 +140,7 @@ int_claim(const json_t *c, const char *name, bool required, int64_t *out, const 
 
 /* RFC 7523 §3 items 1-7, everything but the signature and the replay check. */
 static int
-check_claims(struct assertion *a, const json_t *c, const char *issuer, int64_t now,
+check_claims(struct assertion *a, const json_t *c, const char *issuer, int64_t now, bool grant,
     const char **why)
 {
     const char *iss = json_string_value(json_object_get(c, "iss"));
@@ -137,11 +155,20 @@ check_claims(struct assertion *a, const json_t *c, const char *issuer, int64_t n
         *why = "iss or sub missing or not a string";
         return GH_EINVAL;
     }
-    if (!str_eq(iss, sub)) {
+    if (grant) {
+        /* RFC 7523 §3 items 1-2 for the authorization grant: any issuer about any subject;
+         * oidc/grant_jwt.c decides which pairs are acceptable */
+        if (!*iss || !*sub || strnlen(iss, GH_MAX_URI + 1) > GH_MAX_URI ||
+            strnlen(sub, GH_MAX_URI + 1) > GH_MAX_URI || str_has_ctl(iss, strlen(iss)) ||
+            str_has_ctl(sub, strlen(sub))) {
+            *why = "iss or sub empty, over 2048 bytes or with control characters";
+            return GH_EDENIED;
+        }
+    } else if (!str_eq(iss, sub)) {
         *why = "iss and sub differ";
         return GH_EDENIED;
     }
-    if (strnlen(iss, GH_MAX_CLIENT_ID + 1) > GH_MAX_CLIENT_ID) {
+    if (!grant && strnlen(iss, GH_MAX_CLIENT_ID + 1) > GH_MAX_CLIENT_ID) {
         *why = "iss longer than any client_id";
         return GH_EDENIED;
     }
@@ -184,13 +211,14 @@ check_claims(struct assertion *a, const json_t *c, const char *issuer, int64_t n
         return GH_EINVAL;
     }
     a->client_id = iss;
+    a->sub = sub;
     a->jti = json_string_value(jti);
     a->exp = exp;
     return GH_OK;
 }
 
-int
-assertion_parse(const char *jwt, size_t len, const char *issuer, int64_t now,
+static int
+parse(const char *jwt, size_t len, const char *issuer, int64_t now, bool grant,
     struct assertion **out, const char **why)
 {
     struct assertion *a = NULL;
@@ -207,18 +235,33 @@ assertion_parse(const char *jwt, size_t len, const char *issuer, int64_t now,
     a = x_calloc(1, sizeof(*a));
     if ((rc = jwt_parse_unverified(jwt, len, &a->jwt, why)) != GH_OK)
         goto out;
-    if (!typ_ok(jwt_unverified_typ(a->jwt))) {
+    if (!typ_ok(jwt_unverified_typ(a->jwt), grant)) {
         *why = "typ names another kind of JWT";
         rc = GH_EDENIED;
         goto out;
     }
-    if ((rc = check_claims(a, jwt_unverified_claims_borrow(a->jwt), issuer, now, why)) != GH_OK)
+    rc = check_claims(a, jwt_unverified_claims_borrow(a->jwt), issuer, now, grant, why);
+    if (rc != GH_OK)
         goto out;
     *out = a;
     a = NULL;
 out:
     assertion_free(a);
     return rc;
+}
+
+int
+assertion_parse(const char *jwt, size_t len, const char *issuer, int64_t now,
+    struct assertion **out, const char **why)
+{
+    return parse(jwt, len, issuer, now, false, out, why);
+}
+
+int
+assertion_parse_grant(const char *jwt, size_t len, const char *issuer, int64_t now,
+    struct assertion **out, const char **why)
+{
+    return parse(jwt, len, issuer, now, true, out, why);
 }
 
 /* client_secret_jwt: the HMAC key is the secret's bytes (OIDC Core §16.19), held sealed
@@ -281,6 +324,17 @@ assertion_verify(const struct assertion *a, const struct client *c, const struct
     }
     *why = "client is not registered for a JWT method";
     return GH_EDENIED;
+}
+
+int
+assertion_verify_keys(const struct assertion *a, const char *jwks, size_t len, const char **why)
+{
+    /* public keys verify public-key algs only (jwt_verify_jwks refuses HS* before any MAC) */
+    if (jwt_alg_is_hmac(jwt_unverified_alg(a->jwt))) {
+        *why = "HMAC alg for an issuer's public keys";
+        return GH_EDENIED;
+    }
+    return jwt_verify_jwks(a->jwt, jwks, len, why);
 }
 
 int

@@ -28,8 +28,16 @@ struct store;
  * GH_EEXPIRED. */
 int  assertion_parse(const char *jwt, size_t len, const char *issuer, int64_t now,
          struct assertion **out, const char **why);
+/* The same checks for an assertion presented as an authorization grant (RFC 7523 §2.1,
+ * `assertion` at grant_type jwt-bearer), except: iss and sub may differ, each a string of
+ * 1..GH_MAX_URI bytes without control characters; typ absent or "JWT" (never
+ * "client-authentication+jwt"). */
+int  assertion_parse_grant(const char *jwt, size_t len, const char *issuer, int64_t now,
+         struct assertion **out, const char **why);
 void assertion_free(struct assertion *a);                     /* NULL is a no-op */
 const char *assertion_client_id(const struct assertion *a);   /* iss (= sub); borrowed */
+const char *assertion_sub(const struct assertion *a);         /* borrowed */
+const char *assertion_kid(const struct assertion *a);         /* header kid; NULL if absent */
 const char *assertion_jti(const struct assertion *a);         /* borrowed */
 const char *assertion_alg(const struct assertion *a);         /* "HS256" …; static */
 
@@ -40,7 +48,13 @@ const char *assertion_alg(const struct assertion *a);         /* "HS256" …; st
 int  assertion_verify(const struct assertion *a, const struct client *c,
          const struct secrets *sec, const char **why);
 
-/* RFC 7523 §3 item 7: record (client_id, jti) until the assertion can no longer be accepted
+/* Verify a's signature with a key of jwks (len bytes; a trusted issuer's JWKS): RS256, PS256
+ * or ES256 only (an HS* alg is refused before any key is looked at), the key its kid names
+ * (without a kid: the only key). GH_OK; GH_EDENIED (*why); GH_ECRYPTO. */
+int  assertion_verify_keys(const struct assertion *a, const char *jwks, size_t len,
+         const char **why);
+
+/* RFC 7523 §3 item 7: record (iss, jti) until the assertion can no longer be accepted
  * (exp + leeway). Call only after assertion_verify. GH_OK the first time; GH_EEXIST for a
  * replay; GH_ESTORE. */
 int  assertion_spend(struct store *st, const struct assertion *a);

@@ -448,27 +448,16 @@ out:
 }
 
 int
-grant_client_credentials(struct app *app, struct store *st, const struct client *c,
-    const struct req_params *ps, json_t **resp, struct oauth_err *oe)
+grant_resource_scope(struct store *st, const struct client *c, const char *resource,
+    const char *want, char **resource_out, char **scope_out, struct oauth_err *oe)
 {
-    const struct cfg *cfg = app->cfg;
-    const char *resource = req_param(ps, "resource", NULL);
-    const char *want = req_param(ps, "scope", NULL);
-    char **ids = NULL, *allowed = NULL, *scope = NULL, *jti = NULL, *access = NULL;
+    char **ids = NULL, *allowed = NULL, *scope = NULL;
     char esc[LOG_ESC_SIZE];
     size_t nids = 0;
-    json_t *at = NULL, *r = NULL;
-    int64_t now = clock_now();
-    enum key_alg alg;
     int rc = GH_EDENIED;
 
-    *resp = NULL;
-    /* RFC 6749 §4.4: only a client that can authenticate (token.c checked its grant types;
-     * `client add` refuses the grant to public clients, this holds whatever the store says) */
-    if (c->is_public || c->auth_method == CLIENT_AUTH_NONE) {
-        oauth_err_set(oe, 400, "unauthorized_client", "this client may not use this grant");
-        goto out;
-    }
+    *resource_out = NULL;
+    *scope_out = NULL;
     /* RFC 8707 §2: without a resource the server may pick a default; the only unambiguous one
      * is the single resource this client may use. One resource per request: the form parser
      * refuses a repeated parameter. */
@@ -502,6 +491,34 @@ grant_client_credentials(struct app *app, struct store *st, const struct client 
         scope = allowed;   /* RFC 6749 §3.3: the default is everything allowed */
         allowed = NULL;
     }
+    *resource_out = x_strdup(resource);
+    *scope_out = scope;
+    scope = NULL;
+    rc = GH_OK;
+out:
+    if (rc != GH_OK && rc != GH_ESTORE && !oe->status)
+        oauth_err_set(oe, 500, "server_error", "the token could not be issued");
+    for (size_t i = 0; i < nids; i++)
+        free(ids[i]);
+    free(ids);
+    free(allowed);
+    free(scope);
+    return rc;
+}
+
+int
+grant_resource_token(struct app *app, const struct client *c, const char *sub,
+    const char *resource, const char *scope, json_t **resp, struct oauth_err *oe)
+{
+    const struct cfg *cfg = app->cfg;
+    char *jti = NULL, *access = NULL;
+    char esc[LOG_ESC_SIZE];
+    json_t *at = NULL, *r = NULL;
+    int64_t now = clock_now();
+    enum key_alg alg;
+    int rc = GH_EINTERNAL;
+
+    *resp = NULL;
     rc = GH_EINTERNAL;
     if (client_alg(c, &alg) != GH_OK) {
         log_err("token_error", "client=%s: unknown signing alg", c->client_id);
@@ -513,9 +530,10 @@ grant_client_credentials(struct app *app, struct store *st, const struct client 
         rc = GH_ECRYPTO;
         goto out;
     }
-    /* RFC 9068 §2.2: no end-user, so sub is the client itself */
+    /* RFC 9068 §2.2: sub is the subject (for client_credentials, with no end-user, the client
+     * itself) */
     at = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "iss", app->issuer, "sub",
-        c->client_id, "aud", resource, "client_id", c->client_id, "iat", (json_int_t)now, "exp",
+        sub, "aud", resource, "client_id", c->client_id, "iat", (json_int_t)now, "exp",
         (json_int_t)(now + cfg->access_token_ttl), "jti", jti);
     if (!at || (*scope && json_object_set_new(at, "scope", json_string(scope)) != 0))
         goto out;
@@ -526,9 +544,10 @@ grant_client_credentials(struct app *app, struct store *st, const struct client 
         goto out;
     }
     rc = GH_EINTERNAL;
-    /* RFC 6749 §4.4.3: no refresh token */
-    r = json_pack("{s:s, s:s, s:I}", "access_token", access, "token_type", "Bearer",
-        "expires_in", (json_int_t)cfg->access_token_ttl);
+    /* RFC 6749 §4.4.3: no refresh token. The token is jwt_sign's output, base64url and dots
+     * only, so jansson's UTF-8 check of it (most of the cost of this object) is skipped. */
+    r = json_pack("{s:o, s:s, s:I}", "access_token", json_string_nocheck(access), "token_type",
+        "Bearer", "expires_in", (json_int_t)cfg->access_token_ttl);
     if (!r || (*scope && json_object_set_new(r, "scope", json_string(scope)) != 0))
         goto out;
     log_buffered(LOG_INFO, "token_issued", "client=%s jti=%s aud=%s", c->client_id, jti,
@@ -539,16 +558,34 @@ grant_client_credentials(struct app *app, struct store *st, const struct client 
 out:
     if (rc != GH_OK && rc != GH_ESTORE && !oe->status)
         oauth_err_set(oe, 500, "server_error", "the token could not be issued");
-    for (size_t i = 0; i < nids; i++)
-        free(ids[i]);
-    free(ids);
     json_decref(at);
     json_decref(r);
-    free(allowed);
-    free(scope);
     free(jti);
     if (access)
         str_wipe_free(access);
+    return rc;
+}
+
+int
+grant_client_credentials(struct app *app, struct store *st, const struct client *c,
+    const struct req_params *ps, json_t **resp, struct oauth_err *oe)
+{
+    char *resource = NULL, *scope = NULL;
+    int rc;
+
+    *resp = NULL;
+    /* RFC 6749 §4.4: only a client that can authenticate (token.c checked its grant types;
+     * `client add` refuses the grant to public clients, this holds whatever the store says) */
+    if (c->is_public || c->auth_method == CLIENT_AUTH_NONE) {
+        oauth_err_set(oe, 400, "unauthorized_client", "this client may not use this grant");
+        return GH_EDENIED;
+    }
+    rc = grant_resource_scope(st, c, req_param(ps, "resource", NULL), req_param(ps, "scope",
+        NULL), &resource, &scope, oe);
+    if (rc == GH_OK)
+        rc = grant_resource_token(app, c, c->client_id, resource, scope, resp, oe);
+    free(resource);
+    free(scope);
     return rc;
 }
 
@@ -633,6 +670,12 @@ grant_access_check(struct app *app, struct store *st, const char *tok, size_t le
     rc = store_resource_client_scope(st, aud, json_string_value(json_object_get(cl,
         "client_id")), &allowed);
     if (rc == GH_OK && scope && !authz_scope_subset(scope, allowed))
+        rc = GH_EDENIED;
+    /* a JWT-bearer grant's token for a user (sub other than the client) lives while the user
+     * exists and is enabled */
+    if (rc == GH_OK && !str_eq(json_string_value(json_object_get(cl, "sub")),
+                           json_string_value(json_object_get(cl, "client_id"))) &&
+        !user_active(st, json_string_value(json_object_get(cl, "sub"))))
         rc = GH_EDENIED;
 out:
     free(allowed);

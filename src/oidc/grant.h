@@ -36,6 +36,19 @@ int  grant_refresh(struct app *app, struct store *st, const struct client *c,
 int  grant_client_credentials(struct app *app, struct store *st, const struct client *c,
          const struct req_params *ps, json_t **resp, struct oauth_err *oe);
 
+/* The two halves of grant_client_credentials, shared with the JWT-bearer grant
+ * (oidc/grant_jwt.c). grant_resource_scope: the resource (NULL: the one resource the client
+ * may use, else invalid_target) and the scope (want, NULL: all the client may have there;
+ * else a subset, invalid_scope otherwise) the client gets; GH_OK: *resource_out and
+ * *scope_out (may be "") for the caller to free. grant_resource_token: the RFC 9068 access
+ * token for sub with aud = resource, client_id = c's, a random jti naming no grant, and the
+ * token response without refresh token; GH_OK: *resp (new reference). Otherwise oe is set
+ * (except GH_ESTORE). */
+int  grant_resource_scope(struct store *st, const struct client *c, const char *resource,
+         const char *want, char **resource_out, char **scope_out, struct oauth_err *oe);
+int  grant_resource_token(struct app *app, const struct client *c, const char *sub,
+         const char *resource, const char *scope, json_t **resp, struct oauth_err *oe);
+
 /* The grant of a presented refresh token, without spending it. GH_OK: *out (caller frees) is
  * its grant, neither revoked nor past expires_at, and the token is the family's current one,
  * not idle past now. GH_ENOTFOUND: not one of ours, unknown, rotated away or idle;

@@ -521,3 +521,68 @@ store_client_resources(struct store *st, const char *client_id, char ***ids, siz
     *n = 0;
     return st->ops->client_resources(st->impl, client_id, ids, n);
 }
+
+/* --- trusted issuers (JWT-bearer grant, issue 4) ---------------------------------------- */
+
+void
+trusted_issuer_free(struct trusted_issuer *ti)
+{
+    if (!ti)
+        return;
+    free(ti->issuer);
+    free(ti->jwks);
+    free(ti->jwks_uri);
+    str_list_free(ti->clients);
+    free(ti);
+}
+
+void
+trusted_issuer_list_free(struct trusted_issuer **list, size_t n)
+{
+    if (!list)
+        return;
+    for (size_t i = 0; i < n; i++)
+        trusted_issuer_free(list[i]);
+    free(list);
+}
+
+int
+store_issuer_add(struct store *st, const struct trusted_issuer *ti)
+{
+    return st->ops->issuer_add(st->impl, ti);
+}
+
+int
+store_issuer_get(struct store *st, const char *issuer, struct trusted_issuer **out)
+{
+    *out = NULL;
+    return st->ops->issuer_get(st->impl, issuer, out);
+}
+
+int
+store_issuer_list(struct store *st, struct trusted_issuer ***out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    return st->ops->issuer_list(st->impl, out, n);
+}
+
+int
+store_issuer_set_disabled(struct store *st, const char *issuer, bool disabled, int64_t now)
+{
+    return st->ops->issuer_set_disabled(st->impl, issuer, disabled, now);
+}
+
+int
+store_issuer_delete(struct store *st, const char *issuer)
+{
+    return st->ops->issuer_delete(st->impl, issuer);
+}
+
+int
+store_jwt_grant_check(struct store *st, const char *client_id, const char *grant_type,
+    const char *issuer, const char *user_sub, const char **why)
+{
+    *why = NULL;
+    return st->ops->jwt_grant_check(st->impl, client_id, grant_type, issuer, user_sub, why);
+}

@@ -242,6 +242,35 @@ int  store_client_resources(struct store *st, const char *client_id, char ***ids
  * time; GH_EEXIST when it was seen before (a replay). One transaction. */
 int  store_jti_use(struct store *st, const char *iss, const char *jti, int64_t expires_at);
 
+/* A trusted issuer of JWT-bearer grant assertions (RFC 7523 §2.1, 0005_issuers.sql): its iss
+ * value, its keys (exactly one of jwks / jwks_uri is set) and the clients that may present its
+ * assertions. model/issuer.c decides what may be stored. */
+struct trusted_issuer {
+    char *issuer;
+    char *jwks;                    /* inline JWKS text, or NULL */
+    char *jwks_uri;                /* URL of the JWKS, or NULL */
+    bool disabled;
+    char **clients;                /* NULL-terminated client_ids, never NULL; sorted */
+    int64_t created_at, updated_at;
+};
+void trusted_issuer_free(struct trusted_issuer *ti);                     /* NULL: no-op */
+void trusted_issuer_list_free(struct trusted_issuer **list, size_t n);
+/* Store ti with its clients in one transaction. GH_EEXIST: issuer taken; GH_ENOTFOUND: a
+ * listed client does not exist (nothing is stored). */
+int  store_issuer_add(struct store *st, const struct trusted_issuer *ti);
+int  store_issuer_get(struct store *st, const char *issuer, struct trusted_issuer **out);
+int  store_issuer_list(struct store *st, struct trusted_issuer ***out, size_t *n); /* by iss */
+/* GH_ENOTFOUND if absent. */
+int  store_issuer_set_disabled(struct store *st, const char *issuer, bool disabled, int64_t now);
+int  store_issuer_delete(struct store *st, const char *issuer);
+/* The re-check of the JWT-bearer grant right before a token is signed, in one read
+ * transaction: client_id exists, is confidential and still has grant type grant_type; when
+ * issuer is not NULL, that issuer exists, is enabled and lists client_id; when user_sub is not
+ * NULL, that user exists and is enabled. GH_OK; GH_EDENIED with a static *why naming the first
+ * check that failed; GH_ESTORE. */
+int  store_jwt_grant_check(struct store *st, const char *client_id, const char *grant_type,
+         const char *issuer, const char *user_sub, const char **why);
+
 /* Delete what can no longer be used, in one transaction: interactions and sessions past
  * expires_at (sessions dead by idle time go when store_session_get finds them), codes expired
  * for more than `grace` seconds (kept that long so a late replay still revokes; a negative

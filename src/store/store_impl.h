@@ -81,6 +81,14 @@ struct store_ops {
     int  (*resource_clients)(void *impl, const char *resource, struct resource_client **out,
              size_t *n);
     int  (*client_resources)(void *impl, const char *client_id, char ***ids, size_t *n);
+    /* Trusted issuers of JWT-bearer grant assertions (0005_issuers.sql). */
+    int  (*issuer_add)(void *impl, const struct trusted_issuer *ti);
+    int  (*issuer_get)(void *impl, const char *issuer, struct trusted_issuer **out);
+    int  (*issuer_list)(void *impl, struct trusted_issuer ***out, size_t *n);
+    int  (*issuer_set_disabled)(void *impl, const char *issuer, bool disabled, int64_t now);
+    int  (*issuer_delete)(void *impl, const char *issuer);
+    int  (*jwt_grant_check)(void *impl, const char *client_id, const char *grant_type,
+             const char *issuer, const char *user_sub, const char **why);
 };
 
 extern const struct store_ops store_sqlite_ops;

@@ -68,6 +68,7 @@ extern const size_t store_sqlite_migration_count;
 #define GRANT_COLS                                                                           \
     "id, client_id, sub, scope, sid, amr, auth_time, created_at, expires_at, refresh_gen, "  \
     "revoked"
+#define ISS_COLS     "issuer, jwks, jwks_uri, disabled, created_at, updated_at"
 /* grants whose family has ended: store_purge */
 #define GRANTS_ENDED "SELECT id FROM grants WHERE expires_at <= ?1"
 
@@ -175,6 +176,20 @@ static const char *const sql_text[Q_COUNT] = {
                       "WHERE resource = ?1 ORDER BY client_id",
     [Q_CLIENT_RESOURCES] = "SELECT resource FROM resource_clients WHERE client_id = ?1 "
                            "ORDER BY resource",
+    [Q_ISS_ADD] = "INSERT INTO trusted_issuers (issuer, jwks, jwks_uri, disabled, created_at, "
+                  "updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+    [Q_ISS_CLIENT_ADD] = "INSERT INTO issuer_clients (issuer, client_id) VALUES (?1, ?2)",
+    [Q_ISS_GET] = "SELECT " ISS_COLS " FROM trusted_issuers WHERE issuer = ?1",
+    [Q_ISS_LIST] = "SELECT " ISS_COLS " FROM trusted_issuers ORDER BY issuer",
+    [Q_ISS_CLIENTS] = "SELECT client_id FROM issuer_clients WHERE issuer = ?1 ORDER BY client_id",
+    [Q_ISS_SET_DISABLED] = "UPDATE trusted_issuers SET disabled = ?2, updated_at = ?3 "
+                           "WHERE issuer = ?1",
+    [Q_ISS_DELETE] = "DELETE FROM trusted_issuers WHERE issuer = ?1",
+    [Q_JG_CLIENT] = "SELECT public, auth_method, grant_types FROM clients WHERE client_id = ?1",
+    [Q_JG_ISSUER] = "SELECT i.disabled, EXISTS (SELECT 1 FROM issuer_clients c "
+                    "WHERE c.issuer = i.issuer AND c.client_id = ?2) "
+                    "FROM trusted_issuers i WHERE i.issuer = ?1",
+    [Q_JG_USER] = "SELECT disabled FROM users WHERE sub = ?1",
 };
 
 
@@ -1163,5 +1178,11 @@ const struct store_ops store_sqlite_ops = {
     .resource_client_scope = sq_resource_client_scope,
     .resource_clients = sq_resource_clients,
     .client_resources = sq_client_resources,
+    .issuer_add = sq_issuer_add,
+    .issuer_get = sq_issuer_get,
+    .issuer_list = sq_issuer_list,
+    .issuer_set_disabled = sq_issuer_set_disabled,
+    .issuer_delete = sq_issuer_delete,
+    .jwt_grant_check = sq_jwt_grant_check,
 };
 

@@ -2,7 +2,7 @@
  * statement ids, the connection handle, and the helpers every part uses (prepare, bind, step,
  * transactions with group commit). store_sqlite.c has the statements, opening, checking and
  * the helpers; store_sqlite_accounts.c users and clients, store_sqlite_signin.c the browser
- * sign-in records and tokens, store_sqlite_s2s.c assertion replay and resources. */
+ * sign-in records and tokens, store_sqlite_s2s.c assertion replay, resources and trusted issuers. */
 #ifndef GH_STORE_STORE_SQLITE_INT_H
 #define GH_STORE_STORE_SQLITE_INT_H
 
@@ -84,6 +84,16 @@ enum q_id {
     Q_RES_CLIENT_SCOPE,
     Q_RES_CLIENTS,
     Q_CLIENT_RESOURCES,
+    Q_ISS_ADD,
+    Q_ISS_CLIENT_ADD,
+    Q_ISS_GET,
+    Q_ISS_LIST,
+    Q_ISS_CLIENTS,
+    Q_ISS_SET_DISABLED,
+    Q_ISS_DELETE,
+    Q_JG_CLIENT,
+    Q_JG_ISSUER,
+    Q_JG_USER,
     Q_COUNT
 };
 
@@ -185,5 +195,12 @@ int sq_resource_client_scope(void *impl, const char *resource, const char *clien
     char **scope);
 int sq_resource_clients(void *impl, const char *resource, struct resource_client **out, size_t *n);
 int sq_client_resources(void *impl, const char *client_id, char ***ids, size_t *n);
+int sq_issuer_add(void *impl, const struct trusted_issuer *ti);
+int sq_issuer_get(void *impl, const char *issuer, struct trusted_issuer **out);
+int sq_issuer_list(void *impl, struct trusted_issuer ***out, size_t *n);
+int sq_issuer_set_disabled(void *impl, const char *issuer, bool disabled, int64_t now);
+int sq_issuer_delete(void *impl, const char *issuer);
+int sq_jwt_grant_check(void *impl, const char *client_id, const char *grant_type,
+    const char *issuer, const char *user_sub, const char **why);
 
 #endif

@@ -288,3 +288,323 @@ out:
     str_list_free(sv.v);
     return rc;
 }
+
+/* --- trusted issuers of JWT-bearer grant assertions (0005_issuers.sql) --------------------- */
+
+static char *
+col_str_or_null(sqlite3_stmt *s, int i)
+{
+    return sqlite3_column_type(s, i) == SQLITE_NULL ? NULL : sq_col_str(s, i);
+}
+
+/* A trusted_issuers row (ISS_COLS) into a new struct trusted_issuer without its clients. */
+static struct trusted_issuer *
+row_issuer(sqlite3_stmt *s)
+{
+    struct trusted_issuer *ti = x_calloc(1, sizeof(*ti));
+
+    ti->issuer = sq_col_str(s, 0);
+    ti->jwks = col_str_or_null(s, 1);
+    ti->jwks_uri = col_str_or_null(s, 2);
+    ti->disabled = sqlite3_column_int64(s, 3) != 0;
+    ti->created_at = sqlite3_column_int64(s, 4);
+    ti->updated_at = sqlite3_column_int64(s, 5);
+    return ti;
+}
+
+/* ti->clients from issuer_clients, inside the caller's read transaction. */
+static int
+load_issuer_clients(struct sq *b, struct trusted_issuer *ti, const char *op)
+{
+    sqlite3_stmt *s = NULL;
+    struct strvec sv = { 0 };
+    int brc = SQLITE_OK, rc, src;
+
+    if ((rc = sq_prep(b, Q_ISS_CLIENTS, op, &s)) != GH_OK)
+        goto out;
+    sq_bind_text(s, 1, ti->issuer, &brc);
+    if ((rc = sq_bound(b, op, brc)) != GH_OK)
+        goto out;
+    while ((src = sqlite3_step(s)) == SQLITE_ROW)
+        sq_strvec_push(&sv, (const char *)sqlite3_column_text(s, 0));
+    if (src != SQLITE_DONE) {
+        rc = sq_fail(b, op, src);
+        goto out;
+    }
+    str_list_free(ti->clients);
+    ti->clients = sq_strvec_take(&sv);
+out:
+    sq_done(s);
+    str_list_free(sv.v);
+    return rc;
+}
+
+/* The issuer row and its client rows in one transaction: a client that does not exist fails
+ * the foreign key (GH_ENOTFOUND) and nothing is stored. */
+int
+sq_issuer_add(void *impl, const struct trusted_issuer *ti)
+{
+    struct sq *b = impl;
+    sqlite3_stmt *s = NULL;
+    int brc = SQLITE_OK, rc;
+
+    if ((rc = sq_tx_write(b, "issuer_add")) != GH_OK)
+        return rc;
+    if ((rc = sq_prep(b, Q_ISS_ADD, "issuer_add", &s)) != GH_OK)
+        goto out;
+    sq_bind_text(s, 1, ti->issuer, &brc);
+    sq_bind_text(s, 2, ti->jwks, &brc);
+    sq_bind_text(s, 3, ti->jwks_uri, &brc);
+    sq_bind_int(s, 4, ti->disabled ? 1 : 0, &brc);
+    sq_bind_int(s, 5, ti->created_at, &brc);
+    if ((rc = sq_bound(b, "issuer_add", brc)) != GH_OK)
+        goto out;
+    if ((rc = sq_step_done(b, s, "issuer_add")) != GH_OK)
+        goto out;
+    sq_done(s);
+    s = NULL;
+    for (size_t i = 0; ti->clients && ti->clients[i]; i++) {
+        if ((rc = sq_prep(b, Q_ISS_CLIENT_ADD, "issuer_add", &s)) != GH_OK)
+            goto out;
+        sq_bind_text(s, 1, ti->issuer, &brc);
+        sq_bind_text(s, 2, ti->clients[i], &brc);
+        if ((rc = sq_bound(b, "issuer_add", brc)) != GH_OK)
+            goto out;
+        rc = sq_step_done(b, s, "issuer_add");
+        if (rc == GH_EEXIST)
+            rc = GH_OK;   /* a client listed twice is listed */
+        if (rc != GH_OK)
+            goto out;
+        sq_done(s);
+        s = NULL;
+    }
+    rc = sq_tx_commit(b, "issuer_add");
+out:
+    sq_done(s);
+    if (rc != GH_OK)
+        sq_tx_rollback(b);
+    return rc;
+}
+
+int
+sq_issuer_get(void *impl, const char *issuer, struct trusted_issuer **out)
+{
+    struct sq *b = impl;
+    sqlite3_stmt *s = NULL;
+    struct trusted_issuer *ti = NULL;
+    int brc = SQLITE_OK, rc;
+
+    *out = NULL;
+    if ((rc = sq_tx_read(b, "issuer_get")) != GH_OK)
+        return rc;
+    if ((rc = sq_prep(b, Q_ISS_GET, "issuer_get", &s)) != GH_OK)
+        goto out;
+    sq_bind_text(s, 1, issuer, &brc);
+    if ((rc = sq_bound(b, "issuer_get", brc)) != GH_OK)
+        goto out;
+    if ((rc = sq_step_row(b, s, "issuer_get")) != GH_OK)
+        goto out;
+    ti = row_issuer(s);
+    sq_done(s);
+    s = NULL;
+    if ((rc = load_issuer_clients(b, ti, "issuer_get")) != GH_OK)
+        goto out;
+    if ((rc = sq_tx_commit(b, "issuer_get")) != GH_OK)
+        goto out;
+    *out = ti;
+    ti = NULL;
+out:
+    sq_done(s);
+    if (rc != GH_OK)
+        sq_tx_rollback(b);
+    trusted_issuer_free(ti);
+    return rc;
+}
+
+int
+sq_issuer_list(void *impl, struct trusted_issuer ***out, size_t *n)
+{
+    struct sq *b = impl;
+    sqlite3_stmt *s = NULL;
+    struct trusted_issuer **list = NULL;
+    size_t len = 0, cap = 0;
+    int rc, src;
+
+    *out = NULL;
+    *n = 0;
+    if ((rc = sq_tx_read(b, "issuer_list")) != GH_OK)
+        return rc;
+    if ((rc = sq_prep(b, Q_ISS_LIST, "issuer_list", &s)) != GH_OK)
+        goto out;
+    list = x_calloc(1, sizeof(*list));
+    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+        if (len + 1 >= cap) {
+            cap = cap ? cap * 2 : 16;
+            list = x_realloc(list, cap * sizeof(*list));
+        }
+        list[len++] = row_issuer(s);
+        list[len] = NULL;
+    }
+    if (src != SQLITE_DONE) {
+        rc = sq_fail(b, "issuer_list", src);
+        goto out;
+    }
+    sq_done(s);
+    s = NULL;
+    for (size_t i = 0; i < len; i++) {
+        if ((rc = load_issuer_clients(b, list[i], "issuer_list")) != GH_OK)
+            goto out;
+    }
+    if ((rc = sq_tx_commit(b, "issuer_list")) != GH_OK)
+        goto out;
+    *out = list;
+    *n = len;
+    list = NULL;
+out:
+    sq_done(s);
+    if (rc != GH_OK)
+        sq_tx_rollback(b);
+    trusted_issuer_list_free(list, len);
+    return rc;
+}
+
+int
+sq_issuer_set_disabled(void *impl, const char *issuer, bool disabled, int64_t now)
+{
+    struct sq *b = impl;
+    sqlite3_stmt *s = NULL;
+    int brc = SQLITE_OK, rc;
+
+    if ((rc = sq_tx_write(b, "issuer_set_disabled")) != GH_OK)
+        return rc;
+    if ((rc = sq_prep(b, Q_ISS_SET_DISABLED, "issuer_set_disabled", &s)) != GH_OK)
+        goto out;
+    sq_bind_text(s, 1, issuer, &brc);
+    sq_bind_int(s, 2, disabled ? 1 : 0, &brc);
+    sq_bind_int(s, 3, now, &brc);
+    if ((rc = sq_bound(b, "issuer_set_disabled", brc)) != GH_OK)
+        goto out;
+    if ((rc = sq_step_done(b, s, "issuer_set_disabled")) != GH_OK)
+        goto out;
+    if (sqlite3_changes(b->db) == 0) {
+        rc = GH_ENOTFOUND;
+        goto out;
+    }
+    sq_done(s);
+    s = NULL;
+    rc = sq_tx_commit(b, "issuer_set_disabled");
+out:
+    sq_done(s);
+    if (rc != GH_OK)
+        sq_tx_rollback(b);
+    return rc;
+}
+
+/* Its issuer_clients rows go with it (ON DELETE CASCADE). */
+int
+sq_issuer_delete(void *impl, const char *issuer)
+{
+    return sq_write_keyed(impl, Q_ISS_DELETE, "issuer_delete", NULL, issuer, 0);
+}
+
+/* One step of the grant re-check: the single row of statement id bound to a (and b), or
+ * GH_ENOTFOUND. */
+static int
+jg_row(struct sq *b, enum q_id id, const char *a, const char *a2, sqlite3_stmt **out)
+{
+    sqlite3_stmt *s = NULL;
+    int brc = SQLITE_OK, rc;
+
+    *out = NULL;
+    if ((rc = sq_prep(b, id, "jwt_grant_check", &s)) != GH_OK)
+        return rc;
+    sq_bind_text(s, 1, a, &brc);
+    if (a2)
+        sq_bind_text(s, 2, a2, &brc);
+    if ((rc = sq_bound(b, "jwt_grant_check", brc)) == GH_OK &&
+        (rc = sq_step_row(b, s, "jwt_grant_check")) == GH_OK) {
+        *out = s;
+        return GH_OK;
+    }
+    sq_done(s);
+    return rc;
+}
+
+/* Every row read in one snapshot, so the answer holds for one moment, not for a mix of two. */
+int
+sq_jwt_grant_check(void *impl, const char *client_id, const char *grant_type,
+    const char *issuer, const char *user_sub, const char **why)
+{
+    struct sq *b = impl;
+    sqlite3_stmt *s = NULL;
+    char **gts = NULL;
+    int rc;
+
+    if ((rc = sq_tx_read(b, "jwt_grant_check")) != GH_OK)
+        return rc;
+    rc = jg_row(b, Q_JG_CLIENT, client_id, NULL, &s);
+    if (rc == GH_ENOTFOUND) {
+        *why = "the client no longer exists";
+        rc = GH_EDENIED;
+    }
+    if (rc != GH_OK)
+        goto out;
+    gts = sq_split_spaces((const char *)sqlite3_column_text(s, 2));
+    if (sqlite3_column_int64(s, 0) != 0 ||
+        str_eq((const char *)sqlite3_column_text(s, 1), "none")) {
+        *why = "the client is no longer confidential";
+        rc = GH_EDENIED;
+        goto out;
+    }
+    if (!str_list_has(gts, grant_type)) {
+        *why = "the client no longer has the grant type";
+        rc = GH_EDENIED;
+        goto out;
+    }
+    sq_done(s);
+    s = NULL;
+    if (issuer) {
+        rc = jg_row(b, Q_JG_ISSUER, issuer, client_id, &s);
+        if (rc == GH_ENOTFOUND) {
+            *why = "the issuer no longer exists";
+            rc = GH_EDENIED;
+        }
+        if (rc != GH_OK)
+            goto out;
+        if (sqlite3_column_int64(s, 0) != 0) {
+            *why = "the issuer is disabled";
+            rc = GH_EDENIED;
+            goto out;
+        }
+        if (sqlite3_column_int64(s, 1) == 0) {
+            *why = "the issuer no longer lists the client";
+            rc = GH_EDENIED;
+            goto out;
+        }
+        sq_done(s);
+        s = NULL;
+    }
+    if (user_sub) {
+        rc = jg_row(b, Q_JG_USER, user_sub, NULL, &s);
+        if (rc == GH_ENOTFOUND) {
+            *why = "the user no longer exists";
+            rc = GH_EDENIED;
+        }
+        if (rc != GH_OK)
+            goto out;
+        if (sqlite3_column_int64(s, 0) != 0) {
+            *why = "the user is disabled";
+            rc = GH_EDENIED;
+            goto out;
+        }
+        sq_done(s);
+        s = NULL;
+    }
+    rc = sq_tx_commit(b, "jwt_grant_check");
+out:
+    sq_done(s);
+    str_list_free(gts);
+    if (rc != GH_OK)
+        sq_tx_rollback(b);
+    return rc;
+}
