@@ -14,6 +14,7 @@
 #include "crypto/pw.h"
 #include "crypto/secret.h"
 #include "oidc/issuer_keys.h"
+#include "model/throttle.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/str.h"
@@ -145,10 +146,16 @@ app_resolve_issuer(struct app *app, unsigned port, char *err, size_t errsz)
 int
 app_open(struct app *app, const struct cfg *cfg, unsigned flags, char *err, size_t errsz)
 {
+    const char *why = NULL;
     int rc;
 
     memset(app, 0, sizeof(*app));
     app->cfg = cfg;
+    /* cfg_validate checked the syntax */
+    if (net_list_parse(cfg->trusted_proxies, &app->trusted_proxies, &why) != GH_OK) {
+        snprintf(err, errsz, "trusted_proxies: %s", why);
+        return GH_EINVAL;
+    }
     if (pthread_key_create(&app->tls_store, tls_store_close) != 0) {
         snprintf(err, errsz, "cannot create thread-local storage");
         return GH_EINTERNAL;
@@ -212,4 +219,14 @@ app_pw_params(const struct app *app, struct pw_params *pp)
     pp->m_kib = app->cfg->argon2_memory_kib;
     pp->t = app->cfg->argon2_iterations;
     pp->p = app->cfg->argon2_parallelism;
+}
+
+void
+app_throttle_policy(const struct app *app, struct throttle_policy *tp)
+{
+    tp->free = app->cfg->login_free_failures;
+    tp->max_delay = app->cfg->login_max_delay;
+    tp->lock_failures = app->cfg->login_lock_failures;
+    tp->lock_time = app->cfg->login_lock_time;
+    tp->ip_failures = app->cfg->login_ip_failures;
 }

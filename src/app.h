@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "core/cfg.h"
+#include "util/net.h"
 
 struct keyring;
 struct secrets;
@@ -29,6 +30,7 @@ struct app {
     struct store *store;       /* the opening thread's handle (CLI, start-up) */
     struct ep_docs *docs;      /* prebuilt discovery and JWKS responses, owned by ep/ */
     pthread_key_t tls_store;   /* worker threads' own handles, closed at thread exit */
+    struct net_list trusted_proxies; /* cfg->trusted_proxies, parsed (util/net.h) */
     struct issuer_keys *issuer_keys; /* trusted issuers' jwks_uri key sets (thread-safe) */
 };
 
@@ -44,5 +46,8 @@ int  app_resolve_issuer(struct app *app, unsigned port, char *err, size_t errsz)
 struct store *app_store(struct app *app);
 /* The password hashing parameters and policy from cfg. */
 void app_pw_params(const struct app *app, struct pw_params *pp);
+/* The password-guessing limits from cfg. */
+struct throttle_policy;
+void app_throttle_policy(const struct app *app, struct throttle_policy *tp);
 
 #endif

@@ -126,6 +126,12 @@ static const struct cli_cmd commands[] = {
         "stop a user from signing in", NULL },
     { "user enable", "USERNAME", 1, 1, 0, opt_none, cli_user_enable, "let a user sign in again",
         NULL },
+    { "user unlock", "USERNAME", 1, 1, 0, opt_none, cli_user_unlock,
+        "clear a user's failed sign-ins (ends a lock or a wait)",
+        "After login_free_failures failed sign-ins in a row each next try must wait (1 s,\n"
+        "doubling up to login_max_delay); at login_lock_failures the name is locked for\n"
+        "login_lock_time. Counts are kept for any name typed, so this also works for a name\n"
+        "no user has yet." },
     { "user delete", "USERNAME", 1, 1, 0, opt_none, cli_user_delete,
         "delete a user (the sub is never reused)", NULL },
     { "client add", "CLIENT_ID", 1, 1, 0, opt_client_add, cli_client_add, "register a client",

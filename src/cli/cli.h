@@ -79,6 +79,7 @@ int cli_user_show(struct cli_ctx *ctx);
 int cli_user_passwd(struct cli_ctx *ctx);
 int cli_user_disable(struct cli_ctx *ctx);
 int cli_user_enable(struct cli_ctx *ctx);
+int cli_user_unlock(struct cli_ctx *ctx);
 int cli_user_delete(struct cli_ctx *ctx);
 int cli_client_add(struct cli_ctx *ctx);
 int cli_client_list(struct cli_ctx *ctx);

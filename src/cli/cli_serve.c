@@ -19,7 +19,9 @@
 #include "core/limits.h"
 #include "core/log.h"
 #include "ep/ep.h"
+#include "http/resp.h"
 #include "http/server.h"
+#include "session/session.h"
 #include "store/store.h"
 #include "util/clock.h"
 
@@ -83,8 +85,12 @@ cli_serve(struct cli_ctx *ctx)
         return rc;
     rc = CLI_FAIL;
     if (srv_listen(&app, &srv, &port, err, sizeof(err)) != GH_OK ||
-        app_resolve_issuer(&app, port, err, sizeof(err)) != GH_OK ||
-        ep_docs_build(&app, err, sizeof(err)) != GH_OK || srv_start(srv, err, sizeof(err)) != GH_OK) {
+        app_resolve_issuer(&app, port, err, sizeof(err)) != GH_OK) {
+        cli_fail(ctx, "%s", err);
+        goto out;
+    }
+    resp_hsts(sess_cookie_secure(&app));   /* https issuer */
+    if (ep_docs_build(&app, err, sizeof(err)) != GH_OK || srv_start(srv, err, sizeof(err)) != GH_OK) {
         cli_fail(ctx, "%s", err);
         goto out;
     }

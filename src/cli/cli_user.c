@@ -1,4 +1,4 @@
-/* cli_user.c — `gatehouse user …`: add, list, show, passwd, disable, enable, delete.
+/* cli_user.c — `gatehouse user …`: add, list, show, passwd, disable, enable, unlock, delete.
  * Never prints a password or a hash; JSON output carries has_password instead. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,23 +134,33 @@ cli_user_show(struct cli_ctx *ctx)
 {
     struct app app;
     struct user *u = NULL;
-    char name[GH_MAX_USERNAME + 1], c[32], m[32];
+    struct login_count lc;
+    char name[GH_MAX_USERNAME + 1], c[32], m[32], l[32];
+    int64_t now = clock_now();
     int rc, r;
 
     if ((rc = username_arg(ctx, name, sizeof(name))) != CLI_OK)
         return rc;
     if ((rc = cli_app_open(ctx, &app, APP_NO_KEYS)) != CLI_OK)
         return rc;
-    if ((r = store_user_get(app.store, name, &u)) != GH_OK) {
+    if ((r = store_user_get(app.store, name, &u)) != GH_OK ||
+        (r = store_login_get(app.store, name, now, &lc)) != GH_OK) {
         rc = not_found_or(ctx, r, name);
     } else if (cli_flag(ctx, "json")) {
-        cli_print_json(user_json(u));
+        json_t *o = user_json(u);
+        json_object_set_new(o, "failed_logins", json_integer(lc.failures));
+        json_object_set_new(o, "locked_until", lc.locked_until > now ?
+            json_string(cli_time(lc.locked_until, l, sizeof(l))) : json_null());
+        cli_print_json(o);
     } else {
         printf("username:  %s\nsub:       %s\nemail:     %s\nname:      %s\nstatus:    %s\n"
                "password:  %s\ncreated:   %s\nupdated:   %s\n",
             u->username, u->sub, u->email ? u->email : "-", u->name ? u->name : "-",
             u->disabled ? "disabled" : "active", u->password_hash ? "set" : "not set",
             cli_time(u->created_at, c, sizeof(c)), cli_time(u->updated_at, m, sizeof(m)));
+        printf("failed:    %lld sign-in%s in a row%s%s\n", (long long)lc.failures,
+            lc.failures == 1 ? "" : "s", lc.locked_until > now ? ", no attempt before " : "",
+            lc.locked_until > now ? cli_time(lc.locked_until, l, sizeof(l)) : "");
     }
     user_free(u);
     app_close(&app);
@@ -240,6 +250,39 @@ int
 cli_user_enable(struct cli_ctx *ctx)
 {
     return set_disabled(ctx, false);
+}
+
+/* Also for a name no user has: throttling counts every name typed (model/throttle.h). */
+int
+cli_user_unlock(struct cli_ctx *ctx)
+{
+    struct app app;
+    struct user *u = NULL;
+    struct login_count lc;
+    char name[GH_MAX_USERNAME + 1];
+    int rc, r;
+
+    if ((rc = username_arg(ctx, name, sizeof(name))) != CLI_OK)
+        return rc;
+    if ((rc = cli_app_open(ctx, &app, APP_NO_KEYS)) != CLI_OK)
+        return rc;
+    r = store_login_get(app.store, name, clock_now(), &lc);
+    if (r == GH_OK && lc.failures == 0 && lc.locked_until == 0)
+        r = store_user_get(app.store, name, &u);
+    if (r == GH_OK)
+        r = store_login_reset(app.store, name);
+    if (r != GH_OK) {
+        rc = not_found_or(ctx, r, name);
+    } else if (lc.failures == 0 && lc.locked_until == 0) {
+        printf("%s has no failed sign-ins to clear\n", name);
+    } else {
+        printf("%s unlocked: %lld failed sign-in%s cleared\n", name, (long long)lc.failures,
+            lc.failures == 1 ? "" : "s");
+        log_info("cli_user_unlocked", "user=%s failures=%lld", name, (long long)lc.failures);
+    }
+    user_free(u);
+    app_close(&app);
+    return rc;
 }
 
 int

@@ -15,6 +15,7 @@
 #include "core/cfg.h"
 #include "core/err.h"
 #include "core/limits.h"
+#include "util/net.h"
 #include "util/str.h"
 #include "util/url.h"
 #include "util/xmem.h"
@@ -77,6 +78,18 @@ static const struct setting settings[] = {
         "seconds a trusted issuer's keys fetched from its jwks_uri are used" },
     { "issuer_jwks_refetch_interval", T_U32, F(issuer_jwks_refetch_interval), CFG_G_HTTP, 1,
         3600, "seconds between two fetches of one issuer's jwks_uri (unknown kid, failure)" },
+    { "login_free_failures", T_U32, F(login_free_failures), CFG_G_HTTP, 0, 100,
+        "failed sign-ins on one account before each next try must wait" },
+    { "login_max_delay", T_U32, F(login_max_delay), CFG_G_HTTP, 1, 86400,
+        "longest wait between tries on one account, seconds" },
+    { "login_lock_failures", T_U32, F(login_lock_failures), CFG_G_HTTP, 1, 100,
+        "consecutive failed sign-ins that lock an account for login_lock_time" },
+    { "login_lock_time", T_U32, F(login_lock_time), CFG_G_HTTP, 60, 30 * 86400,
+        "seconds such a lock lasts (gatehouse user unlock ends it)" },
+    { "login_ip_failures", T_U32, F(login_ip_failures), CFG_G_HTTP, 0, 1000000,
+        "failed sign-ins per client address per 5 minutes (0: no limit)" },
+    { "trusted_proxies", T_STR, F(trusted_proxies), CFG_G_HTTP, 0, 0,
+        "LIST of proxy addresses/networks whose X-Forwarded-For names the client" },
 };
 
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -109,6 +122,11 @@ cfg_defaults(struct cfg *c)
     c->refresh_token_lifetime = 30 * 86400;
     c->issuer_jwks_cache_ttl = GH_ISSUER_JWKS_TTL_S;
     c->issuer_jwks_refetch_interval = GH_ISSUER_JWKS_REFETCH_S;
+    c->login_free_failures = 5;              /* SECURITY.md (d): progressive delay after 5, */
+    c->login_max_delay = 900;                /* 1 s doubling to 15 min (Keycloak's max wait), */
+    c->login_lock_failures = 100;            /* NIST SP 800-63B §3.2.2: at most 100 in a row */
+    c->login_lock_time = 86400;
+    c->login_ip_failures = 20;               /* 20 per 5 min per address (Authelia, OWASP) */
 }
 
 void
@@ -373,6 +391,11 @@ cfg_validate(const struct cfg *c, char *err, size_t errsz)
 
     if (c->issuer && cfg_issuer_check(c->issuer, &why) != GH_OK) {
         snprintf(err, errsz, "issuer '%.200s': %s", c->issuer, why);
+        return GH_EINVAL;
+    }
+    struct net_list proxies;
+    if (net_list_parse(c->trusted_proxies, &proxies, &why) != GH_OK) {
+        snprintf(err, errsz, "trusted_proxies '%.200s': %s", c->trusted_proxies, why);
         return GH_EINVAL;
     }
     if (!strrchr(c->listen, ':')) {

@@ -39,6 +39,9 @@ struct cfg {
     uint32_t refresh_token_idle, refresh_token_lifetime;      /* seconds */
     uint32_t issuer_jwks_cache_ttl;         /* seconds a trusted issuer's fetched keys live */
     uint32_t issuer_jwks_refetch_interval;  /* seconds between two fetches of one jwks_uri */
+    uint32_t login_free_failures, login_max_delay;            /* model/throttle.h */
+    uint32_t login_lock_failures, login_lock_time, login_ip_failures;
+    char *trusted_proxies;        /* LIST of addresses/networks whose X-Forwarded-For counts */
 };
 
 void cfg_defaults(struct cfg *c);

@@ -16,6 +16,7 @@ gh_strerror(int rc)
     case GH_ECRYPTO:   return "cryptographic error";
     case GH_EINTERNAL: return "internal error";
     case GH_EIO:       return "I/O error";
+    case GH_ELIMIT:    return "limit reached, try again later";
     default:           return "unknown error";
     }
 }

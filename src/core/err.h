@@ -14,6 +14,7 @@ enum gh_err {
     GH_ECRYPTO = -8,    /* a cryptographic operation failed */
     GH_EINTERNAL = -9,  /* a bug or an unexpected library failure */
     GH_EIO = -10,       /* file or socket I/O outside the store */
+    GH_ELIMIT = -11,    /* a rate or attempt limit was reached; try again later */
 };
 
 /* Static English text for an error code; never NULL. */

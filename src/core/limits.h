@@ -73,6 +73,11 @@
 #define GH_PKCE_VERIFIER_MIN      43           /* RFC 7636 §4.1 */
 #define GH_PKCE_VERIFIER_MAX      128
 
+/* Password guessing (model/throttle.c; the other limits are settings) */
+#define GH_LOGIN_RESET_S          43200        /* a failure count is forgotten 12 h after the
+                                                * last failure (Keycloak's maxDeltaTime) */
+#define GH_LOGIN_IP_WINDOW_S      300          /* login_ip_failures counts per 5 minutes */
+
 /* Client assertions (RFC 7523 §3 items 4-7 leave these to us) */
 #define GH_ASSERTION_LEEWAY_S     30           /* clock skew allowed on exp, nbf, iat */
 #define GH_ASSERTION_MAX_LIFE_S   300          /* exp at most this far ahead, iat at most this

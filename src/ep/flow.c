@@ -34,8 +34,8 @@
 #define PAGE_MAX (256 * 1024)
 
 static int
-send_page(struct req *rq, unsigned status, enum page_id id, const struct tmpl_var *vars,
-    size_t n, const char *cookie1, const char *cookie2)
+send_page_hdr(struct req *rq, unsigned status, enum page_id id, const struct tmpl_var *vars,
+    size_t n, const char *cookie1, const char *cookie2, const char *hname, const char *hval)
 {
     const char *cookies[3] = { NULL, NULL, NULL };
     size_t nc = 0;
@@ -52,14 +52,21 @@ send_page(struct req *rq, unsigned status, enum page_id id, const struct tmpl_va
         buf_free(&b);
         return GH_EINTERNAL;
     }
-    rc = resp_html(rq, status, buf_str(&b), b.len, cookies);
+    rc = resp_html_hdr(rq, status, buf_str(&b), b.len, cookies, hname, hval);
     buf_free(&b);
     return rc;
 }
 
-int
-flow_error_page(struct req *rq, unsigned status, const char *title, const char *message,
-    const char *hint)
+static int
+send_page(struct req *rq, unsigned status, enum page_id id, const struct tmpl_var *vars,
+    size_t n, const char *cookie1, const char *cookie2)
+{
+    return send_page_hdr(rq, status, id, vars, n, cookie1, cookie2, NULL, NULL);
+}
+
+static int
+error_page(struct req *rq, unsigned status, const char *title, const char *message,
+    const char *hint, const char *retry_after)
 {
     struct tmpl_var v[] = {
         { "title", title },
@@ -69,7 +76,22 @@ flow_error_page(struct req *rq, unsigned status, const char *title, const char *
         { "request_id", req_rid(rq) },
     };
 
-    return send_page(rq, status, PAGE_ERROR, v, sizeof(v) / sizeof(v[0]), NULL, NULL);
+    return send_page_hdr(rq, status, PAGE_ERROR, v, sizeof(v) / sizeof(v[0]), NULL, NULL,
+        retry_after ? "Retry-After" : NULL, retry_after);
+}
+
+int
+flow_error_page(struct req *rq, unsigned status, const char *title, const char *message,
+    const char *hint)
+{
+    return error_page(rq, status, title, message, hint, NULL);
+}
+
+int
+flow_busy_page(struct req *rq)
+{
+    return error_page(rq, 503, "Too many sign-ins right now", "The sign-in service is busy.",
+        "Wait a few seconds and try again.", "5");
 }
 
 static unsigned
@@ -152,9 +174,10 @@ out:
     return rc;
 }
 
-int
-flow_login_page(struct req *rq, const struct client *c, const struct authz_req *ar,
-    const char *iid, const char *bind, const char *error, const char *set_cookie)
+/* The login form; retry_after (seconds, as text) makes it a 429 with Retry-After. */
+static int
+login_page(struct req *rq, const struct client *c, const struct authz_req *ar, const char *iid,
+    const char *bind, const char *error, const char *set_cookie, const char *retry_after)
 {
     char csrf[SESS_CSRF_LEN + 1];
 
@@ -169,8 +192,37 @@ flow_login_page(struct req *rq, const struct client *c, const struct authz_req *
         { "error", error },
         { "request_id", req_rid(rq) },
     };
-    /* a failed attempt is not an HTTP error for the browser; 200 keeps the form usable */
-    return send_page(rq, 200, PAGE_LOGIN, v, sizeof(v) / sizeof(v[0]), set_cookie, NULL);
+    /* a failed attempt is not an HTTP error for the browser; 200 keeps the form usable. Too
+     * many is (RFC 6585 §4), and the form stays for when the wait is over. */
+    return send_page_hdr(rq, retry_after ? 429 : 200, PAGE_LOGIN, v, sizeof(v) / sizeof(v[0]),
+        set_cookie, NULL, retry_after ? "Retry-After" : NULL, retry_after);
+}
+
+int
+flow_login_page(struct req *rq, const struct client *c, const struct authz_req *ar,
+    const char *iid, const char *bind, const char *error, const char *set_cookie)
+{
+    return login_page(rq, c, ar, iid, bind, error, set_cookie, NULL);
+}
+
+int
+flow_login_page_wait(struct req *rq, const struct client *c, const struct authz_req *ar,
+    const char *iid, const char *bind, int64_t retry_after)
+{
+    char msg[160], secs[24];
+    int64_t min;
+
+    if (retry_after < 1)
+        retry_after = 1;
+    min = (retry_after + 59) / 60;
+    if (retry_after < 60)
+        snprintf(msg, sizeof(msg), "Too many failed sign-in attempts. Try again in %lld "
+            "second%s.", (long long)retry_after, retry_after == 1 ? "" : "s");
+    else
+        snprintf(msg, sizeof(msg), "Too many failed sign-in attempts. Try again in %lld "
+            "minute%s.", (long long)min, min == 1 ? "" : "s");
+    snprintf(secs, sizeof(secs), "%lld", (long long)retry_after);
+    return login_page(rq, c, ar, iid, bind, msg, NULL, secs);
 }
 
 static int

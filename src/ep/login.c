@@ -4,7 +4,9 @@
  * account get the same message and the same work: an unknown user is verified against a
  * dummy hash of the configured cost (OWASP Authentication Cheat Sheet, "authentication
  * responses"). A successful login always mints a new session id (no session fixation) and
- * rehashes the password when the Argon2 parameters changed. */
+ * rehashes the password when the Argon2 parameters changed. Password guessing is limited per
+ * account name and per client address before any hashing (model/throttle.h); over a limit
+ * the form comes back as 429 with Retry-After. */
 #include <string.h>
 
 #include "app.h"
@@ -18,6 +20,7 @@
 #include "model/client.h"
 #include "model/user.h"
 #include "session/session.h"
+#include "model/throttle.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/str.h"
@@ -67,6 +70,7 @@ check_credentials(struct app *app, struct store *st, const char *username, const
 /* The password check runs on a worker thread (req_defer), never on an HTTP thread. */
 struct login_job {
     char *username;
+    char *name;         /* the normalised name the attempt was counted for, or NULL */
     char *pw;
     size_t pwlen;
     int rc;
@@ -81,9 +85,20 @@ login_job_free(void *arg)
     if (!j)
         return;
     free(j->username);
+    free(j->name);
     mem_wipe_free(j->pw, j->pwlen + 1);
     user_free(j->user);
     free(j);
+}
+
+/* The form comes back with what was typed as the username, never the password. */
+static void
+keep_username(struct authz_req *ar, const char *username)
+{
+    if (username && strlen(username) <= GH_MAX_EMAIL) {
+        free(ar->login_hint);
+        ar->login_hint = x_strdup(username);
+    }
 }
 
 static void
@@ -134,7 +149,26 @@ ep_login(struct req *rq)
 
     struct login_job *job = req_deferred(rq);
     if (!job) {
+        char name[GH_MAX_USERNAME + 1];
+        struct throttle_policy tp;
+        int64_t wait = 0;
+        bool named = username && str_copy(name, sizeof(name), username) == GH_OK &&
+            user_username_normalize(name, &why) == GH_OK;
+        app_throttle_policy(rq->app, &tp);
+        rc = throttle_login_begin(&tp, st, named ? name : NULL, req_client_ip(rq), clock_now(),
+            &wait);
+        if (rc == GH_ELIMIT) {
+            log_warn("login_throttled", "rid=%s client=%s username=%s ip=%s retry_after=%lld",
+                req_rid(rq), c->client_id, log_esc(username ? username : "", esc),
+                req_client_ip(rq), (long long)wait);
+            keep_username(&ar, username);
+            rc = flow_login_page_wait(rq, c, &ar, iid, bind, wait);
+            goto out;
+        }
+        if (rc != GH_OK)
+            goto out;
         job = x_calloc(1, sizeof(*job));
+        job->name = named ? x_strdup(name) : NULL;
         job->username = username ? x_strdup(username) : NULL;
         job->pw = x_malloc(pwlen + 1);
         memcpy(job->pw, pw ? pw : "", pwlen);
@@ -142,24 +176,21 @@ ep_login(struct req *rq)
         job->pwlen = pwlen;
         rc = req_defer(rq, login_work, job, login_job_free);
         if (rc != GH_OK) {
+            /* the attempt stays counted: a flood that fills the queue must not reset counts */
             login_job_free(job);
             if (rc == GH_ETOOBIG)
-                rc = flow_error_page(rq, 503, "Too many sign-ins right now",
-                    "The sign-in service is busy.", "Wait a few seconds and try again.");
+                rc = flow_busy_page(rq);
         }
         goto out;   /* GH_OK: this handler runs again once the password was checked */
     }
     rc = job->rc;
     u = job->user;
     job->user = NULL;
+    throttle_login_done(st, job->name, req_client_ip(rq), rc == GH_OK);
     if (rc == GH_EDENIED) {
         log_info("login_fail", "rid=%s client=%s username=%s", req_rid(rq), c->client_id,
             log_esc(username ? username : "", esc));
-        /* keep what was typed as the username, never the password */
-        if (username && strlen(username) <= GH_MAX_EMAIL) {
-            free(ar.login_hint);
-            ar.login_hint = x_strdup(username);
-        }
+        keep_username(&ar, username);
         rc = flow_login_page(rq, c, &ar, iid, bind, generic_error, NULL);
         goto out;
     }

@@ -20,6 +20,7 @@
 
 #include <microhttpd.h>
 
+#include "app.h"
 #include "core/err.h"
 #include "core/limits.h"
 #include "core/log.h"
@@ -27,6 +28,7 @@
 #include "http/req.h"
 #include "util/str.h"
 #include "http/router.h"
+#include "util/net.h"
 #include "util/xmem.h"
 
 /* A query longer than a whole form body cannot be a valid set of parameters. */
@@ -470,74 +472,102 @@ req_form(const struct req *rq, struct req_params *ps, const char **why)
     return req_params_add(ps, (const char *)rq->body.p, rq->body.len, why);
 }
 
-/* ---- peer address ------------------------------------------------------------------- */
-
-const char *
-req_client_ip(const struct req *rq)
-{
-    const union MHD_ConnectionInfo *ci;
-    const struct sockaddr *sa;
-    const char *ok = NULL;
-
-    /* rq->ip points at rq->ip_buf, so it can be filled through a const rq */
-    if (!rq->ip)
-        return "";
-    if (rq->ip[0] || !rq->conn)
-        return rq->ip;
-    ci = MHD_get_connection_info(rq->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    sa = ci ? ci->client_addr : NULL;
-    if (!sa)
-        return "";
-    if (sa->sa_family == AF_INET) {
-        struct sockaddr_in a;
-        memcpy(&a, sa, sizeof(a));
-        ok = inet_ntop(AF_INET, &a.sin_addr, rq->ip, REQ_IP_SIZE);
-    } else if (sa->sa_family == AF_INET6) {
-        struct sockaddr_in6 a;
-        memcpy(&a, sa, sizeof(a));
-        ok = inet_ntop(AF_INET6, &a.sin6_addr, rq->ip, REQ_IP_SIZE);
-    }
-    if (!ok)
-        rq->ip[0] = '\0';
-    return rq->ip;
-}
-
-/* ---- cookies ------------------------------------------------------------------------ */
-
-struct cookie_lines {
-    struct buf joined;   /* bounded by GH_MAX_COOKIE_HEADER */
+/* Every field line of one header, joined with sep into a bounded buffer. */
+struct header_lines {
+    const char *name, *sep;
+    struct buf joined;
     unsigned n;
     bool too_big;
 };
 
 static enum MHD_Result
-join_cookie_line(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
+join_header_line(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
     const char *value, size_t value_size)
 {
-    struct cookie_lines *cl = cls;
-    static const char name[] = MHD_HTTP_HEADER_COOKIE;
+    struct header_lines *hl = cls;
 
     (void)kind;
-    if (cl->too_big || key_size != sizeof(name) - 1 || strncasecmp(key, name, key_size) != 0)
+    if (hl->too_big || key_size != strlen(hl->name) || strncasecmp(key, hl->name, key_size) != 0)
         return MHD_YES;
-    /* RFC 9113 §8.2.3: split cookie fields are joined with "; " */
-    if (cl->n++ > 0 && buf_add(&cl->joined, "; ", 2) != GH_OK)
-        cl->too_big = true;   /* buf_add emptied (and wiped) the buffer */
-    else if (value && buf_add(&cl->joined, value, value_size) != GH_OK)
-        cl->too_big = true;
+    if (hl->n++ > 0 && buf_add(&hl->joined, hl->sep, strlen(hl->sep)) != GH_OK)
+        hl->too_big = true;   /* buf_add emptied (and wiped) the buffer */
+    else if (value && buf_add(&hl->joined, value, value_size) != GH_OK)
+        hl->too_big = true;
     return MHD_YES;
 }
+
+static void
+join_header_lines(const struct req *rq, struct header_lines *hl, size_t max)
+{
+    buf_init(&hl->joined, max);
+    if (rq->conn)
+        MHD_get_connection_values_n(rq->conn, MHD_HEADER_KIND, join_header_line, hl);
+}
+
+/* ---- peer address ------------------------------------------------------------------- */
+
+/* The TCP peer as 16 bytes; false when unknown. */
+static bool
+peer_addr(const struct req *rq, unsigned char out[16])
+{
+    const union MHD_ConnectionInfo *ci;
+    const struct sockaddr *sa;
+
+    ci = MHD_get_connection_info(rq->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    sa = ci ? ci->client_addr : NULL;
+    if (sa && sa->sa_family == AF_INET) {
+        struct sockaddr_in a;
+        memcpy(&a, sa, sizeof(a));
+        memset(out, 0, 10);
+        out[10] = out[11] = 0xff;
+        memcpy(out + 12, &a.sin_addr, 4);
+        return true;
+    }
+    if (sa && sa->sa_family == AF_INET6) {
+        struct sockaddr_in6 a;
+        memcpy(&a, sa, sizeof(a));
+        memcpy(out, &a.sin6_addr, 16);
+        return true;
+    }
+    return false;
+}
+
+const char *
+req_client_ip(const struct req *rq)
+{
+    const struct net_list *trusted = rq->app ? &rq->app->trusted_proxies : NULL;
+    unsigned char peer[16], client[16];
+
+    /* rq->ip points at rq->ip_buf, so it can be filled through a const rq */
+    if (!rq->ip)
+        return "";
+    if (rq->ip[0] || !rq->conn || !peer_addr(rq, peer))
+        return rq->ip;
+    memcpy(client, peer, 16);
+    if (net_list_has(trusted, peer)) {
+        /* RFC 7230 §3.2.2: several X-Forwarded-For lines are one list */
+        struct header_lines xl = { .name = "X-Forwarded-For", .sep = ", " };
+        join_header_lines(rq, &xl, NET_MAX_XFF);
+        if (xl.n && !xl.too_big)
+            net_forwarded_client(peer, buf_str(&xl.joined), trusted, client);
+        buf_free(&xl.joined);
+    }
+    net_addr_text(client, rq->ip);
+    return rq->ip;
+}
+
+/* ---- cookies ------------------------------------------------------------------------ */
 
 /* Parse every Cookie line into rq->cookies (left NULL when there is none). */
 static void
 parse_cookies(struct req *rq)
 {
-    struct cookie_lines cl = { .n = 0 };
+    /* RFC 9113 §8.2.3: split cookie fields are joined with "; " */
+    struct header_lines cl = { .name = MHD_HTTP_HEADER_COOKIE, .sep = "; " };
 
     if (!rq->conn)
         return;
-    buf_init(&cl.joined, GH_MAX_COOKIE_HEADER);
-    MHD_get_connection_values_n(rq->conn, MHD_HEADER_KIND, join_cookie_line, &cl);
+    join_header_lines(rq, &cl, GH_MAX_COOKIE_HEADER);
     if (cl.n == 0)
         goto out;
     rq->cookies = x_calloc(1, sizeof(*rq->cookies));

@@ -109,9 +109,9 @@ int req_header_unique(const struct req *rq, const char *name, const char **val, 
 /* The request body bytes received so far (complete when a handler runs). Borrowed. */
 const char *req_body(const struct req *rq, size_t *len);
 
-/* The peer's address as text ("192.0.2.7", "2001:db8::1"), for logs only: it is the TCP
- * peer, so behind a reverse proxy it is the proxy (no X-Forwarded-For is trusted). "" when
- * unknown. Borrowed from rq. */
+/* The client's address as text ("192.0.2.7", "2001:db8::1"): the TCP peer, or, when the
+ * peer is one of the trusted_proxies, the client X-Forwarded-For names (util/net.h). For logs
+ * and the sign-in limits. "" when unknown. Borrowed from rq. */
 const char *req_client_ip(const struct req *rq);
 
 /* ---- cookies -------------------------------------------------------------------------- */

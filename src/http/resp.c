@@ -61,6 +61,15 @@ add_hdr(struct MHD_Response *r, const char *name, const char *value)
     return GH_OK;
 }
 
+/* Set once before serving (resp_hsts); read-only afterwards. */
+static bool hsts;
+
+void
+resp_hsts(bool on)
+{
+    hsts = on;
+}
+
 static int
 add_sec_headers(struct MHD_Response *r, const char *csp)
 {
@@ -68,6 +77,11 @@ add_sec_headers(struct MHD_Response *r, const char *csp)
         if (add_hdr(r, sec_headers[i].name, sec_headers[i].value) != GH_OK)
             return GH_EINTERNAL;
     }
+    /* RFC 6797; one year, the OWASP HTTP Headers Cheat Sheet's value. Browsers ignore it on
+     * plain http, so it is sent whenever the issuer (what clients use) is https. */
+    if (hsts && add_hdr(r, MHD_HTTP_HEADER_STRICT_TRANSPORT_SECURITY,
+                    "max-age=31536000; includeSubDomains") != GH_OK)
+        return GH_EINTERNAL;
     return add_hdr(r, MHD_HTTP_HEADER_CONTENT_SECURITY_POLICY, csp);
 }
 
@@ -302,11 +316,19 @@ int
 resp_html(struct req *rq, unsigned status, const char *body, size_t len,
     const char *const *set_cookies)
 {
+    return resp_html_hdr(rq, status, body, len, set_cookies, NULL, NULL);
+}
+
+int
+resp_html_hdr(struct req *rq, unsigned status, const char *body, size_t len,
+    const char *const *set_cookies, const char *hname, const char *hval)
+{
     struct MHD_Response *r;
     char *copy;
 
-    if (!cookies_ok(set_cookies)) {
-        log_err("http", "rid=%s refusing a malformed Set-Cookie value", req_rid(rq));
+    if (!cookies_ok(set_cookies) || (hname && (!hname_ok(hname) || !hval_ok(hval)))) {
+        log_err("http", "rid=%s refusing a malformed Set-Cookie value or extra header",
+            req_rid(rq));
         return GH_EINVAL;
     }
     copy = body_alloc(len);
@@ -318,7 +340,7 @@ resp_html(struct req *rq, unsigned status, const char *body, size_t len,
         return GH_EINTERNAL;
     }
     if (add_dynamic_headers(rq, r, CSP_HTML, "text/html; charset=utf-8") != GH_OK ||
-        add_cookies(r, set_cookies) != GH_OK) {
+        add_cookies(r, set_cookies) != GH_OK || (hname && add_hdr(r, hname, hval) != GH_OK)) {
         MHD_destroy_response(r);
         return GH_EINTERNAL;
     }
@@ -626,6 +648,8 @@ resp_log_access(struct req *rq, const char *end)
     us = clock_mono_us() - rq->t0_us;
     put(&l, "rid=");
     put(&l, req_rid(rq));
+    put(&l, " ip=");
+    put(&l, *req_client_ip(rq) ? req_client_ip(rq) : "-");
     put(&l, " method=");
     if (!rq->started)
         put(&l, "-");   /* MHD answered (or the client left) before the request was routed */

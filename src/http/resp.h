@@ -23,6 +23,10 @@ struct resp_conn;
 
 /* body serialised compactly (JSON_COMPACT); Cache-Control: no-store. The serialised copy is
  * wiped when MHD is done with it (it may hold tokens). body is not consumed. */
+/* Send Strict-Transport-Security on every response from now on (the issuer is https). Call
+ * before the first response or document is made. */
+void resp_hsts(bool on);
+
 int resp_json(struct req *rq, unsigned status, const json_t *body);
 /* The same plus one extra header hname: hval (hname NULL: none), e.g. "Pragma: no-cache" on
  * token responses (RFC 6749 §5.1). GH_EINVAL (nothing queued) for a bad name or value. */
@@ -58,6 +62,9 @@ int resp_bearer_error(struct req *rq, unsigned status, const char *code, const c
  * (nothing queued) when a cookie value is empty or holds a control character. */
 int resp_html(struct req *rq, unsigned status, const char *body, size_t len,
     const char *const *set_cookies);
+/* The same with one extra header (e.g. Retry-After); hname NULL for none. */
+int resp_html_hdr(struct req *rq, unsigned status, const char *body, size_t len,
+    const char *const *set_cookies, const char *hname, const char *hval);
 /* A redirect with an empty body: status 302 or 303 (RFC 9110 §15.4.3/§15.4.4; 303 after a
  * POST), Location: location, Cache-Control: no-store, the security headers and set_cookies as
  * for resp_html. location is sent as given (the caller built it from a registered

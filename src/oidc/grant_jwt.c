@@ -25,6 +25,7 @@
 #include "oidc/grant.h"
 #include "oidc/grant_jwt.h"
 #include "oidc/issuer_keys.h"
+#include "model/throttle.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/str.h"
@@ -171,6 +172,16 @@ grant_jwt_bearer(struct app *app, struct store *st, const struct client *c,
             rc = refuse(c, iss, "the user is disabled", oe);
             goto out;
         }
+        /* SECURITY.md S17: every way in honours the account lock of the sign-in limits */
+        struct throttle_policy tp;
+        app_throttle_policy(app, &tp);
+        rc = throttle_account_locked(&tp, st, u->username, clock_now());
+        if (rc == GH_ELIMIT) {
+            rc = refuse(c, iss, "the user is locked by failed sign-ins", oe);
+            goto out;
+        }
+        if (rc != GH_OK)
+            goto out;
         user_sub = sub;
     }
     /* RFC 7523 §3 item 7: once per issuer; only a verified assertion spends its jti */

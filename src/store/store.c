@@ -395,6 +395,26 @@ store_jti_use(struct store *st, const char *iss, const char *jti, int64_t expire
 }
 
 int
+store_login_count(struct store *st, const char *name, int64_t now, store_login_decide_fn decide,
+    void *arg)
+{
+    return st->ops->login_count(st->impl, name, now, decide, arg);
+}
+
+int
+store_login_get(struct store *st, const char *name, int64_t now, struct login_count *out)
+{
+    memset(out, 0, sizeof(*out));
+    return st->ops->login_get(st->impl, name, now, out);
+}
+
+int
+store_login_reset(struct store *st, const char *name)
+{
+    return st->ops->login_reset(st->impl, name);
+}
+
+int
 store_token_check(struct store *st, const char *jti, const char *grant_id)
 {
     return st->ops->token_check(st->impl, jti, grant_id);

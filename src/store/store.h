@@ -242,6 +242,25 @@ int  store_client_resources(struct store *st, const char *client_id, char ***ids
  * time; GH_EEXIST when it was seen before (a replay). One transaction. */
 int  store_jti_use(struct store *st, const char *iss, const char *jti, int64_t expires_at);
 
+/* Failed sign-ins per account name (SECURITY.md S14–S16): name is the normalised username as
+ * typed, whether or not such a user exists; model/throttle.c decides the numbers. A row
+ * whose expires_at has passed counts as none (all zero).
+ * count: read name's row under the write lock, let decide() change it, and store the result,
+ * in one transaction, so concurrent attempts never see the same count; decide returns GH_OK
+ * to store *c, anything else to store nothing, and that code is returned. Light: a power cut
+ * may lose the last counts, a crash of the process does not.
+ * get: the row (zeros when none). reset: forget it (GH_OK also when there is none). */
+struct login_count {
+    int64_t failures;       /* consecutive failures counted */
+    int64_t locked_until;   /* no attempt before this time; 0: none */
+    int64_t expires_at;     /* the row may be forgotten from this time */
+};
+typedef int (*store_login_decide_fn)(void *arg, struct login_count *c);
+int  store_login_count(struct store *st, const char *name, int64_t now,
+         store_login_decide_fn decide, void *arg);
+int  store_login_get(struct store *st, const char *name, int64_t now, struct login_count *out);
+int  store_login_reset(struct store *st, const char *name);
+
 /* A trusted issuer of JWT-bearer grant assertions (RFC 7523 §2.1, 0005_issuers.sql): its iss
  * value, its keys (exactly one of jwks / jwks_uri is set) and the clients that may present its
  * assertions. model/issuer.c decides what may be stored. */

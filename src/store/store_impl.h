@@ -63,6 +63,10 @@ struct store_ops {
     int  (*token_revoke)(void *impl, const char *jti, int64_t expires_at);
     int  (*token_check)(void *impl, const char *jti, const char *grant_id);
     int  (*jti_use)(void *impl, const char *iss, const char *jti, int64_t expires_at);
+    int  (*login_count)(void *impl, const char *name, int64_t now, store_login_decide_fn decide,
+             void *arg);
+    int  (*login_get)(void *impl, const char *name, int64_t now, struct login_count *out);
+    int  (*login_reset)(void *impl, const char *name);
     int  (*consent_get)(void *impl, const char *sub, const char *client_id, char **scope);
     int  (*consent_set)(void *impl, const char *sub, const char *client_id, const char *scope,
              int64_t now);

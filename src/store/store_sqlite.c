@@ -162,6 +162,14 @@ static const char *const sql_text[Q_COUNT] = {
     [Q_PURGE_GRANTS] = "DELETE FROM grants WHERE expires_at <= ?1",
     [Q_JTI_USE] = "INSERT INTO used_jtis (iss, jti, expires_at) VALUES (?1, ?2, ?3)",
     [Q_PURGE_JTIS] = "DELETE FROM used_jtis WHERE expires_at <= ?1",
+    [Q_LOGIN_GET] = "SELECT failures, locked_until, expires_at FROM login_failures "
+                    "WHERE name = ?1",
+    [Q_LOGIN_PUT] = "INSERT INTO login_failures (name, failures, locked_until, expires_at) "
+                    "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (name) DO UPDATE SET "
+                    "failures = excluded.failures, locked_until = excluded.locked_until, "
+                    "expires_at = excluded.expires_at",
+    [Q_LOGIN_DELETE] = "DELETE FROM login_failures WHERE name = ?1",
+    [Q_PURGE_LOGINS] = "DELETE FROM login_failures WHERE expires_at <= ?1",
     [Q_RES_ADD] = "INSERT INTO resources (id, name, scopes, created_at) VALUES (?1, ?2, ?3, ?4)",
     [Q_RES_GET] = "SELECT id, name, scopes, created_at FROM resources WHERE id = ?1",
     [Q_RES_LIST] = "SELECT id, name, scopes, created_at FROM resources ORDER BY id",
@@ -1166,6 +1174,9 @@ const struct store_ops store_sqlite_ops = {
     .token_revoke = sq_token_revoke,
     .token_check = sq_token_check,
     .jti_use = sq_jti_use,
+    .login_count = sq_login_count,
+    .login_get = sq_login_get,
+    .login_reset = sq_login_reset,
     .consent_get = sq_consent_get,
     .consent_set = sq_consent_set,
     .purge = sq_purge,

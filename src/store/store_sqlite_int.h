@@ -75,6 +75,10 @@ enum q_id {
     Q_PURGE_GRANTS,
     Q_JTI_USE,
     Q_PURGE_JTIS,
+    Q_LOGIN_GET,
+    Q_LOGIN_PUT,
+    Q_LOGIN_DELETE,
+    Q_PURGE_LOGINS,
     Q_RES_ADD,
     Q_RES_GET,
     Q_RES_LIST,
@@ -181,6 +185,10 @@ int sq_consent_get(void *impl, const char *sub, const char *client_id, char **sc
 int sq_consent_set(void *impl, const char *sub, const char *client_id, const char *scope,
     int64_t now);
 int sq_purge(void *impl, int64_t now, int64_t grace, size_t *removed);
+int sq_login_count(void *impl, const char *name, int64_t now, store_login_decide_fn decide,
+    void *arg);
+int sq_login_get(void *impl, const char *name, int64_t now, struct login_count *out);
+int sq_login_reset(void *impl, const char *name);
 
 /* store_sqlite_s2s.c: service-to-service (the ops of store_impl.h) */
 int sq_jti_use(void *impl, const char *iss, const char *jti, int64_t expires_at);

@@ -675,6 +675,70 @@ out:
     return rc;
 }
 
+/* --- failed sign-ins ---------------------------------------------------------------------- */
+
+/* Load name's row into *c (zeros when there is none or it has expired). */
+static int
+login_load(struct sq *b, const char *name, int64_t now, struct login_count *c, const char *op)
+{
+    sqlite3_stmt *s = NULL;
+    int brc = SQLITE_OK, rc;
+
+    memset(c, 0, sizeof(*c));
+    if ((rc = sq_prep(b, Q_LOGIN_GET, op, &s)) != GH_OK)
+        return rc;
+    sq_bind_text(s, 1, name, &brc);
+    if ((rc = sq_bound(b, op, brc)) == GH_OK && (rc = sq_step_row(b, s, op)) == GH_OK &&
+        sqlite3_column_int64(s, 2) > now) {
+        c->failures = sqlite3_column_int64(s, 0);
+        c->locked_until = sqlite3_column_int64(s, 1);
+        c->expires_at = sqlite3_column_int64(s, 2);
+    }
+    sq_done(s);
+    return rc == GH_ENOTFOUND ? GH_OK : rc;
+}
+
+int
+sq_login_count(void *impl, const char *name, int64_t now, store_login_decide_fn decide,
+    void *arg)
+{
+    struct sq *b = impl;
+    struct login_count c;
+    sqlite3_stmt *s = NULL;
+    int brc = SQLITE_OK, rc;
+
+    if ((rc = sq_tx_write_light(b, "login_count")) != GH_OK)
+        return rc;
+    if ((rc = login_load(b, name, now, &c, "login_count")) != GH_OK)
+        goto fail;
+    if ((rc = decide(arg, &c)) != GH_OK)
+        goto fail;
+    if ((rc = sq_prep(b, Q_LOGIN_PUT, "login_count", &s)) != GH_OK)
+        goto fail;
+    sq_bind_text(s, 1, name, &brc);
+    sq_bind_int(s, 2, c.failures, &brc);
+    sq_bind_int(s, 3, c.locked_until, &brc);
+    sq_bind_int(s, 4, c.expires_at, &brc);
+    return sq_write_commit(b, s, brc, "login_count");
+fail:
+    sq_tx_rollback(b);
+    return rc;
+}
+
+int
+sq_login_get(void *impl, const char *name, int64_t now, struct login_count *out)
+{
+    return login_load(impl, name, now, out, "login_get");
+}
+
+int
+sq_login_reset(void *impl, const char *name)
+{
+    int rc = sq_write_keyed(impl, Q_LOGIN_DELETE, "login_reset", NULL, name, 0);
+
+    return rc == GH_ENOTFOUND ? GH_OK : rc;
+}
+
 /* --- consent ----------------------------------------------------------------------------- */
 
 int
@@ -729,7 +793,7 @@ sq_purge(void *impl, int64_t now, int64_t grace, size_t *removed)
 {
     static const enum q_id steps[] = { Q_PURGE_JTIS, Q_PURGE_INTERACTIONS, Q_PURGE_SESSIONS,
         Q_PURGE_CODES,
-        Q_PURGE_ACCESS, Q_PURGE_REFRESH, Q_PURGE_GRANTS };
+        Q_PURGE_ACCESS, Q_PURGE_REFRESH, Q_PURGE_GRANTS, Q_PURGE_LOGINS };
     struct sq *b = impl;
     sqlite3_stmt *s = NULL;
     size_t n = 0;

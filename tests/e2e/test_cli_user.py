@@ -14,6 +14,7 @@ from ghtest import B64URL43, PASSWORD, RFC3339_UTC
 
 USER_KEYS = {"sub", "username", "email", "name", "disabled", "has_password", "created_at",
              "updated_at"}
+SHOW_KEYS = USER_KEYS | {"failed_logins", "locked_until"}   # `show` adds the sign-in count
 
 
 def added_sub(out, username):
@@ -29,7 +30,8 @@ def test_add_prints_the_sub_and_show_json_has_exactly_the_documented_fields(read
                    "--password-stdin", input=PASSWORD + "\n")
     sub = added_sub(out, "alice")
     u = ready.user("alice")
-    assert set(u) == USER_KEYS
+    assert set(u) == SHOW_KEYS
+    assert u["failed_logins"] == 0 and u["locked_until"] is None
     assert u["sub"] == sub
     assert u["username"] == "alice"
     assert u["email"] == "alice@example.com"

@@ -58,6 +58,18 @@ def test_every_response_has_the_security_headers(server):
         assert r.headers.get("Content-Security-Policy"), f"{name}: no Content-Security-Policy"
         csp = r.headers["Content-Security-Policy"]
         assert "default-src" in csp or "frame-ancestors" in csp, f"{name}: weak CSP {csp!r}"
+        assert "Strict-Transport-Security" not in r.headers, "HSTS with an http issuer"
+
+
+def test_an_https_issuer_adds_hsts_to_every_response(gh, start_server):
+    """RFC 6797: behind a TLS-terminating proxy (issuer https) every answer, documents built at
+    start-up included, says to use https only."""
+    server = start_server(issuer="https://id.example.com")
+    for name, r in responses(server).items():
+        assert r.headers.get("Strict-Transport-Security") == \
+            "max-age=31536000; includeSubDomains", f"{name}: {r.headers}"
+    b = server.get("/authorize", params={"client_id": "nobody"})   # an HTML error page
+    assert b.headers.get("Strict-Transport-Security"), b.headers
 
 
 def test_every_response_has_a_unique_request_id(server):

@@ -19,7 +19,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 pytest.register_assert_rewrite("oidc")   # before the import: asserts in helpers
-from oidc import assert_oauth_error, b64url, jwt_parts, verify_signature  # noqa: E402
+from oidc import (  # noqa: E402
+    assert_oauth_error, b64url, jwt_parts, start_op, verify_signature)
 
 import jwt as pyjwt  # noqa: E402  (Debian's python3-jwt)
 from cryptography.hazmat.primitives import serialization  # noqa: E402
@@ -340,6 +341,27 @@ def test_disabled_and_deleted_users_are_refused(op, keys, s2s):
     bearer_ok(svc, assertion(op, IDP, alice.sub, keys["a"]))
     op.gh.ok("user", "delete", "bob")
     refused(bearer(svc, assertion(op, IDP, bob.sub, keys["a"])))
+
+
+def test_a_user_locked_by_failed_sign_ins_gets_no_token_this_way(gh, start_server,
+                                                                users_template, keys, tmp_path):
+    """SECURITY.md S17: the sign-in lock holds on every way in, not only the login form."""
+    op = start_op(gh, start_server, users_template,
+                  env={"GATEHOUSE_LOGIN_LOCK_FAILURES": "1"})   # the first failure locks
+    op.gh.ok("resource", "add", API, "--scopes", "read,write")
+    svc = service(op, "svc")
+    f = tmp_path / "idp.jwks"
+    f.write_text(json.dumps(jwks_of(keys["a"])))
+    op.gh.ok("issuer", "add", IDP, "--jwks", f, "--client", "svc")
+    alice = op.user("alice")
+    bearer_ok(svc, assertion(op, IDP, alice.sub, keys["a"]))
+    b = op.browser()
+    r = b.login(b.authorize(op.client("shop")).r, username="alice", password="wrong, wrong")
+    assert r.status_code == 200
+    refused(bearer(svc, assertion(op, IDP, alice.sub, keys["a"])))
+    bearer_ok(svc, assertion(op, IDP, "svc", keys["a"]))   # the client itself is not locked
+    op.gh.ok("user", "unlock", "alice")
+    bearer_ok(svc, assertion(op, IDP, alice.sub, keys["a"]))
 
 
 def test_unknown_subject_is_refused(op, keys, s2s):
