@@ -1,6 +1,8 @@
 /* jwt.c — signs gatehouse's JWTs (access tokens, RFC 9068; id_tokens, OIDC Core §2) and verifies
  * the ones presented back to it, JWS compact serialisation only (RFC 7515 §7.1), with OpenSSL
- * EVP on the keys the ring parsed at load: nothing but the token is parsed per call.
+ * EVP on the keys the ring parsed at load: nothing but the token is parsed per call. Each key
+ * also keeps, from load, its initialised signing context (copied per token) and its encoded
+ * protected headers for the typs in cry_jws_typs, so signing a token serialises only its claims.
  * Verification is deliberately narrow (RFC 8725 §2.1, §3.1): the header is decoded and parsed
  * here first and may hold only alg, kid and typ; alg must be RS256, PS256 or ES256 and equal the
  * alg of the ring key its kid names, so "none", HS* (an HMAC keyed with our public key), alg
@@ -64,8 +66,8 @@ static const unsigned char p256_half_order[ES256_COORD] = {
 /* An EVP_MD_CTX ready to sign or verify with pkey: SHA-256 for all our algs; with pss,
  * RSASSA-PSS with MGF1-SHA-256 and a 32-byte salt (RFC 7518 §3.5: salt length = hash length),
  * which the verifier insists on. NULL on a library failure, with the errors left queued. */
-static EVP_MD_CTX *
-md_ctx_new(EVP_PKEY *pkey, bool pss, bool sign)
+EVP_MD_CTX *
+cry_md_ctx_new(EVP_PKEY *pkey, bool pss, bool sign)
 {
     EVP_PKEY_CTX *pctx = NULL; /* owned by mctx */
     EVP_MD_CTX *mctx = EVP_MD_CTX_new();
@@ -84,12 +86,6 @@ md_ctx_new(EVP_PKEY *pkey, bool pss, bool sign)
         return NULL;
     }
     return mctx;
-}
-
-static EVP_MD_CTX *
-md_ctx_for(const struct key *k, enum key_alg alg, bool sign)
-{
-    return md_ctx_new(keys_evp_pkey(k), alg == KEY_PS256, sign);
 }
 
 /* X.690 §8.3: the DER INTEGER of a 32-byte unsigned big-endian value: minimal length, a 0x00
@@ -195,7 +191,7 @@ verify_pkey(EVP_PKEY *pkey, enum sig_kind kind, bool low_s_only, const char *tbs
         *why = "RSA signature length is not the modulus length";
         return GH_EDENIED;
     }
-    if (!(mctx = md_ctx_new(pkey, kind == SIG_RSA_PSS, false))) {
+    if (!(mctx = cry_md_ctx_new(pkey, kind == SIG_RSA_PSS, false))) {
         cry_log_errs("jwt: verify init");
         return GH_ECRYPTO;
     }
@@ -230,16 +226,48 @@ verify_sig(const struct key *k, enum key_alg alg, const char *tbs, size_t tbslen
 
 /* --- signing ---------------------------------------------------------------------------- */
 
+const char *const cry_jws_typs[CRY_JWS_TYPS] = { "at+jwt", "JWT" };
+
+int
+cry_jws_header64(const struct key *k, const char *typ, char **out)
+{
+    json_t *hdr = NULL;
+    char *htxt = NULL;
+    size_t hn;
+    int rc = GH_EINVAL;
+
+    *out = NULL;
+    /* RFC 7515 §4.1: exactly alg, kid and typ, which is all jwt_verify accepts */
+    hdr = json_pack("{s:s, s:s}", "alg", keys_alg_name(keys_alg(k)), "kid", keys_kid(k));
+    if (!hdr || (typ && json_object_set_new(hdr, "typ", json_string(typ)) != 0))
+        goto out; /* typ is not UTF-8 */
+    rc = GH_EINTERNAL;
+    if (!(htxt = json_dumps(hdr, JSON_COMPACT)))
+        goto out;
+    hn = strlen(htxt);
+    /* a token jwt_verify would refuse is no use to anyone */
+    if (hn > JWT_HDR_MAX) {
+        rc = GH_ETOOBIG;
+        goto out;
+    }
+    *out = b64url_encode_new((const unsigned char *)htxt, hn);
+    rc = GH_OK;
+out:
+    free(htxt);
+    json_decref(hdr);
+    return rc;
+}
+
 int
 jwt_sign(const struct keyring *kr, enum key_alg alg, const char *typ, const json_t *claims,
     char **out)
 {
     const struct key *k;
-    json_t *hdr = NULL;
-    char *htxt = NULL, *ptxt = NULL, *tok = NULL;
+    const char *h64 = NULL;
+    char *own_h64 = NULL, *ptxt = NULL, *tok = NULL;
     unsigned char sig[KEYS_SIG_MAX], raw[ES256_SIG_LEN];
     const unsigned char *sp = sig;
-    size_t hn, pn, hl, pl, sl, total, o, siglen = sizeof(sig);
+    size_t pn, hl, pl, sl, total, o, siglen = sizeof(sig);
     EVP_MD_CTX *mctx = NULL;
     int rc = GH_EINVAL;
 
@@ -248,36 +276,47 @@ jwt_sign(const struct keyring *kr, enum key_alg alg, const char *typ, const json
         return GH_EINVAL;
     if (!(k = keys_ring_signer(kr, alg)))
         return GH_ENOTFOUND;
-    /* RFC 7515 §4.1: exactly alg, kid and typ, which is all jwt_verify accepts */
-    hdr = json_pack("{s:s, s:s}", "alg", keys_alg_name(alg), "kid", keys_kid(k));
-    if (!hdr || (typ && json_object_set_new(hdr, "typ", json_string(typ)) != 0))
-        goto out; /* typ is not UTF-8 */
+    /* the header of our usual typs was encoded when the key was loaded */
+    for (size_t i = 0; typ && !h64 && i < CRY_JWS_TYPS; i++) {
+        if (strcmp(typ, cry_jws_typs[i]) == 0)
+            h64 = keys_jws_header64(k, i);
+    }
+    if (!h64) {
+        if ((rc = cry_jws_header64(k, typ, &own_h64)) != GH_OK)
+            goto out;
+        h64 = own_h64;
+    }
     rc = GH_EINTERNAL;
-    if (!(htxt = json_dumps(hdr, JSON_COMPACT)) || !(ptxt = json_dumps(claims, JSON_COMPACT)))
+    if (!(ptxt = json_dumps(claims, JSON_COMPACT)))
         goto out;
-    hn = strlen(htxt);
     pn = strlen(ptxt);
-    hl = b64url_enc_len(hn);
+    hl = strlen(h64);
     pl = b64url_enc_len(pn);
     sl = b64url_enc_len(alg == KEY_ES256 ? ES256_SIG_LEN
                                          : (size_t)EVP_PKEY_get_size(keys_evp_pkey(k)));
     total = hl + 1 + pl + 1 + sl;
     /* a token jwt_verify would refuse is no use to anyone */
-    if (hn > JWT_HDR_MAX || total > GH_MAX_JWT_LEN) {
+    if (total > GH_MAX_JWT_LEN) {
         rc = GH_ETOOBIG;
         goto out;
     }
     tok = x_malloc(total + 1);
-    if (b64url_encode((const unsigned char *)htxt, hn, tok, hl + 1) != GH_OK)
-        goto out;
+    memcpy(tok, h64, hl);
     tok[hl] = '.';
     if (b64url_encode((const unsigned char *)ptxt, pn, tok + hl + 1, pl + 1) != GH_OK)
         goto out;
     o = hl + 1 + pl;
     rc = GH_ECRYPTO;
+    /* A copy of the key's context, initialised once at load: EVP_DigestSignInit would look up
+     * the digest and signature algorithms again for every token. FINALISE: the copy signs
+     * once, so OpenSSL need not keep it reusable (it would duplicate it again inside). */
+    if (!(mctx = EVP_MD_CTX_new()) || EVP_MD_CTX_copy_ex(mctx, keys_sign_ctx(k)) != 1) {
+        cry_log_errs("jwt: sign");
+        goto out;
+    }
+    EVP_MD_CTX_set_flags(mctx, EVP_MD_CTX_FLAG_FINALISE);
     /* RFC 7515 §5.1: the signing input is ASCII(header64 || '.' || payload64) */
-    if (!(mctx = md_ctx_for(k, alg, true)) ||
-        EVP_DigestSign(mctx, sig, &siglen, (const unsigned char *)tok, o) != 1) {
+    if (EVP_DigestSign(mctx, sig, &siglen, (const unsigned char *)tok, o) != 1) {
         cry_log_errs("jwt: sign");
         goto out;
     }
@@ -303,8 +342,7 @@ out:
     EVP_MD_CTX_free(mctx);
     free(tok);
     free(ptxt);
-    free(htxt);
-    json_decref(hdr);
+    free(own_h64);
     return rc;
 }
 

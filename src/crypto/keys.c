@@ -55,9 +55,11 @@ struct key {
     char kid[KEYS_KID_MAX + 1];
     enum key_alg alg;
     int64_t created_at;
-    json_t *jwk;       /* public JWK: kty, use, alg, kid, n, e | crv, x, y */
-    cjose_jwk_t *cjwk; /* private key as cjose sees it (self-test, keys_cjose_jwk) */
-    EVP_PKEY *pkey;    /* private key as parsed at load: jwt.c signs and verifies with it */
+    json_t *jwk;               /* public JWK: kty, use, alg, kid, n, e | crv, x, y */
+    cjose_jwk_t *cjwk;         /* private key as cjose sees it (self-test, keys_cjose_jwk) */
+    EVP_PKEY *pkey;            /* private key as parsed at load: jwt.c signs and verifies */
+    EVP_MD_CTX *sign_ctx;      /* signing context for pkey, initialised once (keys_sign_ctx) */
+    char *hdr64[CRY_JWS_TYPS]; /* encoded JWS headers (keys_jws_header64) */
 };
 
 struct keyring {
@@ -641,6 +643,12 @@ key_clear(struct key *k)
     if (k->cjwk)
         cjose_jwk_release(k->cjwk);
     k->cjwk = NULL;
+    EVP_MD_CTX_free(k->sign_ctx);
+    k->sign_ctx = NULL;
+    for (size_t i = 0; i < CRY_JWS_TYPS; i++) {
+        free(k->hdr64[i]);
+        k->hdr64[i] = NULL;
+    }
     EVP_PKEY_free(k->pkey);
     k->pkey = NULL;
 }
@@ -716,6 +724,17 @@ load_one(const char *dir, const struct key_ref *ref, struct key *k, char *err, s
     if (selftest(k, why, sizeof(why)) != GH_OK) {
         cry_set_err(err, errsz, "%s: %s", path, why);
         goto out;
+    }
+    if (!(k->sign_ctx = cry_md_ctx_new(pkey, ref->alg == KEY_PS256, true))) {
+        cry_set_err(err, errsz, "%s: cannot prepare signing (%s)", path,
+            cry_errs(detail, sizeof(detail)));
+        goto out;
+    }
+    for (size_t i = 0; i < CRY_JWS_TYPS; i++) {
+        if (cry_jws_header64(k, cry_jws_typs[i], &k->hdr64[i]) != GH_OK) {
+            cry_set_err(err, errsz, "%s: cannot encode a JWS header", path);
+            goto out;
+        }
     }
     k->pkey = pkey;
     pkey = NULL; /* handed over: the ring frees it */
@@ -869,6 +888,18 @@ EVP_PKEY *
 keys_evp_pkey(const struct key *k)
 {
     return k->pkey;
+}
+
+const EVP_MD_CTX *
+keys_sign_ctx(const struct key *k)
+{
+    return k->sign_ctx;
+}
+
+const char *
+keys_jws_header64(const struct key *k, size_t i)
+{
+    return i < CRY_JWS_TYPS ? k->hdr64[i] : NULL;
 }
 
 /* --- client JWKS validation ------------------------------------------------------------- */

@@ -42,7 +42,10 @@ struct secrets {
     unsigned char k_hash[SEC_KEY_LEN];
     unsigned char k_seal[SEC_KEY_LEN];
     unsigned char k_form[SEC_KEY_LEN];
-    EVP_MAC *hmac;                  /* fetched once: a fetch per use is a global lookup */
+    /* HMAC-SHA-256 keyed with k_hash / k_form, initialised once: a fetch and key set-up per
+     * use would cost more than the MAC. Never used themselves: mac2 works on a copy
+     * (EVP_MAC_CTX_dup only reads them, so threads may copy them at once). */
+    EVP_MAC_CTX *mac_hash, *mac_form;
 };
 
 static int
@@ -72,6 +75,24 @@ out:
     EVP_KDF_CTX_free(ctx);
     EVP_KDF_free(kdf);
     return rc;
+}
+
+/* An HMAC-SHA-256 context keyed with key; NULL on a library failure (errors left queued). */
+static EVP_MAC_CTX *
+hmac_keyed(const unsigned char key[SEC_KEY_LEN])
+{
+    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
+    OSSL_PARAM params[2];
+
+    EVP_MAC_free(mac);   /* the context keeps its own reference */
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
+    params[1] = OSSL_PARAM_construct_end();
+    if (ctx && EVP_MAC_init(ctx, key, SEC_KEY_LEN, params) != 1) {
+        EVP_MAC_CTX_free(ctx);
+        ctx = NULL;
+    }
+    return ctx;
 }
 
 static void
@@ -202,7 +223,7 @@ sec_load(const char *keys_dir, bool create, struct secrets **out, char *err, siz
     if (hkdf(key, sizeof(key), info_hash, s->k_hash) != GH_OK ||
         hkdf(key, sizeof(key), info_seal, s->k_seal) != GH_OK ||
         hkdf(key, sizeof(key), info_form, s->k_form) != GH_OK ||
-        !(s->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL))) {
+        !(s->mac_hash = hmac_keyed(s->k_hash)) || !(s->mac_form = hmac_keyed(s->k_form))) {
         cry_set_err(err, errsz, "%s: key derivation failed", path);
         rc = GH_ECRYPTO;
         goto out;
@@ -222,29 +243,27 @@ sec_free(struct secrets *s)
 {
     if (!s)
         return;
-    EVP_MAC_free(s->hmac);
+    EVP_MAC_CTX_free(s->mac_hash);   /* OpenSSL cleanses the key it holds */
+    EVP_MAC_CTX_free(s->mac_form);
     mem_wipe_free(s, sizeof(*s));
 }
 
-/* HMAC-SHA-256(key, a || NUL || b). Aborts if the library fails: an unfilled MAC could match
- * another unfilled MAC; there is no safe degraded answer for a function that cannot report
- * failure, and HMAC over memory only fails if the library is broken. */
+/* HMAC-SHA-256(key, a || NUL || b), on a copy of keyed (the key's context, see struct
+ * secrets). Aborts if the library fails: an unfilled MAC could match another unfilled MAC;
+ * there is no safe degraded answer for a function that cannot report failure, and HMAC over
+ * memory only fails if the library is broken. */
 static void
-mac2(EVP_MAC *mac, const unsigned char key[SEC_KEY_LEN], const char *what, const void *a,
-    size_t alen, const void *b, size_t blen, unsigned char out[SEC_HASH_LEN])
+mac2(const EVP_MAC_CTX *keyed, const char *what, const void *a, size_t alen, const void *b,
+    size_t blen, unsigned char out[SEC_HASH_LEN])
 {
     static const unsigned char sep = 0;
     EVP_MAC_CTX *ctx = NULL;
-    OSSL_PARAM params[2];
     size_t len = 0;
     bool ok = false;
 
-    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
-    params[1] = OSSL_PARAM_construct_end();
-    if (!mac || !(ctx = EVP_MAC_CTX_new(mac)))
+    if (!keyed || !(ctx = EVP_MAC_CTX_dup(keyed)))
         goto out;
-    if (EVP_MAC_init(ctx, key, SEC_KEY_LEN, params) != 1 ||
-        EVP_MAC_update(ctx, (const unsigned char *)a, alen) != 1 ||
+    if (EVP_MAC_update(ctx, (const unsigned char *)a, alen) != 1 ||
         EVP_MAC_update(ctx, &sep, 1) != 1 ||
         EVP_MAC_update(ctx, (const unsigned char *)b, blen) != 1 ||
         EVP_MAC_final(ctx, out, &len, SEC_HASH_LEN) != 1 || len != SEC_HASH_LEN)
@@ -262,7 +281,7 @@ void
 sec_client_secret_hash(const struct secrets *s, const char *client_id, const char *secret,
     size_t secret_len, unsigned char out[SEC_HASH_LEN])
 {
-    mac2(s->hmac, s->k_hash, "HMAC-SHA-256(client secret)", client_id, strlen(client_id), secret,
+    mac2(s->mac_hash, "HMAC-SHA-256(client secret)", client_id, strlen(client_id), secret,
         secret_len, out);
 }
 
@@ -270,7 +289,7 @@ void
 sec_form_mac(const struct secrets *s, const char *purpose, const void *data, size_t n,
     unsigned char out[SEC_HASH_LEN])
 {
-    mac2(s->hmac, s->k_form, "HMAC-SHA-256(form token)", purpose, strlen(purpose), data, n, out);
+    mac2(s->mac_form, "HMAC-SHA-256(form token)", purpose, strlen(purpose), data, n, out);
 }
 
 int

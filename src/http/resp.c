@@ -34,6 +34,7 @@
  * that follows a login POST, which goes to the client's origin. */
 #define CSP_HTML "default-src 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'"
 #define ETAG_SIZE (2 + 43 + 1)   /* quotes + base64url(SHA-256) + NUL */
+#define JSON_BODY_GUESS 4096     /* send_json: first buffer for a dynamic JSON body */
 
 struct resp_doc {
     char *body;            /* serialised once; every response points at it (never copied) */
@@ -174,7 +175,8 @@ wipe_free_body(void *p)
     mem_wipe_free(base, n + sizeof(size_t));
 }
 
-/* n bytes for a body that wipe_free_body() will release. */
+/* n bytes for a body that wipe_free_body() will release (all n bytes are wiped, whatever
+ * part of them the body uses). */
 static char *
 body_alloc(size_t n)
 {
@@ -196,13 +198,18 @@ send_json(struct req *rq, unsigned status, const json_t *body, const char *hname
         log_err("http", "rid=%s refusing a malformed extra header", req_rid(rq));
         return GH_EINVAL;
     }
-    n = json_dumpb(body, NULL, 0, JSON_COMPACT);
+    /* One pass into a buffer that fits nearly every answer (a token response is under 2 KiB);
+     * only a larger body is serialised a second time, into a buffer of its exact size. */
+    text = body_alloc(JSON_BODY_GUESS);
+    n = json_dumpb(body, text, JSON_BODY_GUESS, JSON_COMPACT);
+    if (n > JSON_BODY_GUESS) {
+        wipe_free_body(text);
+        text = body_alloc(n);
+        if (json_dumpb(body, text, n, JSON_COMPACT) != n)
+            n = 0;
+    }
     if (n == 0) {
         log_err("http", "rid=%s cannot serialise a JSON response", req_rid(rq));
-        return GH_EINTERNAL;
-    }
-    text = body_alloc(n);
-    if (json_dumpb(body, text, n, JSON_COMPACT) != n) {
         wipe_free_body(text);
         return GH_EINTERNAL;
     }

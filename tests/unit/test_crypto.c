@@ -217,6 +217,37 @@ test_secret_hash_binds_client_id_and_secret(void)
     sec_free(o);
 }
 
+/* Stored client-secret hashes (and form tokens in flight) must survive any rewrite of the MAC
+ * code: a fixed realm secret gives the values computed independently (Python hmac/hashlib:
+ * HKDF-SHA-256 without salt, then HMAC-SHA-256 over a || NUL || b). */
+static void
+test_secret_hash_known_answer(void)
+{
+    const char *dir = fresh_dir();
+    char path[256], err[512], h[2 * SEC_HASH_LEN + 1];
+    struct secrets *s = NULL;
+    unsigned char d[SEC_HASH_LEN];
+    int fd;
+
+    T_ASSERT(mkdir(dir, 0700) == 0);
+    snprintf(path, sizeof(path), "%s/%s", dir, SEC_FILE);
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    T_ASSERT(fd >= 0);
+    T_ASSERT(write(fd, "0123456789abcdef0123456789abcdef", 32) == 32);
+    close(fd);
+    T_EQ_INT(sec_load(dir, false, &s, err, sizeof(err)), GH_OK);
+    /* twice: each call works on its own copy of the keyed context */
+    for (int i = 0; i < 2; i++) {
+        sec_client_secret_hash(s, "shop", "s3cret", 6, d);
+        hex(d, sizeof(d), h);
+        T_EQ_STR(h, "0705b8fbf5ff3fac1970cc0bc7d25bba21d30ba54612aed2eb24da6eb1dadcb3");
+        sec_form_mac(s, "login", "abc", 3, d);
+        hex(d, sizeof(d), h);
+        T_EQ_STR(h, "38b0537c43ad1868a9afcbf36ab3e7557953c1ebdc62aac972bf7252b61e8411");
+    }
+    sec_free(s);
+}
+
 static void
 test_secret_file_refusals(void)
 {
@@ -341,6 +372,7 @@ main(void)
     T_RUN(test_hmac_sha256_rfc4231);
     T_RUN(test_secret_created_0600_and_reloads_same);
     T_RUN(test_secret_hash_binds_client_id_and_secret);
+    T_RUN(test_secret_hash_known_answer);
     T_RUN(test_secret_file_refusals);
     T_RUN(test_seal_open_round_trip);
     T_RUN(test_open_refuses_tampering_and_wrong_aad);

@@ -20,6 +20,7 @@
 #include "http/req.h"
 #include "http/resp.h"
 #include "t.h"
+#include "util/str.h"
 #include "util/xmem.h"
 
 static struct MHD_Daemon *daemon_;
@@ -65,6 +66,24 @@ route(struct req *rq)
     if (path_is(rq, "/json-hdr")) {
         json_t *o = json_pack("{s:s}", "access_token", "t");
         int rc = resp_json_hdr(rq, 200, o, "Pragma", "no-cache");
+        json_decref(o);
+        return rc;
+    }
+    if (strncmp(rq->path, "/json-size/", 11) == 0) {
+        /* {"v":"xxx…"}: a body of exactly n bytes (n >= 8) */
+        uint64_t n = 0;
+        char *v;
+        json_t *o;
+        int rc;
+
+        if (str_to_u64(rq->path + 11, 8, 100000, &n) != GH_OK)
+            return resp_error(rq, 404, "not_found", NULL);
+        v = x_malloc((size_t)n - 8 + 1);
+        memset(v, 'x', (size_t)n - 8);
+        v[n - 8] = '\0';
+        o = json_pack("{s:s}", "v", v);
+        free(v);
+        rc = resp_json(rq, 200, o);
         json_decref(o);
         return rc;
     }
@@ -362,6 +381,30 @@ test_json_with_extra_header_keeps_the_strict_csp(void)
     free(r);
 }
 
+/* A JSON body is serialised into a first buffer of a fixed size and again when it does not
+ * fit: every size around that boundary arrives whole, with the right Content-Length. */
+static void
+test_json_bodies_of_any_size_arrive_whole(void)
+{
+    static const unsigned sizes[] = { 8, 4095, 4096, 4097, 4098, 9000, 70000 };
+    char head[64], cl[32], want[32];
+
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        char *r;
+        const char *b;
+
+        snprintf(head, sizeof(head), "GET /json-size/%u HTTP/1.1", sizes[i]);
+        r = http(head);
+        T_ASSERT(strncmp(r, "HTTP/1.1 200 ", 13) == 0);
+        snprintf(want, sizeof(want), "%u", sizes[i]);
+        T_EQ_STR(hdr(r, "Content-Length", 0, cl, sizeof(cl)), want);
+        b = strstr(r, "\r\n\r\n");
+        T_ASSERT(b && strlen(b + 4) == sizes[i]);
+        T_ASSERT(b && strncmp(b + 4, "{\"v\":\"", 6) == 0 && r[strlen(r) - 1] == '}');
+        free(r);
+    }
+}
+
 static void
 test_bearer_error_challenge(void)
 {
@@ -507,6 +550,7 @@ main(void)
     T_RUN(test_html_page_headers_and_cookies);
     T_RUN(test_redirect_headers);
     T_RUN(test_json_with_extra_header_keeps_the_strict_csp);
+    T_RUN(test_json_bodies_of_any_size_arrive_whole);
     T_RUN(test_bearer_error_challenge);
     T_RUN(test_header_injection_is_refused_and_nothing_is_queued);
     T_RUN(test_cookie_lines_are_parsed_once_and_joined);
