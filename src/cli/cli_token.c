@@ -92,14 +92,12 @@ read_jwks_file(const char *path, struct buf *b, char *why, size_t whysz)
 
 /* The key set from a file or URL. CLI_OK with *out, or the exit status (message printed). */
 static int
-load_external(const struct cli_ctx *ctx, const char *src, bool url, bool https,
-    struct jwks **out)
+load_external(const struct cli_ctx *ctx, const char *src, bool url, struct jwks **out)
 {
     struct buf body;
     char why[512] = "";
     int rc = CLI_FAIL;
 
-    (void)https; /* fetch_get checks the URL again */
     buf_init(&body, GH_MAX_JWKS);
     if (url ? fetch_get(src, FETCH_TIMEOUT_MS, "gatehouse-token-verify", &body, why,
                   sizeof(why)) != GH_OK
@@ -206,7 +204,7 @@ cli_token_verify(struct cli_ctx *ctx)
             cli_fail(ctx, "the realm's keys: %s", why);
             goto out;
         }
-    } else if ((rc = load_external(ctx, src, url, https, &ks)) != CLI_OK) {
+    } else if ((rc = load_external(ctx, src, url, &ks)) != CLI_OK) {
         goto out;
     }
 

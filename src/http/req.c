@@ -294,6 +294,21 @@ text_ok(const char *s, size_t len)
     return true;
 }
 
+size_t
+req_param_max(const char *name, size_t nlen)
+{
+    /* parameters that carry a JWT: assertions (RFC 7521 §4.1, §4.2), tokens presented for
+     * introspection or revocation (RFC 7662, RFC 7009) and ID token hints */
+    static const char *const jwt_params[] = { "assertion", "client_assertion", "token",
+        "id_token_hint" };
+
+    for (size_t i = 0; i < sizeof(jwt_params) / sizeof(jwt_params[0]); i++) {
+        if (nlen == strlen(jwt_params[i]) && memcmp(name, jwt_params[i], nlen) == 0)
+            return GH_MAX_JWT_LEN;
+    }
+    return GH_MAX_PARAM_LEN;
+}
+
 int
 req_params_add(struct req_params *ps, const char *s, size_t len, const char **why)
 {
@@ -338,19 +353,29 @@ req_params_add(struct req_params *ps, const char *s, size_t len, const char **wh
         vlen_raw = eq ? seglen - nlen_raw - 1 : 0;
         name = seg;
         val = eq ? eq + 1 : seg + seglen;   /* "a" alone: the value is empty */
-        /* a value cannot shrink below a third of its encoding: check before decoding */
-        if (nlen_raw > 3 * (size_t)GH_MAX_PARAM_LEN || vlen_raw > 3 * (size_t)GH_MAX_PARAM_LEN) {
+        /* a text cannot shrink below a third of its encoding: check before decoding */
+        if (nlen_raw > 3 * (size_t)GH_MAX_PARAM_LEN) {
             *why = "a request parameter is too long";
             rc = GH_ETOOBIG;
             goto out;
         }
-        if (pct_decode(name, nlen_raw, name, &nlen) != GH_OK ||
-            pct_decode(val, vlen_raw, val, &vlen) != GH_OK) {
+        if (pct_decode(name, nlen_raw, name, &nlen) != GH_OK) {
             *why = "malformed percent-encoding in a request parameter";
             rc = GH_EINVAL;
             goto out;
         }
-        if (nlen > GH_MAX_PARAM_LEN || vlen > GH_MAX_PARAM_LEN) {
+        size_t vmax = req_param_max(name, nlen);
+        if (nlen > GH_MAX_PARAM_LEN || vlen_raw > 3 * vmax) {
+            *why = "a request parameter is too long";
+            rc = GH_ETOOBIG;
+            goto out;
+        }
+        if (pct_decode(val, vlen_raw, val, &vlen) != GH_OK) {
+            *why = "malformed percent-encoding in a request parameter";
+            rc = GH_EINVAL;
+            goto out;
+        }
+        if (vlen > vmax) {
             *why = "a request parameter is too long";
             rc = GH_ETOOBIG;
             goto out;

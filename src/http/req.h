@@ -183,9 +183,14 @@ void req_params_init(struct req_params *ps);
  * ("a=1&&b=2", a trailing '&') carry nothing and are skipped. GH_OK; GH_EINVAL (bad escape,
  * empty name, NUL/control/invalid UTF-8 after decoding, a duplicate name, more than
  * REQ_PARAMS_MAX_SRC sources); GH_ETOOBIG (len > GH_MAX_BODY, more than GH_MAX_PARAMS
- * parameters, a name or value over GH_MAX_PARAM_LEN decoded bytes). *why gets a short static
- * text fit for an error_description. On error ps is left as it was before the call. */
+ * parameters, a name over GH_MAX_PARAM_LEN decoded bytes, a value over req_param_max of its
+ * name). *why gets a short static text fit for an error_description. On error ps is left as
+ * it was before the call. */
 int  req_params_add(struct req_params *ps, const char *s, size_t len, const char **why);
+/* The longest value accepted for a parameter name (decoded bytes): GH_MAX_JWT_LEN for those
+ * that carry a JWT (assertion, client_assertion, token, id_token_hint), GH_MAX_PARAM_LEN for
+ * the others. */
+size_t req_param_max(const char *name, size_t nlen);
 /* The value of name, or NULL when it is absent or empty (RFC 6749 §3.1: parameters without
  * a value are treated as omitted). *len (if non-NULL) gets the value length. Borrowed. */
 const char *req_param(const struct req_params *ps, const char *name, size_t *len);

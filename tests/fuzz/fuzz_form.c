@@ -39,7 +39,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const char *v;
 
         FUZZ_CHECK(p->name_len > 0 && p->name_len <= GH_MAX_PARAM_LEN);
-        FUZZ_CHECK(p->value_len <= GH_MAX_PARAM_LEN);
+        FUZZ_CHECK(p->value_len <= req_param_max(p->name, p->name_len));
         FUZZ_CHECK(strlen(p->name) == p->name_len);    /* no NUL survives decoding */
         FUZZ_CHECK(strlen(p->value) == p->value_len);
         for (size_t j = 0; j < p->name_len; j++)

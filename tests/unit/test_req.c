@@ -245,6 +245,36 @@ test_parameter_length_is_bounded_after_decoding(void)
     free(s);
 }
 
+/* Parameters that carry a JWT may be GH_MAX_JWT_LEN long (an RS256 assertion with a 4096-bit
+ * key and a few claims is over 2 KiB); every other stays at GH_MAX_PARAM_LEN. */
+static void
+test_jwt_parameters_may_be_longer(void)
+{
+    static const char *const names[] = { "assertion", "client_assertion", "token",
+        "id_token_hint" };
+    struct req_params ps;
+    char *s = malloc(32 + GH_MAX_JWT_LEN + 2);
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        size_t nl = strlen(names[i]);
+        memcpy(s, names[i], nl);
+        s[nl] = '=';
+        memset(s + nl + 1, 'e', GH_MAX_JWT_LEN + 1);
+        T_EQ_INT(parse(s, nl + 1 + GH_MAX_JWT_LEN, &ps), GH_OK);
+        T_EQ_INT(ps.p[0].value_len, GH_MAX_JWT_LEN);
+        req_params_free(&ps);
+        T_EQ_INT(parse(s, nl + 2 + GH_MAX_JWT_LEN, &ps), GH_ETOOBIG);
+        req_params_free(&ps);
+    }
+    memcpy(s, "code=", 5);
+    memset(s + 5, 'e', GH_MAX_PARAM_LEN + 1);
+    T_EQ_INT(parse(s, 5 + GH_MAX_PARAM_LEN + 1, &ps), GH_ETOOBIG);
+    req_params_free(&ps);
+    T_EQ_INT(req_param_max("assertionx", 10), GH_MAX_PARAM_LEN);
+    T_EQ_INT(req_param_max("assertion", 8), GH_MAX_PARAM_LEN);   /* "assertio" */
+    free(s);
+}
+
 static void
 test_total_length_is_bounded_before_allocating(void)
 {
@@ -697,6 +727,7 @@ main(void)
     T_RUN(test_empty_names_are_rejected);
     T_RUN(test_parameter_count_is_bounded);
     T_RUN(test_parameter_length_is_bounded_after_decoding);
+    T_RUN(test_jwt_parameters_may_be_longer);
     T_RUN(test_total_length_is_bounded_before_allocating);
     T_RUN(test_input_need_not_be_terminated);
     T_RUN(test_request_target_is_split_raw);
