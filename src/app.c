@@ -213,6 +213,14 @@ app_store(struct app *app)
     return st;
 }
 
+int
+app_store_sync(struct app *app, uint64_t ticket)
+{
+    struct store *st = app_store(app);
+
+    return st ? store_sync_wait(st, ticket) : GH_ESTORE;
+}
+
 void
 app_pw_params(const struct app *app, struct pw_params *pp)
 {

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/cfg.h"
 #include "util/net.h"
@@ -44,6 +45,9 @@ void app_close(struct app *app);
 int  app_resolve_issuer(struct app *app, unsigned port, char *err, size_t errsz);
 /* This thread's store handle, opened on first use; NULL (logged) if it cannot be opened. */
 struct store *app_store(struct app *app);
+/* Wait until the durable commits up to ticket are on disk (store_sync_wait on this thread's
+ * handle): GH_OK or GH_ESTORE. */
+int  app_store_sync(struct app *app, uint64_t ticket);
 /* The password hashing parameters and policy from cfg. */
 void app_pw_params(const struct app *app, struct pw_params *pp);
 /* The password-guessing limits from cfg. */

@@ -18,6 +18,40 @@
 #include "store/store.h"
 #include "util/str.h"
 
+static void
+json_free(void *p)
+{
+    json_decref(p);
+}
+
+/* End the read snapshot and the deferred syncs: commits wait in place again, and what was
+ * committed so far is on disk when this returns. */
+static void
+settle(struct store *st)
+{
+    uint64_t ticket;
+
+    store_read_end(st);
+    ticket = store_sync_take(st);
+    store_sync_defer(st, false);
+    (void)store_sync_wait(st, ticket);
+}
+
+/* The answer, once every durable write of the request is on disk: parked, so that no HTTP
+ * thread waits for the disk and one sync serves every request parked meanwhile; else (the
+ * park queue is full) waited for here. */
+static int
+answer(struct req *rq, struct store *st, uint64_t ticket, json_t **resp)
+{
+    if (ticket && req_park(rq, ticket, *resp, json_free) == GH_OK) {
+        *resp = NULL;
+        return GH_OK;
+    }
+    if (ticket && store_sync_wait(st, ticket) != GH_OK)
+        return resp_error(rq, 503, "temporarily_unavailable", "the store is unavailable");
+    return resp_json(rq, 200, *resp);
+}
+
 int
 ep_token(struct req *rq)
 {
@@ -26,14 +60,25 @@ ep_token(struct req *rq)
     struct store *st = app_store(rq->app);
     const char *gt;
     json_t *resp = NULL;
+    uint64_t ticket;
     int rc;
 
+    if ((resp = req_parked(rq, &rc))) {   /* its writes are on disk now (or never will be) */
+        if (rc == GH_OK)
+            return resp_json(rq, 200, resp);
+        return resp_error(rq, 503, "temporarily_unavailable", "the store is unavailable");
+    }
     if (req_deferred(rq))   /* the JWT-bearer grant ran on a worker (ep/token_jwt.c) */
         return ep_token_jwt_resume(rq);
     if (!st) {
         rc = resp_error(rq, 503, "temporarily_unavailable", "the store is unavailable");
         goto out;
     }
+    /* the client lookup and the grant's reads share one read transaction; a grant that
+     * writes (a code, a refresh token, an assertion's jti) ends it there. Its durable writes
+     * do not wait for the disk in place: the answer does (answer()). */
+    store_sync_defer(st, true);
+    (void)store_read_begin(st);
     if (!client_req_auth(rq, st, 0, &cq, &rc))
         goto out;
     if (!(gt = req_param(&cq.ps, "grant_type", NULL))) {
@@ -50,6 +95,8 @@ ep_token(struct req *rq)
         goto out;
     }
     if (strcmp(gt, GRANT_TYPE_JWT_BEARER) == 0) {
+        /* it may continue on a worker thread, and answers itself: back to waiting in place */
+        settle(st);
         rc = ep_token_jwt_bearer(rq, st, &cq);
         goto out;
     }
@@ -59,13 +106,21 @@ ep_token(struct req *rq)
         rc = grant_refresh(rq->app, st, cq.c, &cq.ps, &resp, &oe);
     else
         rc = grant_client_credentials(rq->app, st, cq.c, &cq.ps, &resp, &oe);
-    if (rc == GH_OK)
-        rc = resp_json(rq, 200, resp);
-    else if (rc == GH_ESTORE)
+    store_read_end(st);
+    ticket = store_sync_take(st);
+    store_sync_defer(st, false);
+    if (rc == GH_OK) {
+        rc = answer(rq, st, ticket, &resp);
+        goto out;
+    }
+    (void)store_sync_wait(st, ticket);   /* a refusal may have revoked (code or token reuse) */
+    if (rc == GH_ESTORE)
         rc = resp_error(rq, 503, "temporarily_unavailable", "the store is unavailable");
     else
         rc = client_req_error(rq, &oe, cq.basic);
 out:
+    if (st)
+        settle(st);   /* the handle serves this thread's next request */
     json_decref(resp);
     client_req_free(&cq);
     return rc;

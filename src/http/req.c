@@ -81,6 +81,8 @@ req_free(struct req *rq)
     if (!rq)
         return;
     buf_free(&rq->body);
+    if (rq->park_free)
+        rq->park_free(rq->park_arg);
     if (rq->defer_free)
         rq->defer_free(rq->defer_arg);
     if (rq->cookies) {
@@ -97,6 +99,15 @@ void *
 req_deferred(const struct req *rq)
 {
     return rq->suspended ? NULL : rq->defer_arg;
+}
+
+void *
+req_parked(const struct req *rq, int *rc)
+{
+    if (rq->suspended || !rq->park_arg)
+        return NULL;
+    *rc = rq->park_rc;
+    return rq->park_arg;
 }
 
 static const struct {

@@ -68,9 +68,13 @@ struct req {
     char *ip;                      /* -> ip_buf; req_client_ip() fills it through a const rq */
     char ip_buf[REQ_IP_SIZE];
     struct srv *srv;               /* the server that made it (server.c) */
-    bool suspended;                /* req_defer() work is queued or running */
+    bool suspended;                /* req_defer() work is queued or running, or req_park()ed */
+    bool suspended_here;           /* this call of the handler suspended it (HTTP thread only) */
     void *defer_arg;               /* what req_defer() was given; see req_deferred() */
     void (*defer_free)(void *);
+    void *park_arg;                /* what req_park() was given; see req_parked() */
+    void (*park_free)(void *);
+    int park_rc;                   /* the sync's result, once resumed */
 };
 
 /* Called by server.c only. req_new copies the raw request target (NUL-terminated, as MHD
@@ -93,6 +97,17 @@ const char *req_method_name(enum req_method m); /* "GET"...; "OTHER" for REQ_OTH
 int   req_defer(struct req *rq, void (*work)(struct app *app, void *arg), void *arg,
           void (*arg_free)(void *));
 void *req_deferred(const struct req *rq);   /* arg after the work ran, else NULL */
+
+/* An answer that must wait until the request's durable writes are on disk (store.h:
+ * store_sync_defer, store_sync_take) need not hold an HTTP thread meanwhile: req_park()
+ * suspends the connection with the answer in arg; one server thread syncs once for every
+ * request parked meanwhile and resumes them; the same handler runs again with
+ * req_parked(rq, &rc) == arg and rc the sync's result (GH_OK: send the answer; else the
+ * writes may be lost: 503). GH_OK: return GH_OK without queuing a response. GH_ETOOBIG (too
+ * many parked, or stopping) or GH_EINVAL: not parked, arg not taken; wait in place
+ * (store_sync_wait). arg is freed with arg_free when the request ends. Once per request. */
+int   req_park(struct req *rq, uint64_t ticket, void *arg, void (*arg_free)(void *));
+void *req_parked(const struct req *rq, int *rc);
 
 /* The request id, e.g. "9f2c41d07ab3e815000000000000002a": hex of a per-process random
  * 64-bit prefix and a 64-bit counter. Borrowed from rq. Not thread-safe per request (each

@@ -66,6 +66,18 @@ struct srv {
     bool qstop, qinit;
     pthread_t workers[MAX_THREADS];
     unsigned nworkers;
+    /* req_park(): requests whose answer waits for their durable writes, and the one thread
+     * that syncs for all of them at once */
+    pthread_mutex_t pmu;
+    pthread_cond_t pcv;             /* parked, or stop */
+    pthread_cond_t pidle;           /* none parked and no sync running */
+    struct parked {
+        struct req *rq;
+        uint64_t ticket;
+    } parked[GH_MAX_DEFERRED];
+    size_t plen;
+    bool pbusy, pstop, pinit;
+    pthread_t syncer;
 };
 
 /* ---- MHD callbacks ------------------------------------------------------------------ */
@@ -188,10 +200,14 @@ queued(struct req *rq)
 static enum MHD_Result
 dispatch(struct req *rq, const struct route *r)
 {
-    int rc = r->fn(rq);
+    int rc;
 
-    if (rq->suspended && rc == GH_OK && !rq->status)
-        return MHD_YES;   /* req_defer(): the handler runs again when the work is done */
+    rq->suspended_here = false;
+    rc = r->fn(rq);
+    /* req_defer(), req_park(): the handler runs again once resumed. Not rq->suspended, which
+     * the resuming thread may already have cleared */
+    if (rq->suspended_here && rc == GH_OK && !rq->status)
+        return MHD_YES;
     if (!rq->status) {
         if (rc == GH_OK)
             rc = GH_EINTERNAL;   /* a handler that queued nothing is a bug */
@@ -375,6 +391,7 @@ req_defer(struct req *rq, void (*work)(struct app *, void *), void *arg, void (*
     rq->defer_arg = arg;
     rq->defer_free = arg_free;
     rq->suspended = true;
+    rq->suspended_here = true;
     /* suspend before a worker can see the job, so its resume never precedes the suspend */
     MHD_suspend_connection(rq->conn);
     s->q[(s->qhead + s->qlen) % GH_MAX_DEFERRED] = (struct job){ rq, work };
@@ -382,6 +399,104 @@ req_defer(struct req *rq, void (*work)(struct app *, void *), void *arg, void (*
     pthread_cond_signal(&s->qcv);
     pthread_mutex_unlock(&s->qmu);
     return GH_OK;
+}
+
+/* ---- answers that wait for durable writes (req_park) -------------------------------- */
+
+/* One sync covers every request parked meanwhile (store.h: group commit); the HTTP threads
+ * never wait for the disk. */
+static void *
+syncer_main(void *arg)
+{
+    struct srv *s = arg;
+    struct parked batch[GH_MAX_DEFERRED];
+
+    pthread_mutex_lock(&s->pmu);
+    for (;;) {
+        while (!s->pstop && s->plen == 0)
+            pthread_cond_wait(&s->pcv, &s->pmu);
+        if (s->plen == 0)
+            break;   /* stopping, and nothing left */
+        size_t n = s->plen;
+        uint64_t upto = 0;
+        memcpy(batch, s->parked, n * sizeof(batch[0]));
+        s->plen = 0;
+        s->pbusy = true;
+        pthread_mutex_unlock(&s->pmu);
+
+        for (size_t i = 0; i < n; i++)
+            upto = batch[i].ticket > upto ? batch[i].ticket : upto;
+        int rc = app_store_sync(s->app, upto);
+        for (size_t i = 0; i < n; i++) {
+            batch[i].rq->park_rc = rc;
+            batch[i].rq->suspended = false;
+            MHD_resume_connection(batch[i].rq->conn);
+        }
+
+        pthread_mutex_lock(&s->pmu);
+        s->pbusy = false;
+        if (s->plen == 0)
+            pthread_cond_broadcast(&s->pidle);
+    }
+    pthread_mutex_unlock(&s->pmu);
+    return NULL;
+}
+
+int
+req_park(struct req *rq, uint64_t ticket, void *arg, void (*arg_free)(void *))
+{
+    struct srv *s = rq->srv;
+
+    if (!s || !s->pinit || rq->park_arg || rq->suspended || !ticket)
+        return GH_EINVAL;
+    pthread_mutex_lock(&s->pmu);
+    if (s->plen == GH_MAX_DEFERRED || s->pstop) {
+        pthread_mutex_unlock(&s->pmu);
+        return GH_ETOOBIG;
+    }
+    rq->park_arg = arg;
+    rq->park_free = arg_free;
+    rq->suspended = true;
+    rq->suspended_here = true;
+    MHD_suspend_connection(rq->conn);   /* before the syncer can resume it */
+    s->parked[s->plen++] = (struct parked){ rq, ticket };
+    pthread_cond_signal(&s->pcv);
+    pthread_mutex_unlock(&s->pmu);
+    return GH_OK;
+}
+
+static int
+syncer_start(struct srv *s, char *err, size_t errsz)
+{
+    pthread_mutex_init(&s->pmu, NULL);
+    pthread_cond_init(&s->pcv, NULL);
+    pthread_cond_init(&s->pidle, NULL);
+    if (pthread_create(&s->syncer, NULL, syncer_main, s) != 0) {
+        snprintf(err, errsz, "http: cannot start the sync thread");
+        return GH_EINTERNAL;
+    }
+    s->pinit = true;
+    return GH_OK;
+}
+
+/* Answer every parked request (a parked connection must resume before MHD stops), then end
+ * the thread. */
+static void
+syncer_stop(struct srv *s)
+{
+    if (!s->pinit)
+        return;
+    pthread_mutex_lock(&s->pmu);
+    while (s->plen || s->pbusy)
+        pthread_cond_wait(&s->pidle, &s->pmu);
+    s->pstop = true;
+    pthread_cond_broadcast(&s->pcv);
+    pthread_mutex_unlock(&s->pmu);
+    pthread_join(s->syncer, NULL);
+    pthread_mutex_destroy(&s->pmu);
+    pthread_cond_destroy(&s->pcv);
+    pthread_cond_destroy(&s->pidle);
+    s->pinit = false;
 }
 
 static int
@@ -581,7 +696,8 @@ srv_start(struct srv *s, char *err, size_t errsz)
         flags |= MHD_USE_IPv6;
     /* one worker per core: hashing may use every core, at a lower priority */
     if ((rc = workers_start(s, (unsigned)(cores < 1 ? 1 : cores > MAX_THREADS ? MAX_THREADS : cores),
-             err, errsz)) != GH_OK)
+             err, errsz)) != GH_OK ||
+        (rc = syncer_start(s, err, errsz)) != GH_OK)
         return rc;
     s->d = MHD_start_daemon(flags, 0, on_accept, s, on_request, s,
         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,   /* must come first (MHD says so) */
@@ -638,11 +754,13 @@ srv_drain_and_stop(struct srv *s, unsigned timeout_s)
             nanosleep(&ts, NULL);
         }
         workers_stop(s);         /* suspended connections must resume before MHD stops */
+        syncer_stop(s);
         MHD_stop_daemon(s->d);   /* closes the listening socket it was given */
         s->d = NULL;
         s->fd = -1;
     }
     workers_stop(s);
+    syncer_stop(s);
     if (s->qinit) {
         pthread_mutex_destroy(&s->qmu);
         pthread_cond_destroy(&s->qcv);

@@ -415,6 +415,37 @@ store_login_reset(struct store *st, const char *name)
 }
 
 int
+store_read_begin(struct store *st)
+{
+    return st->ops->read_begin(st->impl);
+}
+
+void
+store_read_end(struct store *st)
+{
+    if (st)
+        st->ops->read_end(st->impl);
+}
+
+void
+store_sync_defer(struct store *st, bool on)
+{
+    st->ops->sync_defer(st->impl, on);
+}
+
+uint64_t
+store_sync_take(struct store *st)
+{
+    return st->ops->sync_take(st->impl);
+}
+
+int
+store_sync_wait(struct store *st, uint64_t ticket)
+{
+    return st->ops->sync_wait(st->impl, ticket);
+}
+
+int
 store_token_check(struct store *st, const char *jti, const char *grant_id)
 {
     return st->ops->token_check(st->impl, jti, grant_id);

@@ -31,6 +31,23 @@ int  store_schema_version(struct store *st, int *current, int *supported);
 int  store_check(struct store *st, bool full, char **report);
 
 /* Realm settings (e.g. the issuer recorded by `gatehouse init`). get: GH_ENOTFOUND if unset. */
+/* A read snapshot for the reads of one request: from store_read_begin until store_read_end,
+ * or the next write on this handle (which ends it first), reads see one state of the database
+ * and share one read transaction, which is cheaper than one each. Begin while one is open is
+ * a no-op; end without one too. Keep it short: it holds back checkpoints. */
+int  store_read_begin(struct store *st);
+void store_read_end(struct store *st);
+
+/* Durable writes return once they are on disk (group commit). A caller that can wait without
+ * holding a thread (the token endpoint parks the request, http/req.h req_park) turns that off
+ * for its handle with store_sync_defer(st, true): commits then return at once, and the caller
+ * takes the ticket of the last one (store_sync_take: 0 when there was none) and must not tell
+ * anyone of the writes before store_sync_wait(st, ticket) returned GH_OK (GH_ESTORE: the sync
+ * failed; the writes may be lost). Tickets are per process, so any handle may wait for one. */
+void     store_sync_defer(struct store *st, bool on);
+uint64_t store_sync_take(struct store *st);
+int      store_sync_wait(struct store *st, uint64_t ticket);
+
 int  store_meta_get(struct store *st, const char *name, char **value);
 int  store_meta_set(struct store *st, const char *name, const char *value);
 

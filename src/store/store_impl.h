@@ -63,6 +63,11 @@ struct store_ops {
     int  (*token_revoke)(void *impl, const char *jti, int64_t expires_at);
     int  (*token_check)(void *impl, const char *jti, const char *grant_id);
     int  (*jti_use)(void *impl, const char *iss, const char *jti, int64_t expires_at);
+    int  (*read_begin)(void *impl);
+    void (*read_end)(void *impl);
+    void (*sync_defer)(void *impl, bool on);
+    uint64_t (*sync_take)(void *impl);
+    int  (*sync_wait)(void *impl, uint64_t ticket);
     int  (*login_count)(void *impl, const char *name, int64_t now, store_login_decide_fn decide,
              void *arg);
     int  (*login_get)(void *impl, const char *name, int64_t now, struct login_count *out);

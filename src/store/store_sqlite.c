@@ -368,9 +368,13 @@ wal_sync(struct sq *b)
     sqlite3_file *f = NULL;
     int rc = sqlite3_file_control(b->db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &f);
 
-    if (rc == SQLITE_OK && f && f->pMethods)
-        rc = f->pMethods->xSync(f, SQLITE_SYNC_NORMAL);
-    return rc;
+    if (rc != SQLITE_OK)
+        return rc;
+    /* every handle read the file when it was opened, which opened the WAL; without one nothing
+     * could be synced, and saying so is the only safe answer */
+    if (!f || !f->pMethods)
+        return SQLITE_IOERR_FSYNC;
+    return f->pMethods->xSync(f, SQLITE_SYNC_NORMAL);
 }
 
 /* Wait until commit number seq is on disk, syncing it ourselves if nobody is. */
@@ -413,6 +417,7 @@ sq_tx_write(struct sq *b, const char *op)
 {
     int rc;
 
+    sq_read_end(b);   /* a write ends the read snapshot first */
     pthread_mutex_lock(&writer_mu);
     b->wlocked = true;
     b->light = false;
@@ -463,7 +468,36 @@ writer_release(struct sq *b)
 int
 sq_tx_read(struct sq *b, const char *op)
 {
-    return run(b, Q_BEGIN_READ, op);
+    return b->snap ? GH_OK : run(b, Q_BEGIN_READ, op);
+}
+
+/* store_read_begin: one read transaction for the reads that follow, until sq_read_end or the
+ * next write. Each read transaction in WAL mode takes and drops a read mark in the -shm file
+ * (two fcntl calls under a process-wide mutex of SQLite's): a token request's client lookup and
+ * resource check now share one. */
+int
+sq_read_begin(void *impl)
+{
+    struct sq *b = impl;
+    int rc;
+
+    if (b->snap || b->wlocked || !sqlite3_get_autocommit(b->db))
+        return GH_OK;
+    if ((rc = run(b, Q_BEGIN_READ, "read_begin")) == GH_OK)
+        b->snap = true;
+    return rc;
+}
+
+void
+sq_read_end(void *impl)
+{
+    struct sq *b = impl;
+
+    if (!b->snap)
+        return;
+    b->snap = false;
+    if (!sqlite3_get_autocommit(b->db))
+        (void)run(b, Q_COMMIT, "read_end");
 }
 
 int
@@ -471,7 +505,11 @@ sq_tx_commit(struct sq *b, const char *op)
 {
     bool durable = b->wlocked && !b->light;
     uint64_t seq = 0;
-    int rc = run(b, Q_COMMIT, op);
+    int rc;
+
+    if (b->snap && !b->wlocked)
+        return GH_OK;   /* a read inside the snapshot: sq_read_end commits */
+    rc = run(b, Q_COMMIT, op);
 
     if (rc == GH_OK && durable) {
         pthread_mutex_lock(&sync_mu);   /* numbered under writer_mu: in commit order */
@@ -480,15 +518,43 @@ sq_tx_commit(struct sq *b, const char *op)
     }
     if (rc == GH_OK || sqlite3_get_autocommit(b->db))
         writer_release(b);   /* a failed COMMIT leaves the transaction open for tx_rollback */
-    if (seq)
+    if (seq && b->defer_sync)
+        b->ticket = seq;   /* the caller waits for it later (store_sync_take) */
+    else if (seq)
         rc = group_sync(b, seq, op);
     return rc;
+}
+
+void
+sq_sync_defer(void *impl, bool on)
+{
+    struct sq *b = impl;
+
+    b->defer_sync = on;
+}
+
+uint64_t
+sq_sync_take(void *impl)
+{
+    struct sq *b = impl;
+    uint64_t t = b->ticket;
+
+    b->ticket = 0;
+    return t;
+}
+
+int
+sq_sync_wait(void *impl, uint64_t ticket)
+{
+    return ticket ? group_sync(impl, ticket, "sync_wait") : GH_OK;
 }
 
 /* Undo an open transaction, if any (SQLite may already have rolled it back itself). */
 void
 sq_tx_rollback(struct sq *b)
 {
+    if (b->snap && !b->wlocked)
+        return;         /* a read inside the snapshot failed; the snapshot stays */
     if (!sqlite3_get_autocommit(b->db))
         (void)run(b, Q_ROLLBACK, "rollback");
     writer_release(b);
@@ -701,6 +767,17 @@ sqlerr:
     return open_err(err, errsz, GH_ESTORE, "cannot open %s: %s", path, sqlite3_errmsg(db));
 }
 
+/* Once per process, before SQLite is first used: no allocation statistics, which SQLite
+ * keeps under one process-wide mutex taken on every malloc and free (a quarter of the futex
+ * calls of a token request). A process that used SQLite before (a test) keeps them. */
+static pthread_once_t sq_init_once = PTHREAD_ONCE_INIT;
+
+static void
+sq_init(void)
+{
+    (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 static int
 sq_open(const char *path, unsigned flags, void **impl, char *err, size_t errsz)
 {
@@ -736,6 +813,7 @@ sq_open(const char *path, unsigned flags, void **impl, char *err, size_t errsz)
             "%s is read-only: its directory %s is not writable (%s); gatehouse keeps its "
             "-wal and -shm files there", path, dir, strerror(errno));
 
+    pthread_once(&sq_init_once, sq_init);
     oflags = SQLITE_OPEN_NOMUTEX;
     oflags |= ro ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
     if (create)
@@ -1174,6 +1252,11 @@ const struct store_ops store_sqlite_ops = {
     .token_revoke = sq_token_revoke,
     .token_check = sq_token_check,
     .jti_use = sq_jti_use,
+    .read_begin = sq_read_begin,
+    .read_end = sq_read_end,
+    .sync_defer = sq_sync_defer,
+    .sync_take = sq_sync_take,
+    .sync_wait = sq_sync_wait,
     .login_count = sq_login_count,
     .login_get = sq_login_get,
     .login_reset = sq_login_reset,

@@ -107,6 +107,9 @@ struct sq {
     sqlite3_stmt *stmt[Q_COUNT];
     bool wlocked;               /* this handle holds writer_mu (between tx_write and the end) */
     bool light;                 /* the open write need not wait for a sync (tx_write_light) */
+    bool snap;                  /* a read snapshot is open (sq_read_begin) */
+    bool defer_sync;            /* durable commits leave their wait to the caller */
+    uint64_t ticket;            /* the last such commit not waited for yet (0: none) */
 };
 
 struct strvec {
@@ -129,6 +132,11 @@ int sq_tx_write(struct sq *b, const char *op);
 int sq_tx_write_light(struct sq *b, const char *op);
 void sq_tx_make_durable(struct sq *b);
 int sq_tx_read(struct sq *b, const char *op);
+int sq_read_begin(void *impl);
+void sq_read_end(void *impl);
+void sq_sync_defer(void *impl, bool on);
+uint64_t sq_sync_take(void *impl);
+int sq_sync_wait(void *impl, uint64_t ticket);
 int sq_tx_commit(struct sq *b, const char *op);
 void sq_tx_rollback(struct sq *b);
 int64_t sq_sub_sat(int64_t a, int64_t b);

@@ -639,6 +639,50 @@ assert_list(char **got, char **want)
     T_ASSERT(got[i] == NULL);
 }
 
+/* store_read_begin: the reads of one request see one state; a write ends the snapshot. */
+static void
+test_read_snapshot_sees_one_state_until_it_ends(void)
+{
+    char path[128], err[256];
+    struct store *st = open_new(path, sizeof(path)), *other = NULL;
+    struct client c = mk_client("shop"), *got = NULL;
+    struct user u = mk_user("sub-a", "alice"), *ug = NULL;
+
+    T_ASSERT(st);
+    T_EQ_INT(store_client_add(st, &c), GH_OK);
+    T_EQ_INT(store_open(path, STORE_WORKER, &other, err, sizeof(err)), GH_OK);
+    T_EQ_INT(store_read_begin(st), GH_OK);
+    T_EQ_INT(store_read_begin(st), GH_OK);   /* nested: a no-op */
+    T_EQ_INT(store_client_get(st, "shop", &got), GH_OK);
+    client_free(got);
+    got = NULL;
+    /* another connection deletes the client: the snapshot still sees it */
+    T_EQ_INT(store_client_delete(other, "shop"), GH_OK);
+    T_EQ_INT(store_client_get(st, "shop", &got), GH_OK);
+    client_free(got);
+    got = NULL;
+    T_EQ_INT(store_user_get(st, "nobody", &ug), GH_ENOTFOUND);   /* a miss keeps it open */
+    T_EQ_INT(store_client_get(st, "shop", &got), GH_OK);
+    client_free(got);
+    got = NULL;
+    store_read_end(st);
+    T_EQ_INT(store_client_get(st, "shop", &got), GH_ENOTFOUND);
+    /* a write inside a snapshot ends it first, and then sees the latest state */
+    T_EQ_INT(store_client_add(st, &c), GH_OK);
+    T_EQ_INT(store_read_begin(st), GH_OK);
+    T_EQ_INT(store_client_get(st, "shop", &got), GH_OK);
+    client_free(got);
+    got = NULL;
+    T_EQ_INT(store_user_add(other, &u), GH_OK);
+    T_EQ_INT(store_user_add(st, &u), GH_EEXIST);   /* not hidden by the snapshot */
+    T_EQ_INT(store_user_get(st, "alice", &ug), GH_OK);
+    user_free(ug);
+    store_read_end(st);
+    store_read_end(st);                       /* without one: a no-op */
+    store_close(other);
+    store_close(st);
+}
+
 static void
 test_client_roundtrip_keeps_list_order(void)
 {
@@ -978,6 +1022,7 @@ main(void)
     T_RUN(test_user_disable_enable);
     T_RUN(test_user_set_password);
     T_RUN(test_sql_injection_looking_values_are_data);
+    T_RUN(test_read_snapshot_sees_one_state_until_it_ends);
     T_RUN(test_client_roundtrip_keeps_list_order);
     T_RUN(test_client_public_without_secret_roundtrip);
     T_RUN(test_client_duplicate_writes_nothing);
