@@ -58,8 +58,23 @@ generate_missing_keys(struct app *app, const struct key_meta *metas, size_t n, b
     return GH_OK;
 }
 
+int64_t
+app_key_hold(const struct cfg *cfg)
+{
+    uint32_t ttl = cfg->access_token_ttl > cfg->id_token_ttl ? cfg->access_token_ttl :
+        cfg->id_token_ttl;
+
+    return (int64_t)ttl + GH_KEY_SKEW_S;
+}
+
+int64_t
+app_key_lead(const struct cfg *cfg)
+{
+    return (int64_t)cfg->cache_max_age + GH_KEY_ROTATE_MARGIN_S;
+}
+
 static int
-load_keys(struct app *app, unsigned flags, char *err, size_t errsz)
+load_keys(struct app *app, unsigned flags, struct keyring **out, char *err, size_t errsz)
 {
     struct key_meta *metas = NULL;
     struct key_ref *refs = NULL;
@@ -87,22 +102,71 @@ load_keys(struct app *app, unsigned flags, char *err, size_t errsz)
         rc = GH_ENOTFOUND;
         goto out;
     }
-    refs = x_calloc(n, sizeof(*refs));
-    for (size_t i = 0; i < n; i++) {
-        refs[i].kid = metas[i].kid;
-        refs[i].created_at = metas[i].created_at;
-        if (keys_alg_parse(metas[i].alg, &refs[i].alg) != GH_OK) {
-            snprintf(err, errsz, "%s: signing key %s has unknown alg '%s'", app->cfg->db,
-                metas[i].kid, metas[i].alg);
-            rc = GH_EINVAL;
-            goto out;
-        }
+    if (!(refs = app_key_refs(metas, n, err, errsz))) {
+        rc = GH_EINVAL;
+        goto out;
     }
-    rc = keys_ring_load(app->cfg->keys_dir, refs, n, &app->keys, err, errsz);
+    rc = keys_ring_load_staged(app->cfg->keys_dir, refs, n, app_key_hold(app->cfg), out, err,
+        errsz);
 out:
     free(refs);
     store_key_list_free(metas, n);
     return rc;
+}
+
+struct key_ref *
+app_key_refs(const struct key_meta *metas, size_t n, char *err, size_t errsz)
+{
+    struct key_ref *refs = x_calloc(n ? n : 1, sizeof(*refs));
+
+    for (size_t i = 0; i < n; i++) {
+        refs[i].kid = metas[i].kid;
+        refs[i].created_at = metas[i].created_at;
+        refs[i].activate_at = metas[i].activate_at;
+        refs[i].retire_at = metas[i].retire_at;
+        if (keys_alg_parse(metas[i].alg, &refs[i].alg) != GH_OK) {
+            snprintf(err, errsz, "signing key %s has unknown alg '%s'", metas[i].kid,
+                metas[i].alg);
+            free(refs);
+            return NULL;
+        }
+    }
+    return refs;
+}
+
+int
+app_key_rotate(struct app *app, const char *alg, int64_t now, char *kid, size_t kidsz,
+    int64_t *activate_at, char *err, size_t errsz)
+{
+    enum key_alg a;
+    char newkid[KEYS_KID_MAX + 1];
+    int rc;
+
+    *activate_at = 0;
+    if (kidsz)
+        kid[0] = '\0';
+    if (keys_alg_parse(alg, &a) != GH_OK) {
+        snprintf(err, errsz, "unknown alg '%s'", alg);
+        return GH_EINVAL;
+    }
+    if ((rc = keys_generate(app->cfg->keys_dir, a, newkid, err, errsz)) != GH_OK)
+        return rc;
+    *activate_at = now + app_key_lead(app->cfg);
+    if ((rc = store_key_add_at(app->store, newkid, alg, now, *activate_at)) != GH_OK) {
+        keys_remove_file(app->cfg->keys_dir, newkid);
+        snprintf(err, errsz, "%s: cannot record the new signing key: %s", app->cfg->db,
+            gh_strerror(rc));
+        *activate_at = 0;
+        return rc;
+    }
+    str_copy(kid, kidsz, newkid);
+    return GH_OK;
+}
+
+int
+app_keys_load(struct app *app, struct keyring **out, char *err, size_t errsz)
+{
+    return load_keys(app, 0, out, err, errsz);
 }
 
 int
@@ -118,6 +182,13 @@ app_resolve_issuer(struct app *app, unsigned port, char *err, size_t errsz)
         return GH_OK;
     }
     rc = store_meta_get(app->store, "issuer", &stored);
+    if (rc == GH_OK && app->cfg->tls_cert && strncmp(stored, "https://", 8) != 0) {
+        /* cfg_validate refused such an explicit issuer; the recorded one is checked here */
+        snprintf(err, errsz, "the issuer recorded by init (%.200s) is not https, but the server "
+            "serves https (tls_cert); set --issuer", stored);
+        free(stored);
+        return GH_EINVAL;
+    }
     if (rc == GH_OK) {
         app->issuer = stored;
         return GH_OK;
@@ -132,7 +203,8 @@ app_resolve_issuer(struct app *app, unsigned port, char *err, size_t errsz)
         int hostlen = (int)(colon - app->cfg->listen);
         if (hostlen > 200)
             hostlen = 200;
-        snprintf(buf, sizeof(buf), "http://%.*s:%u", hostlen, app->cfg->listen, port);
+        snprintf(buf, sizeof(buf), "%s://%.*s:%u", app->cfg->tls_cert ? "https" : "http",
+            hostlen, app->cfg->listen, port);
     }
     if (cfg_issuer_check(buf, &why) != GH_OK) {
         snprintf(err, errsz, "no issuer is set and %s cannot be one (%s); set --issuer", buf,
@@ -165,8 +237,13 @@ app_open(struct app *app, const struct cfg *cfg, unsigned flags, char *err, size
         goto fail;
     if ((rc = sec_load(cfg->keys_dir, flags & APP_INIT, &app->secrets, err, errsz)) != GH_OK)
         goto fail;
-    if (!(flags & APP_NO_KEYS) && (rc = load_keys(app, flags, err, errsz)) != GH_OK)
-        goto fail;
+    if (!(flags & APP_NO_KEYS)) {
+        struct keyring *kr = NULL;
+
+        if ((rc = load_keys(app, flags, &kr, err, errsz)) != GH_OK)
+            goto fail;
+        app->keys = kr;
+    }
     app->issuer_keys = issuer_keys_new(cfg->issuer_jwks_cache_ttl,
         cfg->issuer_jwks_refetch_interval, GH_ISSUER_FETCH_TIMEOUT_MS);
     return GH_OK;

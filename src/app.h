@@ -1,5 +1,8 @@
 /* app.h — struct app: everything a request or command needs, built once at start and passed
- * explicitly (no mutable globals). Read-only after app_open() except per-thread store handles. */
+ * explicitly (no mutable globals). Read-only after app_open() except per-thread store handles
+ * and the two pointers a reload replaces (keys, docs): serve's main thread publishes a new ring
+ * and document set atomically and frees the old ones only after GH_RELOAD_GRACE_S (cli_reload.c),
+ * so a request reads each pointer once per use and never keeps it beyond the request. */
 #ifndef GH_APP_H
 #define GH_APP_H
 
@@ -26,10 +29,10 @@ enum app_flags {
 struct app {
     const struct cfg *cfg;
     char *issuer;              /* effective issuer, set by app_resolve_issuer() */
-    struct keyring *keys;
+    struct keyring *_Atomic keys;
     struct secrets *secrets;
     struct store *store;       /* the opening thread's handle (CLI, start-up) */
-    struct ep_docs *docs;      /* prebuilt discovery and JWKS responses, owned by ep/ */
+    struct ep_docs *_Atomic docs; /* prebuilt discovery and JWKS responses, owned by ep/ */
     pthread_key_t tls_store;   /* worker threads' own handles, closed at thread exit */
     struct net_list trusted_proxies; /* cfg->trusted_proxies, parsed (util/net.h) */
     struct issuer_keys *issuer_keys; /* trusted issuers' jwks_uri key sets (thread-safe) */
@@ -40,9 +43,28 @@ struct app {
 int  app_open(struct app *app, const struct cfg *cfg, unsigned flags, char *err, size_t errsz);
 void app_close(struct app *app);
 /* Settle app->issuer: flag/env/config, else the one `init --issuer` recorded, else
- * http://<listen host>:<port> (port: the one actually bound). GH_EINVAL with err when that
- * default is not a valid issuer (e.g. listening on 0.0.0.0 without --issuer). */
+ * http://<listen host>:<port> (https:// with tls_cert; port: the one actually bound). GH_EINVAL
+ * with err when that default is not a valid issuer (e.g. listening on 0.0.0.0 without
+ * --issuer), or when TLS is on and the recorded issuer is not https. */
 int  app_resolve_issuer(struct app *app, unsigned port, char *err, size_t errsz);
+/* Seconds a retired signing key stays published: the longest token lifetime (access, ID) plus
+ * GH_KEY_SKEW_S, so every token it signed has expired for every verifier first. */
+int64_t app_key_hold(const struct cfg *cfg);
+/* Seconds from `keys rotate` until the new key signs: cache_max_age + GH_KEY_ROTATE_MARGIN_S, so
+ * a verifier caching the JWKS for the advertised max-age has fetched it before it is needed. */
+int64_t app_key_lead(const struct cfg *cfg);
+/* The store's key list as keys_state_at() input (crypto/keys.h struct key_ref; kids borrowed
+ * from metas): a new array (free()), or NULL with err when a row names an unknown alg. */
+struct key_meta;
+struct key_ref *app_key_refs(const struct key_meta *metas, size_t n, char *err, size_t errsz);
+/* `keys rotate` for one alg ("RS256"): generate a key and record it as next, signing from
+ * now + app_key_lead(). kid (>= 65 bytes) and *activate_at get the new key's. GH_OK, or an
+ * error with err (the file is removed again when the row cannot be written). */
+int  app_key_rotate(struct app *app, const char *alg, int64_t now, char *kid, size_t kidsz,
+         int64_t *activate_at, char *err, size_t errsz);
+/* Build a key ring from the store's list (no key generation): what serve's reloader swaps in.
+ * GH_OK with *out, or an error with one line in err. */
+int  app_keys_load(struct app *app, struct keyring **out, char *err, size_t errsz);
 /* This thread's store handle, opened on first use; NULL (logged) if it cannot be opened. */
 struct store *app_store(struct app *app);
 /* Wait until the durable commits up to ticket are on disk (store_sync_wait on this thread's

@@ -17,6 +17,7 @@
 
 #include "app.h"
 #include "cli/cli.h"
+#include "core/audit.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "util/clock.h"
@@ -59,6 +60,8 @@ static const struct cli_opt opt_client_add[] = {
     { "grant-types", "LIST", "default: authorization_code,refresh_token" },
     { "scopes", "LIST", "default: openid,profile,email" },
     { "jwks", "FILE", "the client's public keys (JWKS), for private_key_jwt" },
+    { "jwks-uri", "URL",
+        "or where the server fetches them (https; http only to loopback), for private_key_jwt" },
     { "secret-stdin", NULL, "read the client secret (32+ characters) from standard input" },
     { "consent", NULL, "show the consent page before the first authorization (default: skip)" },
     { "pkce-optional", NULL, "let a confidential client skip PKCE (public clients never may)" },
@@ -74,6 +77,11 @@ static const struct cli_opt opt_rotate[] = {
 static const struct cli_opt opt_keygen[] = {
     { "alg", "ALG", "RS256, ES256 or PS256 (required)" },
     { "json", NULL, "print {\"kid\":…,\"alg\":…} as JSON" },
+    { NULL, NULL, NULL },
+};
+static const struct cli_opt opt_keys_rotate[] = {
+    { "alg", "ALG", "RS256, ES256 or PS256 (default: every alg that has a key)" },
+    { "json", NULL, "print the new keys as JSON" },
     { NULL, NULL, NULL },
 };
 static const struct cli_opt opt_calibrate[] = {
@@ -187,10 +195,25 @@ static const struct cli_cmd commands[] = {
         "token is not valid. Revocation is not checked (POST /introspect does that)." },
     { "db check", "", 0, 0, 0, opt_none, cli_db_check,
         "run SQLite's full integrity check on the database", NULL },
-    { "keys list", "", 0, 0, 0, opt_json, cli_keys_list, "list signing keys", NULL },
+    { "keys list", "", 0, 0, CFG_G_HTTP, opt_json, cli_keys_list,
+        "list signing keys with their state (next, active, retired, removed) and dates",
+        "A key is next (published in the JWKS, not signing), then active (signing), then\n"
+        "retired (published, not signing), then removed (not published). The dates follow\n"
+        "from cache_max_age, access_token_ttl and id_token_ttl: give the server's settings." },
+    { "keys rotate", "", 0, 0, CFG_G_HTTP, opt_keys_rotate, cli_keys_rotate,
+        "add a next key per alg; it signs after the JWKS cache lifetime",
+        "The new key is published at once and signs from now + cache_max_age + 120 s, so\n"
+        "verifiers caching the JWKS have it before they meet it; then the key it replaces\n"
+        "is retired and stays published for max(access_token_ttl, id_token_ttl) + 300 s.\n"
+        "A running server picks the key up within 60 s, or at once on SIGHUP." },
+    { "keys retire", "KID", 1, 1, CFG_G_HTTP, opt_none, cli_keys_retire,
+        "stop a key signing now; it stays published until its tokens expired",
+        "Refused when no other key of its alg can sign now (rotate first and wait until the\n"
+        "next key is active)." },
     { "keys generate", "", 0, 0, 0, opt_keygen, cli_keys_generate,
-        "add a signing key; it signs from the next start on",
-        "The newest key of each algorithm signs; older ones stay published in the JWKS." },
+        "add a signing key that signs at once (prefer keys rotate)",
+        "The key is active at once: verifiers with a cached JWKS do not know it yet. Use it\n"
+        "to add an algorithm; rotate existing ones with keys rotate." },
     { "passwords calibrate", "", 0, 0, 0, opt_calibrate, cli_passwords_calibrate,
         "measure Argon2id here and suggest parameters", NULL },
 };
@@ -397,9 +420,9 @@ cli_main(int argc, char **argv)
         const char *key;
         const struct cli_opt *o;
 
+        /* options are --long only, so "-x" is an argument: a kid (base64url) may start with
+         * '-'; one that starts with "--" goes after "--" */
         if (opts_done || !str_has_prefix(a, "--") || str_eq(a, "-")) {
-            if (str_has_prefix(a, "-") && !str_eq(a, "-") && !opts_done)
-                return cli_usage(&ctx, "unknown option '%s'", a);
             if (ctx.npos == CLI_MAX_ARGS || ctx.npos == ctx.cmd->max_pos)
                 return cli_usage(&ctx, "unexpected argument '%s'", a);
             ctx.pos[ctx.npos++] = a;
@@ -440,7 +463,8 @@ cli_main(int argc, char **argv)
             pend.val[pend.n++] = val;
             continue;
         }
-        return cli_usage(&ctx, "unknown option '--%s'", name);
+        return cli_usage(&ctx, "unknown option '--%s' (an argument that starts with \"--\" goes "
+            "after --)", name);
     }
     if (help) {
         print_cmd_help(ctx.cmd);
@@ -479,7 +503,14 @@ cli_main(int argc, char **argv)
     }
     log_set_level(ctx.cfg.log_level);
     json_set_alloc_funcs(x_malloc, free);
+    /* opened for every command, before any thread: a command that changes something records
+     * it there, and an audit log that cannot be opened stops the command before it acts */
+    if (audit_open(ctx.cfg.audit_log, ctx.cmd->run == cli_serve, err, sizeof(err)) != GH_OK) {
+        cli_fail(&ctx, "%s", err);
+        goto out;
+    }
     rc = ctx.cmd->run(&ctx);
+    audit_close();
 out:
     cfg_free(&ctx.cfg);
     return rc;
@@ -699,6 +730,17 @@ cli_time(long long t, char *buf, size_t bufsz)
 {
     clock_fmt((int64_t)t, buf, bufsz);
     return buf;
+}
+
+void
+cli_audit(const char *type, const char *sub, const char *client, ...)
+{
+    static const struct audit_src src = { .cli = true };
+    va_list ap;
+
+    va_start(ap, client);
+    audit_eventv(&src, type, sub, client, ap);
+    va_end(ap);
 }
 
 int

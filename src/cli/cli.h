@@ -60,6 +60,11 @@ int  cli_usage(const struct cli_ctx *ctx, const char *fmt, ...) __attribute__((f
 int  cli_read_secret(bool from_stdin, const char *what, bool confirm, size_t max, char **out,
          size_t *len, const char **why);
 
+/* An audit event of a command that changed something (core/audit.h; "ip":"cli" and the
+ * operator's uid and name): key/value string pairs ended by NULL, as for audit_event. */
+void cli_audit(const char *type, const char *sub, const char *client, ...)
+    __attribute__((sentinel));
+
 struct app;
 /* app_open() for a command; prints the reason and returns CLI_FAIL on failure. */
 int  cli_app_open(const struct cli_ctx *ctx, struct app *app, unsigned flags);
@@ -88,6 +93,8 @@ int cli_client_delete(struct cli_ctx *ctx);
 int cli_client_rotate_secret(struct cli_ctx *ctx);
 int cli_keys_list(struct cli_ctx *ctx);
 int cli_keys_generate(struct cli_ctx *ctx);
+int cli_keys_rotate(struct cli_ctx *ctx);
+int cli_keys_retire(struct cli_ctx *ctx);
 int cli_passwords_calibrate(struct cli_ctx *ctx);
 int cli_resource_add(struct cli_ctx *ctx);
 int cli_resource_list(struct cli_ctx *ctx);

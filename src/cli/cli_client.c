@@ -19,6 +19,7 @@
 #include "core/limits.h"
 #include "core/log.h"
 #include "model/client.h"
+#include "model/issuer.h"
 #include "store/store.h"
 #include "util/str.h"
 #include "util/xmem.h"
@@ -49,6 +50,8 @@ client_json(const struct client *c)
         if (j)
             json_object_set_new(o, "jwks", j);
     }
+    if (c->jwks_uri)
+        json_object_set_new(o, "jwks_uri", json_string(c->jwks_uri));
     json_object_set_new(o, "has_secret", json_boolean(c->has_secret));
     json_object_set_new(o, "consent", json_boolean(c->consent));
     json_object_set_new(o, "pkce_required", json_boolean(c->pkce_required));
@@ -139,6 +142,7 @@ cli_client_add(struct cli_ctx *ctx)
     struct client_spec spec = { .client_id = ctx->pos[0] };
     char *redirect[GH_MAX_REDIRECT_URIS + 2], *post_logout[GH_MAX_REDIRECT_URIS + 2];
     const char *method = cli_opt(ctx, "auth-method"), *jwks_path = cli_opt(ctx, "jwks");
+    const char *jwks_uri = cli_opt(ctx, "jwks-uri");
     const char *alg = cli_opt(ctx, "signing-alg");
     const char *why = NULL;
     char **grants = NULL, **scopes = NULL, *jwks = NULL, *secret = NULL, *generated = NULL;
@@ -159,6 +163,16 @@ cli_client_add(struct cli_ctx *ctx)
                 method);
         spec.auth_method_set = true;
     }
+    /* a private_key_jwt client's keys: inline or fetched, exactly one; nobody else has any */
+    if (spec.auth_method_set && spec.auth_method == CLIENT_AUTH_PRIVATE_KEY_JWT &&
+        !jwks_path == !jwks_uri)
+        return cli_usage(ctx, "private_key_jwt needs exactly one of --jwks FILE and "
+                              "--jwks-uri URL");
+    if (jwks_uri && !(spec.auth_method_set && spec.auth_method == CLIENT_AUTH_PRIVATE_KEY_JWT))
+        return cli_usage(ctx, "--jwks-uri is only for --auth-method private_key_jwt");
+    if (jwks_uri && issuer_jwks_uri_check(jwks_uri, &why) != GH_OK)
+        return cli_fail(ctx, "--jwks-uri '%.200s': %s", jwks_uri, why);
+    spec.jwks_uri = jwks_uri;
     if (alg && !client_signing_alg_ok(alg))
         return cli_usage(ctx, "--signing-alg '%s' is not one of RS256, ES256, PS256", alg);
     spec.signing_alg = alg;
@@ -192,6 +206,7 @@ cli_client_add(struct cli_ctx *ctx)
     } else {
         print_secret(ctx, spec.client_id, generated, "added");
         log_info("cli_client_added", "client=%s", spec.client_id);
+        cli_audit("client_added", NULL, spec.client_id, NULL);
     }
 out:
     if (opened)
@@ -267,8 +282,9 @@ cli_client_show(struct cli_ctx *ctx)
         print_list("scopes:", c->scopes);
         printf("%-26s %s\n%-26s %s\n%-26s %s\n", "consent page:", c->consent ? "yes" : "no",
             "PKCE:", c->pkce_required ? "required" : "optional", "signing alg:", c->signing_alg);
-        printf("%-26s %s\n%-26s %s\n%-26s %s\n%-26s %s\n", "jwks:", c->jwks ? "set" : "-",
-            "secret:", c->has_secret ? "set" : "-", "created:",
+        printf("%-26s %s\n%-26s %s\n", "jwks:", c->jwks ? "set" : "-", "jwks_uri:",
+            c->jwks_uri ? c->jwks_uri : "-");
+        printf("%-26s %s\n%-26s %s\n%-26s %s\n",             "secret:", c->has_secret ? "set" : "-", "created:",
             cli_time(c->created_at, t1, sizeof(t1)), "updated:",
             cli_time(c->updated_at, t2, sizeof(t2)));
     }
@@ -291,6 +307,7 @@ cli_client_delete(struct cli_ctx *ctx)
     } else {
         printf("client %s deleted\n", ctx->pos[0]);
         log_info("cli_client_deleted", "client=%s", ctx->pos[0]);
+        cli_audit("client_deleted", NULL, ctx->pos[0], NULL);
     }
     app_close(&app);
     return rc;
@@ -316,6 +333,7 @@ cli_client_rotate_secret(struct cli_ctx *ctx)
     } else {
         print_secret(ctx, ctx->pos[0], generated, "new secret for");
         log_info("cli_client_secret_rotated", "client=%s", ctx->pos[0]);
+        cli_audit("client_secret_rotated", NULL, ctx->pos[0], NULL);
     }
     app_close(&app);
 out_nofree:

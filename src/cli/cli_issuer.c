@@ -157,6 +157,7 @@ cli_issuer_add(struct cli_ctx *ctx)
         else
             printf("added issuer %s\n", ti->issuer);
         log_info("cli_issuer_added", "issuer=%s", log_esc(ti->issuer, esc));
+        cli_audit("issuer_added", NULL, NULL, "issuer", ti->issuer, NULL);
     }
     app_close(&app);
 out_nofree:
@@ -260,6 +261,8 @@ set_disabled(struct cli_ctx *ctx, bool disabled)
         printf("%s issuer %s\n", disabled ? "disabled" : "enabled", ctx->pos[0]);
         log_info(disabled ? "cli_issuer_disabled" : "cli_issuer_enabled", "issuer=%s",
             log_esc(ctx->pos[0], esc));
+        cli_audit(disabled ? "issuer_disabled" : "issuer_enabled", NULL, NULL, "issuer",
+            ctx->pos[0], NULL);
     }
     app_close(&app);
     return rc;
@@ -292,6 +295,7 @@ cli_issuer_delete(struct cli_ctx *ctx)
     } else {
         printf("deleted issuer %s\n", ctx->pos[0]);
         log_info("cli_issuer_deleted", "issuer=%s", log_esc(ctx->pos[0], esc));
+        cli_audit("issuer_deleted", NULL, NULL, "issuer", ctx->pos[0], NULL);
     }
     app_close(&app);
     return rc;

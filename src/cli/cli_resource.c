@@ -141,6 +141,7 @@ cli_resource_add(struct cli_ctx *ctx)
         else
             printf("added resource %s\n", res->id);
         log_info("cli_resource_added", "resource=%s", log_esc(res->id, esc));
+        cli_audit("resource_added", NULL, NULL, "resource", res->id, NULL);
     }
     app_close(&app);
 out_nofree:
@@ -249,6 +250,7 @@ cli_resource_delete(struct cli_ctx *ctx)
     } else {
         printf("deleted resource %s\n", ctx->pos[0]);
         log_info("cli_resource_deleted", "resource=%s", log_esc(ctx->pos[0], esc));
+        cli_audit("resource_deleted", NULL, NULL, "resource", ctx->pos[0], NULL);
     }
     app_close(&app);
     return rc;
@@ -275,6 +277,7 @@ cli_resource_allow(struct cli_ctx *ctx)
             *granted ? granted : "(no scopes)");
         log_info("cli_resource_allowed", "resource=%s client=%s", log_esc(id, esc),
             log_esc(client_id, esc2));
+        cli_audit("resource_allowed", NULL, client_id, "resource", id, "scope", granted, NULL);
     }
     app_close(&app);
 out_nofree:
@@ -299,6 +302,7 @@ cli_resource_disallow(struct cli_ctx *ctx)
         printf("client %s may no longer obtain tokens for %s\n", client_id, id);
         log_info("cli_resource_disallowed", "resource=%s client=%s", log_esc(id, esc),
             log_esc(client_id, esc2));
+        cli_audit("resource_disallowed", NULL, client_id, "resource", id, NULL);
     } else if (r != GH_ENOTFOUND) {
         rc = store_failed(ctx, r);
     } else if (get_resource(ctx, &app, &res) != CLI_OK) {

@@ -2,8 +2,9 @@
  * bind, settle the issuer, prebuild discovery and JWKS, serve until SIGTERM/SIGINT, then stop
  * taking connections, drain in-flight requests (http/server.c) and exit 0. Signals are blocked
  * in every thread and taken synchronously here with sigtimedwait(), so no handler ever runs
- * inside a request; between signals this thread deletes expired sessions, codes and tokens
- * every PURGE_EVERY_S seconds. */
+ * inside a request; SIGHUP reloads keys, templates and static files (cli_reload.c). Between
+ * signals this thread checks the key list every GH_KEY_POLL_S seconds (rotation) and deletes
+ * expired sessions, codes and tokens every PURGE_EVERY_S seconds. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -15,9 +16,11 @@
 
 #include "app.h"
 #include "cli/cli.h"
+#include "cli/cli_reload.h"
 #include "core/err.h"
 #include "core/limits.h"
 #include "core/log.h"
+#include "crypto/tlscert.h"
 #include "ep/ep.h"
 #include "http/resp.h"
 #include "http/server.h"
@@ -69,6 +72,9 @@ cli_serve(struct cli_ctx *ctx)
 {
     struct app app;
     struct srv *srv = NULL;
+    struct tls_pem *tls = NULL;   /* libmicrohttpd keeps pointers into it: freed after srv */
+    struct reloader *rl = NULL;   /* SIGHUP and key rotation (cli_reload.c) */
+    int64_t next_purge;
     sigset_t set;
     char err[512];
     unsigned port = 0, cut;
@@ -81,10 +87,17 @@ cli_serve(struct cli_ctx *ctx)
     sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL); /* before any thread starts: they inherit it */
 
-    if ((rc = cli_app_open(ctx, &app, APP_INIT)) != CLI_OK)
+    /* the TLS files first: a wrong one must not leave a fresh data location behind */
+    if (ctx->cfg.tls_cert &&
+        tlscert_load(ctx->cfg.tls_cert, ctx->cfg.tls_key, &tls, err, sizeof(err)) != GH_OK)
+        return cli_fail(ctx, "%s", err);
+    if ((rc = cli_app_open(ctx, &app, APP_INIT)) != CLI_OK) {
+        tlscert_free(tls);
         return rc;
+    }
     rc = CLI_FAIL;
     if (srv_listen(&app, &srv, &port, err, sizeof(err)) != GH_OK ||
+        (tls && srv_tls(srv, tls->cert, tls->key, err, sizeof(err)) != GH_OK) ||
         app_resolve_issuer(&app, port, err, sizeof(err)) != GH_OK) {
         cli_fail(ctx, "%s", err);
         goto out;
@@ -102,15 +115,22 @@ cli_serve(struct cli_ctx *ctx)
         log_warn("log", "cannot start the access-log flusher; writing lines one by one");
     log_info("serve_started", "listen=%s port=%u issuer=%s", ctx->cfg.listen, port, app.issuer);
     purge(&app);
+    next_purge = clock_mono_us() + (int64_t)PURGE_EVERY_S * 1000000;
+    rl = cli_reload_new(&app);
     for (;;) {
-        struct timespec ts = { PURGE_EVERY_S, 0 };
+        struct timespec ts = { GH_KEY_POLL_S, 0 };
         if ((sig = sigtimedwait(&set, NULL, &ts)) < 0) {
-            if (errno == EAGAIN)
+            if (errno != EAGAIN)
+                continue;
+            cli_reload_tick(rl);
+            if (clock_mono_us() >= next_purge) {
                 purge(&app);
+                next_purge = clock_mono_us() + (int64_t)PURGE_EVERY_S * 1000000;
+            }
             continue;
         }
         if (sig == SIGHUP) {
-            log_info("sighup", "nothing to reload: keys and settings are read at start");
+            cli_reload_now(rl); /* keys, templates, static files; connections stay open */
             continue;
         }
         break;
@@ -119,12 +139,16 @@ cli_serve(struct cli_ctx *ctx)
         GH_DRAIN_TIMEOUT_S);
     cut = srv_drain_and_stop(srv, GH_DRAIN_TIMEOUT_S);
     srv = NULL;
+    tlscert_free(tls);   /* the daemon is gone: wipe the key text */
+    tls = NULL;
     log_buffer_stop();
     log_info("serve_stopped", "cut_connections=%u", cut);
     rc = CLI_OK;
 out:
     if (srv)
         srv_drain_and_stop(srv, 0);
+    tlscert_free(tls);
+    cli_reload_free(rl);  /* replaced rings and documents: no request is left to use them */
     ep_docs_free(app.docs);
     app.docs = NULL;
     app_close(&app);

@@ -92,8 +92,10 @@ cli_user_add(struct cli_ctx *ctx)
         cli_print_json(user_json(u));
     else
         printf("added user %s (sub %s)\n", u->username, u->sub);
-    if (r == GH_OK)
+    if (r == GH_OK) {
         log_info("cli_user_added", "user=%s sub=%s", u->username, u->sub);
+        cli_audit("user_added", u->sub, NULL, "username", u->username, NULL);
+    }
 out:
     str_wipe_free(pw);
     user_free(u);
@@ -204,6 +206,7 @@ cli_user_passwd(struct cli_ctx *ctx)
         printf("password of %s changed; every session and token of the user is revoked\n",
             name);
         log_info("cli_user_passwd", "user=%s", name);
+        cli_audit("user_password_changed", u->sub, NULL, "username", name, NULL);
     }
 out:
     str_wipe_free(pw);
@@ -234,6 +237,8 @@ set_disabled(struct cli_ctx *ctx, bool disabled)
     } else {
         printf("user %s %s\n", name, disabled ? "disabled" : "enabled");
         log_info(disabled ? "cli_user_disabled" : "cli_user_enabled", "user=%s", name);
+        cli_audit(disabled ? "user_disabled" : "user_enabled", u->sub, NULL, "username", name,
+            NULL);
     }
     user_free(u);
     app_close(&app);
@@ -279,6 +284,7 @@ cli_user_unlock(struct cli_ctx *ctx)
         printf("%s unlocked: %lld failed sign-in%s cleared\n", name, (long long)lc.failures,
             lc.failures == 1 ? "" : "s");
         log_info("cli_user_unlocked", "user=%s failures=%lld", name, (long long)lc.failures);
+        cli_audit("user_unlocked", u ? u->sub : NULL, NULL, "username", name, NULL);
     }
     user_free(u);
     app_close(&app);
@@ -301,6 +307,7 @@ cli_user_delete(struct cli_ctx *ctx)
     } else {
         printf("user %s deleted\n", name);
         log_info("cli_user_deleted", "user=%s", name);
+        cli_audit("user_deleted", NULL, NULL, "username", name, NULL);
     }
     app_close(&app);
     return rc;

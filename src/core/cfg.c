@@ -39,6 +39,8 @@ static const struct setting settings[] = {
     { "config", T_STR, F(config_file), CFG_G_DATA, 0, 0, "config file of `key = value` lines" },
     { "log_level", T_LEVEL, F(log_level), CFG_G_DATA, 0, 0,
         "err, warn, info or debug (commands other than serve: warn unless set)" },
+    { "audit_log", T_STR, F(audit_log), CFG_G_DATA, 0, 0,
+        "append audit events (JSON lines) to this file (none: standard error)" },
     { "argon2_memory_kib", T_U32, F(argon2_memory_kib), CFG_G_PW, GH_ARGON2_M_FLOOR,
         GH_ARGON2_M_MAX, "Argon2id memory per hash, KiB" },
     { "argon2_iterations", T_U32, F(argon2_iterations), CFG_G_PW, GH_ARGON2_T_FLOOR,
@@ -59,6 +61,8 @@ static const struct setting settings[] = {
         "seconds an idle or slow connection may live" },
     { "cache_max_age", T_U32, F(cache_max_age), CFG_G_HTTP, 0, 604800,
         "Cache-Control max-age of discovery and JWKS, seconds" },
+    { "key_rotation_interval", T_U32, F(key_rotation_interval), CFG_G_HTTP, 0, 3650 * 86400,
+        "serve rotates a signing key active this many seconds (0: never; keys rotate by hand)" },
     { "access_log", T_BOOL, F(access_log), CFG_G_HTTP, 0, 0, "log one line per request: on|off" },
     { "templates", T_STR, F(templates_dir), CFG_G_HTTP, 0, 0,
         "directory of the HTML page templates" },
@@ -90,6 +94,10 @@ static const struct setting settings[] = {
         "failed sign-ins per client address per 5 minutes (0: no limit)" },
     { "trusted_proxies", T_STR, F(trusted_proxies), CFG_G_HTTP, 0, 0,
         "LIST of proxy addresses/networks whose X-Forwarded-For names the client" },
+    { "tls_cert", T_STR, F(tls_cert), CFG_G_HTTP, 0, 0,
+        "PEM certificate (chain) for native HTTPS; needs tls_key" },
+    { "tls_key", T_STR, F(tls_key), CFG_G_HTTP, 0, 0,
+        "PEM private key of tls_cert, mode 0600; needs tls_cert" },
 };
 
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -398,6 +406,16 @@ cfg_validate(const struct cfg *c, char *err, size_t errsz)
         snprintf(err, errsz, "trusted_proxies '%.200s': %s", c->trusted_proxies, why);
         return GH_EINVAL;
     }
+    /* native HTTPS needs both files; an https-only server cannot be a plain http issuer */
+    if (!c->tls_cert != !c->tls_key) {
+        snprintf(err, errsz, "tls_cert and tls_key go together: set both or neither");
+        return GH_EINVAL;
+    }
+    if (c->tls_cert && c->issuer && strncmp(c->issuer, "https://", 8) != 0) {
+        snprintf(err, errsz, "issuer '%.200s': with tls_cert the issuer must be https",
+            c->issuer);
+        return GH_EINVAL;
+    }
     if (!strrchr(c->listen, ':')) {
         snprintf(err, errsz, "listen '%.200s': expected ADDR:PORT", c->listen);
         return GH_EINVAL;
@@ -457,7 +475,7 @@ cfg_print_flags(unsigned groups, void *file)
         env_name(s, env, sizeof(env));
         format_value(&def, s, dflt, sizeof(dflt));
         fprintf(f, "  %-32s %s\n  %-32s [env %s; default %s]\n", flag, s->help, "", env,
-            str_eq(s->key, "issuer") ? "recorded by init, else http://LISTEN" : dflt);
+            str_eq(s->key, "issuer") ? "recorded by init, else http(s)://LISTEN" : dflt);
     }
     cfg_free(&def);
 }

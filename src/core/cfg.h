@@ -13,7 +13,7 @@
 
 /* Which commands accept a setting as a flag. */
 enum cfg_group {
-    CFG_G_DATA = 1,   /* db, keys, config, log_level: every command */
+    CFG_G_DATA = 1,   /* db, keys, config, log_level, audit_log: every command */
     CFG_G_PW = 2,     /* password hashing and policy: user add/passwd, init, serve */
     CFG_G_HTTP = 4,   /* the server: serve */
 };
@@ -26,12 +26,14 @@ struct cfg {
     char *listen;                 /* ADDR:PORT, default 127.0.0.1:8080 */
     char *port_file;              /* serve writes the bound port here (tests use port 0) */
     enum log_level log_level;
+    char *audit_log;              /* audit events (JSON lines) go here; NULL: stderr */
     bool access_log;
     uint32_t argon2_memory_kib, argon2_iterations, argon2_parallelism;
     uint32_t password_min_length;
     uint32_t threads;             /* 0 = one per core */
     uint32_t max_connections, max_connections_per_ip, connection_timeout;
     uint32_t cache_max_age;       /* seconds, discovery and JWKS */
+    uint32_t key_rotation_interval; /* seconds; serve rotates keys this old (0: never) */
     char *templates_dir;          /* HTML templates, default ./templates */
     char *static_dir;             /* CSS and images, default ./static */
     uint32_t session_idle_timeout, session_lifetime;          /* seconds */
@@ -42,6 +44,7 @@ struct cfg {
     uint32_t login_free_failures, login_max_delay;            /* model/throttle.h */
     uint32_t login_lock_failures, login_lock_time, login_ip_failures;
     char *trusted_proxies;        /* LIST of addresses/networks whose X-Forwarded-For counts */
+    char *tls_cert, *tls_key;     /* PEM files for native HTTPS; both or neither */
 };
 
 void cfg_defaults(struct cfg *c);
@@ -59,7 +62,8 @@ int  cfg_load_file(struct cfg *c, const char *path, char *err, size_t errsz);
 /* Apply GATEHOUSE_* variables for the settings in groups. */
 int  cfg_load_env(struct cfg *c, unsigned groups, char *err, size_t errsz);
 /* Cross-field checks: Argon2 floors, issuer syntax (absolute, no query/fragment, https or
- * loopback http), listen syntax. */
+ * loopback http), listen syntax, tls_cert and tls_key both or neither (and then an https
+ * issuer, if one is set). */
 int  cfg_validate(const struct cfg *c, char *err, size_t errsz);
 /* Issuer rules on their own (also used for `init --issuer`). */
 int  cfg_issuer_check(const char *issuer, const char **why);

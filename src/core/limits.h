@@ -50,6 +50,7 @@
 #define GH_MAX_CONFIG_FILE        (64 * 1024)
 #define GH_MAX_CONFIG_LINE        1024
 #define GH_MAX_KEY_FILE           (32 * 1024)
+#define GH_MAX_TLS_CERT_FILE      (64 * 1024)   /* --tls-cert: leaf + intermediates */
 #define GH_MAX_KEYS               32
 #define GH_RSA_BITS_DEFAULT       2048
 #define GH_RSA_BITS_MIN           2048
@@ -97,5 +98,11 @@
 #define GH_MAX_TEMPLATE_NAME      64           /* file name incl. ".html" */
 #define GH_MAX_TEMPLATE_VAR       32           /* {{name}}: [a-z0-9_]{1,32} */
 #define GH_MAX_TEMPLATE_DEPTH     8            /* nested {{#…}}/{{^…}} sections */
+
+/* Staged key rotation (crypto/keys.h keys_state_at, docs/configuration.md) */
+#define GH_KEY_SKEW_S             300          /* verifiers' clock skew: retired keys stay this much longer */
+#define GH_KEY_POLL_S             60           /* serve re-reads the key list this often */
+#define GH_KEY_ROTATE_MARGIN_S    120          /* a next key waits cache_max_age + this (> GH_KEY_POLL_S) */
+#define GH_RELOAD_GRACE_S         120          /* a replaced key ring / document set is freed this much later */
 
 #endif

@@ -98,10 +98,10 @@ format_line(char *line, size_t sz, enum log_level lvl, const char *event, const 
 }
 
 static void
-write_all(const char *p, size_t n)
+write_fd(int fd, const char *p, size_t n)
 {
     while (n > 0) {
-        ssize_t w = write(STDERR_FILENO, p, n);
+        ssize_t w = write(fd, p, n);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)
@@ -109,6 +109,12 @@ write_all(const char *p, size_t n)
         p += w;
         n -= (size_t)w;
     }
+}
+
+static void
+write_all(const char *p, size_t n)
+{
+    write_fd(STDERR_FILENO, p, n);
 }
 
 void
@@ -137,6 +143,7 @@ log_msg(enum log_level lvl, const char *event, const char *fmt, ...)
 struct logbuf {
     pthread_mutex_t mu;
     size_t len;
+    int fd;                      /* where its lines go */
     struct logbuf *next;
     char data[LOGBUF_SIZE];
 };
@@ -152,13 +159,13 @@ static struct {
     unsigned interval_ms;
 } lb = { .mu = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
 
-static _Thread_local struct logbuf *mybuf;
-static _Thread_local unsigned mybuf_gen;
+static _Thread_local struct logbuf *mybuf[LOG_CHANNELS];
+static _Thread_local unsigned mybuf_gen[LOG_CHANNELS];
 
 static void
 flush_locked(struct logbuf *b)
 {
-    write_all(b->data, b->len);
+    write_fd(b->fd, b->data, b->len);
     b->len = 0;
 }
 
@@ -231,25 +238,27 @@ log_buffer_stop(void)
     pthread_mutex_unlock(&lb.mu);
 }
 
-static void
-buffer_line(const char *line, size_t n)
+void
+log_buffered_line(unsigned ch, int fd, const char *line, size_t n)
 {
     unsigned gen = atomic_load(&lb.gen);
-    struct logbuf *b = mybuf_gen == gen ? mybuf : NULL; /* freed by an earlier stop */
+    struct logbuf *b;
 
-    if (!atomic_load(&lb.on)) {
-        write_all(line, n);
+    if (ch >= LOG_CHANNELS || !atomic_load(&lb.on)) {
+        write_fd(fd, line, n);
         return;
     }
+    b = mybuf_gen[ch] == gen ? mybuf[ch] : NULL; /* freed by an earlier stop */
     if (!b) {
         b = x_calloc(1, sizeof(*b));
+        b->fd = fd;
         pthread_mutex_init(&b->mu, NULL);
         pthread_mutex_lock(&lb.mu);
         b->next = lb.list;
         lb.list = b;
         pthread_mutex_unlock(&lb.mu);
-        mybuf = b;
-        mybuf_gen = gen;
+        mybuf[ch] = b;
+        mybuf_gen[ch] = gen;
     }
     pthread_mutex_lock(&b->mu);
     if (b->len + n > sizeof(b->data))
@@ -271,7 +280,7 @@ log_buffered(enum log_level lvl, const char *event, const char *fmt, ...)
     va_start(ap, fmt);
     n = format_line(line, sizeof(line), lvl, event, fmt, ap);
     va_end(ap);
-    buffer_line(line, n);
+    log_buffered_line(LOG_CH_LOG, STDERR_FILENO, line, n);
 }
 
 void
@@ -289,7 +298,7 @@ log_buffered_fields(enum log_level lvl, const char *event, const char *fields, s
     memcpy(line + n, fields, len);
     n += len;
     line[n++] = '\n';
-    buffer_line(line, n);
+    log_buffered_line(LOG_CH_LOG, STDERR_FILENO, line, n);
 }
 
 char *

@@ -25,6 +25,11 @@ void log_buffered(enum log_level lvl, const char *event, const char *fmt, ...)
  * the access log builds its line without printf. */
 void log_buffered_fields(enum log_level lvl, const char *event, const char *fields, size_t len);
 int  log_buffer_start(unsigned interval_ms);   /* GH_OK or GH_EINTERNAL (then lines go direct) */
+/* A whole line (with its newline) for fd, buffered per thread and channel like the access log
+ * (written at once when buffering is off). Channels: one per destination; fd must stay the
+ * same for a channel until log_buffer_stop. */
+enum { LOG_CH_LOG, LOG_CH_AUDIT, LOG_CHANNELS };
+void log_buffered_line(unsigned ch, int fd, const char *line, size_t n);
 void log_buffer_stop(void);                    /* after every writer stopped: flush, free */
 
 #define LOG_LINE_MAX 2048

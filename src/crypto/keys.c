@@ -8,8 +8,9 @@
  * sign + verify self-test against the published JWK; the EVP_PKEY is kept for jwt.c, which
  * signs and verifies with it directly. Any failure refuses the whole ring.
  * Nothing here runs per request except copying the prebuilt JWKS. Also validates clients' JWKS
- * documents (public signing keys only). It does not decide which keys exist or rotate them:
- * that is the store's key_meta and the CLI. */
+ * documents (public signing keys only). It does not decide which keys exist or when they
+ * activate (the store's key_meta, the CLI and the server's reloader do); from those dates it says
+ * which state each key is in at a given time (keys_state_at) and so which key signs. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -40,6 +41,7 @@
 #include "crypto/ossl.h"
 #include "crypto/rnd.h"
 #include "util/b64url.h"
+#include "util/clock.h"
 #include "util/str.h"
 #include "util/xmem.h"
 
@@ -64,9 +66,10 @@ struct key {
 
 struct keyring {
     struct key *keys;
+    struct key_ref *refs; /* refs[i] describes keys[i] (kid points into it): states by time */
     size_t n;
-    const struct key *signer[KEY_ALG_COUNT];
-    json_t *jwks; /* {"keys":[...]}, built once */
+    int64_t hold;         /* seconds a retired key stays published (keys_state_at) */
+    json_t *jwks;         /* {"keys":[...]}, built once */
 };
 
 /* Big-endian key parameters pulled out of an EVP_PKEY. RSA uses all eight slots; EC uses
@@ -633,6 +636,99 @@ keys_remove_file(const char *dir, const char *kid)
         log_err("key_remove", "unlink(%s): %s", path, strerror(errno));
 }
 
+/* --- rotation states ---------------------------------------------------------------------- */
+
+const char *
+keys_state_name(enum key_state st)
+{
+    switch (st) {
+    case KEY_NEXT: return "next";
+    case KEY_ACTIVE: return "active";
+    case KEY_RETIRED: return "retired";
+    case KEY_REMOVED: return "removed";
+    }
+    return "?";
+}
+
+static int64_t
+add_sat(int64_t a, int64_t b)
+{
+    return (b > 0 && a > INT64_MAX - b) ? INT64_MAX : a + b;
+}
+
+/* Whether refs[j] supersedes refs[i] once it activates: same alg, newer (later activation, or
+ * the same one and listed later), and not retired by hand before it activated (such a key never
+ * signs, so the key before it keeps signing). */
+static bool
+supersedes(const struct key_ref *refs, size_t j, size_t i)
+{
+    const struct key_ref *a = &refs[i], *b = &refs[j];
+
+    if (j == i || b->alg != a->alg)
+        return false;
+    if (b->activate_at < a->activate_at || (b->activate_at == a->activate_at && j < i))
+        return false;
+    /* >=: a key retired in the very second it activated did supersede (a retired key must
+     * never become active again) */
+    return b->retire_at == 0 || b->retire_at >= b->activate_at;
+}
+
+/* When refs[j] takes over from the keys it supersedes: its activation, or for a key that
+ * signs at once (activate_at 0: init, `keys generate`) its creation. */
+static int64_t
+takeover_at(const struct key_ref *refs, size_t j)
+{
+    return refs[j].activate_at ? refs[j].activate_at : refs[j].created_at;
+}
+
+enum key_state
+keys_state_at(const struct key_ref *refs, size_t n, size_t i, int64_t now, int64_t hold,
+    struct key_dates *d)
+{
+    int64_t ret = refs[i].retire_at, rm = 0;
+    bool retires = ret != 0, removes = false; /* dates may be 0 (keys_ring_load callers) */
+
+    for (size_t j = 0; j < n; j++) {
+        if (supersedes(refs, j, i) && (!retires || takeover_at(refs, j) < ret)) {
+            ret = takeover_at(refs, j);
+            retires = true;
+        }
+    }
+    if (retires && hold != KEYS_HOLD_FOREVER) {
+        rm = add_sat(ret, hold < 0 ? 0 : hold);
+        removes = true;
+    }
+    if (d) {
+        d->activate_at = refs[i].activate_at;
+        d->retire_at = retires ? ret : 0;
+        d->remove_at = removes ? rm : 0;
+    }
+    if (retires && now >= ret)
+        return (removes && now >= rm) ? KEY_REMOVED : KEY_RETIRED;
+    return now < refs[i].activate_at ? KEY_NEXT : KEY_ACTIVE;
+}
+
+int64_t
+keys_next_change(const struct key_ref *refs, size_t n, int64_t now, int64_t hold)
+{
+    int64_t best = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        struct key_dates d;
+        int64_t t[3];
+
+        keys_state_at(refs, n, i, now, hold, &d);
+        t[0] = d.activate_at;
+        t[1] = d.retire_at;
+        t[2] = d.remove_at;
+        for (size_t k = 0; k < 3; k++) {
+            if (t[k] > now && (best == 0 || t[k] < best))
+                best = t[k];
+        }
+    }
+    return best;
+}
+
 /* --- the ring --------------------------------------------------------------------------- */
 
 static void
@@ -755,19 +851,33 @@ int
 keys_ring_load(const char *dir, const struct key_ref *refs, size_t n, struct keyring **out,
     char *err, size_t errsz)
 {
+    return keys_ring_load_staged(dir, refs, n, KEYS_HOLD_FOREVER, out, err, errsz);
+}
+
+int
+keys_ring_load_staged(const char *dir, const struct key_ref *refs, size_t n, int64_t hold,
+    struct keyring **out, char *err, size_t errsz)
+{
     struct keyring *kr = NULL;
     json_t *arr = NULL;
+    int64_t now = clock_now();
+    size_t live = 0;
     int rc = GH_EINVAL;
 
     *out = NULL;
     if (err && errsz)
         err[0] = '\0';
-    if (n > GH_MAX_KEYS) {
-        cry_set_err(err, errsz, "%zu keys listed; at most %d are allowed", n, GH_MAX_KEYS);
+    /* removed keys first: they are no part of the ring, and only the rest count */
+    for (size_t i = 0; i < n; i++)
+        live += keys_state_at(refs, n, i, now, hold, NULL) != KEY_REMOVED;
+    if (live > GH_MAX_KEYS) {
+        cry_set_err(err, errsz, "%zu keys listed; at most %d are allowed", live, GH_MAX_KEYS);
         return GH_EINVAL;
     }
     kr = x_calloc(1, sizeof(*kr));
-    kr->keys = x_calloc(n ? n : 1, sizeof(*kr->keys));
+    kr->keys = x_calloc(live ? live : 1, sizeof(*kr->keys));
+    kr->refs = x_calloc(live ? live : 1, sizeof(*kr->refs));
+    kr->hold = hold;
     for (size_t i = 0; i < n; i++) {
         for (size_t j = 0; j < i; j++) {
             if (str_eq(refs[i].kid, refs[j].kid)) {
@@ -777,16 +887,20 @@ keys_ring_load(const char *dir, const struct key_ref *refs, size_t n, struct key
                 goto out;
             }
         }
-        if ((rc = load_one(dir, &refs[i], &kr->keys[i], err, errsz)) != GH_OK)
+        /* dropping removed keys changes no other key's state: only newer keys supersede,
+         * and a key superseded by a removed one was retired no later than it */
+        if (keys_state_at(refs, n, i, now, hold, NULL) == KEY_REMOVED)
+            continue;
+        if ((rc = load_one(dir, &refs[i], &kr->keys[kr->n], err, errsz)) != GH_OK)
             goto out;
+        kr->refs[kr->n] = refs[i];
+        kr->refs[kr->n].kid = kr->keys[kr->n].kid;
         kr->n++;
     }
-    /* refs are oldest first: the last key of each alg signs, all are published */
+    /* next, active and retired keys are all published */
     arr = json_array();
-    for (size_t i = 0; i < kr->n; i++) {
-        kr->signer[kr->keys[i].alg] = &kr->keys[i];
+    for (size_t i = 0; i < kr->n; i++)
         json_array_append_new(arr, json_deep_copy(kr->keys[i].jwk));
-    }
     kr->jwks = json_object();
     json_object_set_new(kr->jwks, "keys", arr);
     *out = kr;
@@ -805,6 +919,7 @@ keys_ring_free(struct keyring *kr)
     for (size_t i = 0; i < kr->n; i++)
         key_clear(&kr->keys[i]);
     free(kr->keys);
+    free(kr->refs);
     json_decref(kr->jwks);
     free(kr);
 }
@@ -816,11 +931,29 @@ keys_ring_count(const struct keyring *kr)
 }
 
 const struct key *
-keys_ring_signer(const struct keyring *kr, enum key_alg alg)
+keys_ring_signer_at(const struct keyring *kr, enum key_alg alg, int64_t now)
 {
     if (!kr || (unsigned)alg >= KEY_ALG_COUNT)
         return NULL;
-    return kr->signer[alg];
+    /* at most GH_MAX_KEYS keys: the quadratic state scan costs less than one signature */
+    for (size_t i = 0; i < kr->n; i++) {
+        if (kr->refs[i].alg == alg &&
+            keys_state_at(kr->refs, kr->n, i, now, kr->hold, NULL) == KEY_ACTIVE)
+            return &kr->keys[i];
+    }
+    return NULL;
+}
+
+const struct key *
+keys_ring_signer(const struct keyring *kr, enum key_alg alg)
+{
+    return keys_ring_signer_at(kr, alg, clock_now());
+}
+
+int64_t
+keys_ring_next_change(const struct keyring *kr, int64_t now)
+{
+    return kr ? keys_next_change(kr->refs, kr->n, now, kr->hold) : 0;
 }
 
 const struct key *
@@ -836,8 +969,12 @@ keys_ring_find(const struct keyring *kr, const char *kid)
         return NULL;
     /* at most GH_MAX_KEYS entries: a linear scan is cheaper than any index */
     for (size_t i = 0; i < kr->n; i++) {
-        if (memcmp(kr->keys[i].kid, kid, n + 1) == 0)
-            return &kr->keys[i];
+        if (memcmp(kr->keys[i].kid, kid, n + 1) != 0)
+            continue;
+        /* past its removal date the key is unpublished: it verifies nothing either */
+        if (keys_state_at(kr->refs, kr->n, i, clock_now(), kr->hold, NULL) == KEY_REMOVED)
+            return NULL;
+        return &kr->keys[i];
     }
     return NULL;
 }
@@ -847,8 +984,16 @@ keys_ring_algs(const struct keyring *kr)
 {
     json_t *a = json_array();
 
-    for (unsigned i = 0; kr && i < KEY_ALG_COUNT; i++) {
-        if (kr->signer[i])
+    int64_t now = clock_now();
+    bool have[KEY_ALG_COUNT] = { false };
+
+    for (size_t i = 0; kr && i < kr->n; i++) {
+        enum key_state st = keys_state_at(kr->refs, kr->n, i, now, kr->hold, NULL);
+        if (st == KEY_ACTIVE || st == KEY_NEXT)
+            have[kr->refs[i].alg] = true;
+    }
+    for (unsigned i = 0; i < KEY_ALG_COUNT; i++) {
+        if (have[i])
             json_array_append_new(a, json_string(keys_alg_name((enum key_alg)i)));
     }
     return a;

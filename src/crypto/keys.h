@@ -41,12 +41,37 @@ void keys_remove_file(const char *dir, const char *kid);
 struct key;      /* one loaded private key */
 struct keyring;  /* the keys gatehouse signs with and publishes; read-only once loaded */
 
-/* One entry per key the store lists, newest last. */
+/* One entry per key the store lists, oldest first (ties in activate_at: the later entry is
+ * the newer key). activate_at 0 and retire_at 0 give the behaviour before staged rotation: the
+ * newest key of an alg signs. */
 struct key_ref {
     const char *kid;
     enum key_alg alg;
     int64_t created_at;
+    int64_t activate_at;   /* signs from then on, until superseded or retired */
+    int64_t retire_at;     /* 0: not retired by hand */
 };
+
+/* Staged rotation: next (published, not signing) → active (signing) → retired (published, not
+ * signing) → removed (not published). A key is superseded when a newer key of its alg
+ * activates (a newer key retired by hand before it activated supersedes nothing); it retires
+ * at the earlier of that time and its retire_at, and is removed hold seconds later (the longest
+ * token lifetime plus clock skew: every token it signed has expired by then). At any time at
+ * most one key per alg is active. */
+enum key_state { KEY_NEXT, KEY_ACTIVE, KEY_RETIRED, KEY_REMOVED };
+#define KEYS_HOLD_FOREVER INT64_MAX  /* retired keys are never removed */
+
+const char *keys_state_name(enum key_state st);  /* "next" / "active" / "retired" / "removed" */
+/* The dates that make refs[i]'s state: retire_at and remove_at are 0 while nothing is
+ * scheduled (no newer key, no hand retirement); remove_at is 0 with KEYS_HOLD_FOREVER. */
+struct key_dates {
+    int64_t activate_at, retire_at, remove_at;
+};
+/* refs[i]'s state at now among refs[0..n) (i < n), with its dates in *d (d may be NULL). */
+enum key_state keys_state_at(const struct key_ref *refs, size_t n, size_t i, int64_t now,
+    int64_t hold, struct key_dates *d);
+/* The earliest date after now at which some key of refs changes state; 0 if none will. */
+int64_t keys_next_change(const struct key_ref *refs, size_t n, int64_t now, int64_t hold);
 
 /* Load every listed key from dir: checks each file's mode (no group/other bits) and owner,
  * its size (<= GH_MAX_KEY_FILE), that its type matches alg (RS256 and PS256: RSA of
@@ -57,17 +82,28 @@ struct key_ref {
  * empty ring; n > GH_MAX_KEYS or a kid listed twice is GH_EINVAL. */
 int  keys_ring_load(const char *dir, const struct key_ref *refs, size_t n,
          struct keyring **out, char *err, size_t errsz);
+/* The same with staged rotation: retired keys stay hold seconds (keys_state_at). Keys removed
+ * at load time (clock_now()) are neither loaded (their files may be gone) nor published;
+ * keys_ring_load is this with KEYS_HOLD_FOREVER. */
+int  keys_ring_load_staged(const char *dir, const struct key_ref *refs, size_t n, int64_t hold,
+         struct keyring **out, char *err, size_t errsz);
 void keys_ring_free(struct keyring *kr);
 size_t keys_ring_count(const struct keyring *kr);
-/* The key that signs with alg: the newest listed key of that alg; NULL if none. Borrowed. */
+/* The key that signs with alg at now: the one active then (keys_state_at); NULL if none.
+ * keys_ring_signer uses clock_now(). Borrowed. */
+const struct key *keys_ring_signer_at(const struct keyring *kr, enum key_alg alg, int64_t now);
 const struct key *keys_ring_signer(const struct keyring *kr, enum key_alg alg);
-/* The key named kid (signing or only published), NULL if none or kid is NULL; compares at most
+/* The earliest date after now at which a ring key changes state; 0 if none will. */
+int64_t keys_ring_next_change(const struct keyring *kr, int64_t now);
+/* The key named kid (signing or only published), NULL if none, if kid is NULL or if the key is
+ * removed at clock_now() (a reload is late); compares at most
  * KEYS_KID_MAX + 1 bytes of kid, so kid may be untrusted (but NUL-terminated). Borrowed. */
 const struct key *keys_ring_find(const struct keyring *kr, const char *kid);
-/* Algs that have a signer, in enum order, as a new JSON array of strings. */
+/* Algs that have an active or next key at clock_now(), in enum order, as a new JSON array of
+ * strings. */
 json_t *keys_ring_algs(const struct keyring *kr);
-/* {"keys":[...]}: every key's public JWK with kty, use "sig", alg, kid and only public
- * members (n, e / crv, x, y). New reference. */
+/* {"keys":[...]}: every loaded key's public JWK (next, active and retired at load) with kty,
+ * use "sig", alg, kid and only public members (n, e / crv, x, y). New reference. */
 json_t *keys_ring_jwks(const struct keyring *kr);
 
 const char *keys_kid(const struct key *k);               /* borrowed */

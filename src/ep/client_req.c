@@ -2,7 +2,14 @@
  * directly (token, introspection, revocation; see client_req.h). The credentials are read
  * from Authorization: Basic and from the body, and oidc/client_auth.c decides; this file only
  * turns its verdict into the RFC 6749 §5.2 answer, so the three endpoints cannot drift apart.
- * It does not look at any endpoint-specific parameter. */
+ * It does not look at any endpoint-specific parameter.
+ *
+ * A private_key_jwt client registered with a jwks_uri may need its keys fetched first. No HTTP
+ * thread waits for that: the request is suspended (req_defer) with a job that only fetches into
+ * the cache (issuer_keys_get with may_fetch), and the handler runs again from the start; this
+ * time the keys are cached and authentication goes on as for any assertion. Nothing is spent
+ * before the fetch (the jti only after a verification). The second run asks for no further
+ * fetch: one still due then fails like any bad assertion. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,7 +20,34 @@
 #include "http/resp.h"
 #include "model/client.h"
 #include "oidc/client_auth.h"
+#include "oidc/issuer_keys.h"
 #include "util/xmem.h"
+
+/* The fetch job: client_auth() said what to fetch; the answer is in the cache afterwards. */
+static void
+prefetch_free(void *arg)
+{
+    client_key_fetch_clear(arg);
+    free(arg);
+}
+
+static void
+prefetch_work(struct app *app, void *arg)
+{
+    struct client_key_fetch *f = arg;
+    bool need_fetch = false;
+    char *jwks = NULL;
+
+    /* a failure is logged by the cache; the handler's second run refuses the assertion */
+    (void)issuer_keys_get(app->issuer_keys, f->name, f->uri, f->kid, true, &jwks, &need_fetch);
+    free(jwks);
+}
+
+bool
+client_req_prefetched(const struct req *rq)
+{
+    return req_deferred_by(rq, prefetch_work) != NULL;
+}
 
 int
 client_req_error(struct req *rq, const struct oauth_err *oe, bool basic)
@@ -32,10 +66,18 @@ client_req_auth(struct req *rq, struct store *st, unsigned flags, struct client_
 {
     struct client_creds cr = { 0 };
     struct oauth_err oe = { 0 };
+    struct client_key_fetch *f = NULL;
+    struct audit_src au = req_audit_src(rq);
     const char *why = NULL;
+    bool again;
     int r;
 
     memset(cq, 0, sizeof(*cq));
+    /* the second run after a key fetch: the keys are cached now; the deferral is spent, so the
+     * JWT-bearer grant may still defer its own work */
+    again = client_req_prefetched(rq);
+    if (again)
+        req_defer_clear(rq);
     req_params_init(&cq->ps);
     if (req_form(rq, &cq->ps, &why) != GH_OK) {
         *rc = resp_error(rq, 400, "invalid_request", why ? why : "the body must be a form");
@@ -55,7 +97,26 @@ client_req_auth(struct req *rq, struct store *st, unsigned flags, struct client_
     cr.assertion_type = req_param(&cq->ps, "client_assertion_type", NULL);
     /* an assertion names our issuer or issuer + "/token" as aud, at every endpoint */
     cr.issuer = rq->app->issuer;
+    cr.keys = rq->app->issuer_keys;
+    if (!again)
+        f = x_calloc(1, sizeof(*f));
+    cr.fetch = f;
+    cr.audit = &au;
     r = client_auth(st, rq->app->secrets, &cr, &cq->c, &cq->basic, &oe);
+    if (r == GH_OK && f && f->due) {
+        r = req_defer(rq, prefetch_work, f, prefetch_free);
+        if (r == GH_OK) {
+            *rc = GH_OK;   /* the handler runs again when the keys are fetched */
+            return false;
+        }
+        prefetch_free(f);
+        if (r == GH_ETOOBIG)
+            *rc = resp_error(rq, 503, "temporarily_unavailable", "the server is busy");
+        else
+            *rc = r;
+        return false;
+    }
+    prefetch_free(f);
     if (r == GH_ESTORE) {
         *rc = resp_error(rq, 503, "temporarily_unavailable", "the store is unavailable");
         return false;
@@ -70,6 +131,8 @@ client_req_auth(struct req *rq, struct store *st, unsigned flags, struct client_
         (cq->c->is_public || cq->c->auth_method == CLIENT_AUTH_NONE)) {
         log_warn("client_auth_fail", "client=%s reason=public_client path=%s",
             cq->c->client_id, rq->path);
+        audit_event(&au, "client_auth_failure", NULL, cq->c->client_id, "reason",
+            "public_client", "detail", rq->path, NULL);
         oauth_err_set(&oe, 401, "invalid_client", "client authentication failed");
         *rc = client_req_error(rq, &oe, cq->basic);
         return false;

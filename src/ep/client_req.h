@@ -29,10 +29,17 @@ enum client_req_flags {
 /* Parse rq's form body into cq->ps and authenticate the caller (flags: enum
  * client_req_flags). true: cq->c is the client. false: a response was queued (400
  * invalid_request for a bad body or conflicting credentials, 401 invalid_client, 503 when the
- * store is down) or could not be, and *rc is what the handler must return. Either way the
+ * store is down or the worker queue full) or could not be, and *rc is what the handler must
+ * return — or, with *rc GH_OK and nothing queued, the request was suspended to fetch the
+ * client's jwks_uri keys (req_defer) and the handler runs again from the start when they are
+ * cached; it must not treat that deferral as its own (client_req_prefetched). Either way the
  * caller calls client_req_free(cq) afterwards. st must be non-NULL. */
 bool client_req_auth(struct req *rq, struct store *st, unsigned flags, struct client_req *cq,
          int *rc);
+/* true when rq's finished deferral is client_req_auth()'s key fetch, not the handler's own
+ * work: a handler that defers work of its own checks this before reading req_deferred(). The
+ * next client_req_auth() drops it (req_defer_clear). */
+bool client_req_prefetched(const struct req *rq);
 /* Free what client_req_auth() left in cq (wipes the secret). Safe on a zeroed cq. */
 void client_req_free(struct client_req *cq);
 

@@ -61,7 +61,8 @@ set_url(json_t *doc, const char *name, const char *issuer, const char *suffix)
 }
 
 static int
-metadata_build(struct app *app, struct resp_doc **out, char *err, size_t errsz)
+metadata_build(struct app *app, const struct keyring *kr, struct resp_doc **out, char *err,
+    size_t errsz)
 {
     json_t *doc = NULL, *algs = NULL, *auth = NULL, *auth_algs = NULL;
     char *jwks_uri = NULL;
@@ -78,7 +79,7 @@ metadata_build(struct app *app, struct resp_doc **out, char *err, size_t errsz)
         goto out;
     }
     rc = GH_EINTERNAL;
-    algs = keys_ring_algs(app->keys);
+    algs = keys_ring_algs(kr);
     if (!algs || json_array_size(algs) == 0) {
         snprintf(err, errsz, "discovery: no signing key is loaded");
         rc = GH_EINVAL;
@@ -154,27 +155,40 @@ out:
 }
 
 int
-ep_docs_build(struct app *app, char *err, size_t errsz)
+ep_docs_new(struct app *app, const struct keyring *kr, struct ep_docs **out, char *err,
+    size_t errsz)
 {
     struct ep_docs *d = x_calloc(1, sizeof(*d));
     int rc;
 
-    if (!app->keys) {
+    *out = NULL;
+    if (!kr) {
         snprintf(err, errsz, "discovery: no signing keys are loaded");
         rc = GH_EINVAL;
         goto out;
     }
-    if ((rc = metadata_build(app, &d->metadata, err, errsz)) != GH_OK)
+    if ((rc = metadata_build(app, kr, &d->metadata, err, errsz)) != GH_OK)
         goto out;
-    if ((rc = ep_jwks_build(app, &d->jwks, err, errsz)) != GH_OK)
+    if ((rc = ep_jwks_build(app, kr, &d->jwks, err, errsz)) != GH_OK)
         goto out;
     if ((rc = pages_load(app->cfg->templates_dir, app->cfg->static_dir, &d->pages, err,
              errsz)) != GH_OK)
         goto out;
-    app->docs = d;
+    *out = d;
     d = NULL;
 out:
     ep_docs_free(d);
+    return rc;
+}
+
+int
+ep_docs_build(struct app *app, char *err, size_t errsz)
+{
+    struct ep_docs *d = NULL;
+    int rc;
+
+    if ((rc = ep_docs_new(app, app->keys, &d, err, errsz)) == GH_OK)
+        app->docs = d;
     return rc;
 }
 

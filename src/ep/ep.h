@@ -13,8 +13,10 @@ struct app;
 struct req;
 struct resp_doc;
 struct pages;
+struct keyring;
 
-/* Built once at start-up by ep_docs_build(), read-only afterwards; fields private to ep/. */
+/* Built at start-up by ep_docs_build() and again by each reload (ep_docs_new; SIGHUP, key
+ * rotation), read-only once published; fields private to ep/. */
 struct ep_docs {
     struct resp_doc *metadata;   /* openid-configuration and oauth-authorization-server */
     struct resp_doc *jwks;
@@ -25,11 +27,16 @@ struct ep_docs {
  * app->docs (replacing nothing: app->docs must be NULL). GH_OK; GH_EINVAL (no signing key,
  * bad issuer) or GH_EINTERNAL with one line in err. Call before srv_start(). */
 int  ep_docs_build(struct app *app, char *err, size_t errsz);
-/* Free after srv_drain_and_stop() (responses in flight point into the bodies). NULL: no-op. */
+/* The same documents for key ring kr (and templates/static read again) into *out, leaving
+ * app->docs alone: the reloader publishes them. */
+int  ep_docs_new(struct app *app, const struct keyring *kr, struct ep_docs **out, char *err,
+         size_t errsz);
+/* NULL: no-op. Document bodies live on while MHD responses still use them (resp_doc refs). */
 void ep_docs_free(struct ep_docs *d);
 
-/* jwks.c: the JWKS document, for ep_docs_build(). */
-int  ep_jwks_build(struct app *app, struct resp_doc **out, char *err, size_t errsz);
+/* jwks.c: the JWKS document of kr, for ep_docs_new(). */
+int  ep_jwks_build(struct app *app, const struct keyring *kr, struct resp_doc **out, char *err,
+         size_t errsz);
 
 /* GET /.well-known/openid-configuration, GET /.well-known/oauth-authorization-server
  * (OpenID Connect Discovery 1.0 §4, RFC 8414 §3): the metadata built at start-up, 304 on a match. */

@@ -1,7 +1,8 @@
 /* jwks.c — GET /jwks.json (RFC 7517 §5): the public keys gatehouse signs with, serialised once
  * at start-up from keys_ring_jwks() (which emits public members only). The document is
  * refused at build time if it holds no key or any private/symmetric member, so an empty or
- * secret-bearing set can never be served (SECURITY.md J11, F12). Rotation rebuilds it. */
+ * secret-bearing set can never be served (SECURITY.md J11, F12). It holds next, active and
+ * retired keys (staged rotation, crypto/keys.h); a reload (cli/cli_reload.c) rebuilds it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,8 @@
 #include "http/resp.h"
 
 int
-ep_jwks_build(struct app *app, struct resp_doc **out, char *err, size_t errsz)
+ep_jwks_build(struct app *app, const struct keyring *kr, struct resp_doc **out, char *err,
+    size_t errsz)
 {
     json_t *jwks = NULL;
     const char *why = NULL;
@@ -24,7 +26,7 @@ ep_jwks_build(struct app *app, struct resp_doc **out, char *err, size_t errsz)
     int rc = GH_EINTERNAL;
 
     *out = NULL;
-    jwks = keys_ring_jwks(app->keys);
+    jwks = keys_ring_jwks(kr);
     if (!jwks) {
         snprintf(err, errsz, "jwks: cannot build the key set");
         goto out;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "core/audit.h"
 #include "core/err.h"
 #include "core/limits.h"
 #include "core/log.h"
@@ -28,30 +29,37 @@
 
 static const char generic_error[] = "Wrong username or password.";
 
-/* GH_OK with *out when the credentials are good; GH_EDENIED otherwise (after the same work). */
+/* GH_OK with *out when the credentials are good; GH_EDENIED otherwise (after the same work),
+ * with *reason for the audit log only (the user is told nothing more than "wrong"). */
 static int
 check_credentials(struct app *app, struct store *st, const char *username, const char *pw,
-    size_t pwlen, struct user **out)
+    size_t pwlen, struct user **out, const char **reason)
 {
     char name[GH_MAX_USERNAME + 1];
     struct pw_params pp;
     struct user *u = NULL;
     const char *why = NULL;
+    bool looked_up = false;
     int rc;
 
     *out = NULL;
+    *reason = "bad_username";
     app_pw_params(app, &pp);
     if (username && str_copy(name, sizeof(name), username) == GH_OK &&
         user_username_normalize(name, &why) == GH_OK) {
         rc = store_user_get(st, name, &u);
         if (rc != GH_OK && rc != GH_ENOTFOUND)
             return rc;
+        looked_up = true;
     }
     if (u && !u->disabled && u->password_hash)
         rc = pw_verify(u->password_hash, pw ? pw : "", pw ? pwlen : 0);
     else
         rc = pw_verify_dummy(&pp, pw ? pw : "", pw ? pwlen : 0);
     if (rc != GH_OK || !u || u->disabled) {
+        if (looked_up)
+            *reason = !u ? "unknown_user" : u->disabled ? "disabled" :
+                !u->password_hash ? "no_password" : "wrong_password";
         user_free(u);
         return GH_EDENIED;
     }
@@ -74,6 +82,7 @@ struct login_job {
     char *pw;
     size_t pwlen;
     int rc;
+    const char *reason;   /* a static string: why the check failed (audit log only) */
     struct user *user;
 };
 
@@ -89,6 +98,25 @@ login_job_free(void *arg)
     mem_wipe_free(j->pw, j->pwlen + 1);
     user_free(j->user);
     free(j);
+}
+
+/* The audit event of a sign-in attempt: username is what was typed (escaped by jansson, cut
+ * by audit.c), reason why it failed, retry_after the wait of a throttled attempt. */
+static void
+audit_login(struct req *rq, const char *type, const char *sub, const struct client *c,
+    const char *username, const char *reason, int64_t retry_after)
+{
+    struct audit_src src = req_audit_src(rq);
+    json_t *f = json_object();
+
+    if (username)
+        json_object_set_new(f, "username", audit_value(username));
+    if (reason)
+        json_object_set_new(f, "reason", json_string(reason));
+    if (retry_after > 0)
+        json_object_set_new(f, "retry_after", json_integer((json_int_t)retry_after));
+    json_object_set_new(f, "method", json_string("pwd"));
+    audit_event_json(&src, type, sub, c->client_id, f);
 }
 
 /* The form comes back with what was typed as the username, never the password. */
@@ -107,7 +135,8 @@ login_work(struct app *app, void *arg)
     struct login_job *j = arg;
     struct store *st = app_store(app);
 
-    j->rc = st ? check_credentials(app, st, j->username, j->pw, j->pwlen, &j->user) : GH_ESTORE;
+    j->rc = st ? check_credentials(app, st, j->username, j->pw, j->pwlen, &j->user, &j->reason)
+               : GH_ESTORE;
 }
 
 int
@@ -161,6 +190,7 @@ ep_login(struct req *rq)
             log_warn("login_throttled", "rid=%s client=%s username=%s ip=%s retry_after=%lld",
                 req_rid(rq), c->client_id, log_esc(username ? username : "", esc),
                 req_client_ip(rq), (long long)wait);
+            audit_login(rq, "login_throttled", NULL, c, username, NULL, wait);
             keep_username(&ar, username);
             rc = flow_login_page_wait(rq, c, &ar, iid, bind, wait);
             goto out;
@@ -190,6 +220,7 @@ ep_login(struct req *rq)
     if (rc == GH_EDENIED) {
         log_info("login_fail", "rid=%s client=%s username=%s", req_rid(rq), c->client_id,
             log_esc(username ? username : "", esc));
+        audit_login(rq, "login_failure", NULL, c, username, job->reason, 0);
         keep_username(&ar, username);
         rc = flow_login_page(rq, c, &ar, iid, bind, generic_error, NULL);
         goto out;
@@ -207,6 +238,7 @@ ep_login(struct req *rq)
     if ((rc = sess_start(rq->app, st, u->sub, "pwd", clock_now(), &s, set_cookie)) != GH_OK)
         goto out;
     log_info("login_ok", "rid=%s client=%s sub=%s", req_rid(rq), c->client_id, u->sub);
+    audit_login(rq, "login_success", u->sub, c, u->username, NULL, 0);
     rc = flow_authorize(rq, st, c, &ar, s, FLOW_AUTHENTICATED, iid, set_cookie);
 out:
     session_free(s);

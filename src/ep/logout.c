@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "core/audit.h"
 #include "core/err.h"
 #include "core/limits.h"
 #include "core/log.h"
@@ -167,6 +168,8 @@ ep_logout(struct req *rq)
             goto out;
         log_info("logout", "rid=%s sub=%s client=%s", req_rid(rq), s->sub,
             c ? c->client_id : "-");
+        struct audit_src au = req_audit_src(rq);
+        audit_event(&au, "logout", s->sub, c ? c->client_id : NULL, NULL);
     }
     sess_clear_cookie(rq->app, set_cookie);
     if (plr) {

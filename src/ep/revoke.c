@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "core/audit.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "ep/client_req.h"
@@ -27,7 +28,8 @@
 static const char done[] = "{}";
 
 static int
-revoke_refresh(struct store *st, const struct client *c, const struct grant *g)
+revoke_refresh(struct store *st, const struct audit_src *au, const struct client *c,
+    const struct grant *g)
 {
     int rc;
 
@@ -37,13 +39,17 @@ revoke_refresh(struct store *st, const struct client *c, const struct grant *g)
         return GH_OK;
     }
     rc = store_grant_revoke(st, g->id);
-    if (rc == GH_OK)
+    if (rc == GH_OK) {
         log_info("token_revoked", "client=%s grant=%s kind=refresh_token", c->client_id, g->id);
+        audit_event(au, "token_revoked", g->sub, c->client_id, "kind", "refresh_token", "grant",
+            g->id, NULL);
+    }
     return rc == GH_ESTORE ? rc : GH_OK;
 }
 
 static int
-revoke_access(struct store *st, const struct client *c, const json_t *claims)
+revoke_access(struct store *st, const struct audit_src *au, const struct client *c,
+    const json_t *claims)
 {
     const char *jti = json_string_value(json_object_get(claims, "jti"));
     const char *owner = json_string_value(json_object_get(claims, "client_id"));
@@ -58,6 +64,9 @@ revoke_access(struct store *st, const struct client *c, const json_t *claims)
     rc = store_token_revoke(st, jti, (int64_t)exp);
     if (rc == GH_OK)
         log_info("token_revoked", "client=%s jti=%s kind=access_token", c->client_id, jti);
+    if (rc == GH_OK)
+        audit_event(au, "token_revoked", json_string_value(json_object_get(claims, "sub")),
+            c->client_id, "kind", "access_token", "jti", jti, NULL);
     return rc == GH_ESTORE ? rc : GH_OK;
 }
 
@@ -82,13 +91,14 @@ ep_revoke(struct req *rq)
         rc = resp_error(rq, 400, "invalid_request", "token is required");
         goto out;
     }
+    struct audit_src au = req_audit_src(rq);
     rc = grant_refresh_find(st, tok, len, clock_now(), &g);
     if (rc == GH_OK) {
-        rc = revoke_refresh(st, cq.c, g);
+        rc = revoke_refresh(st, &au, cq.c, g);
     } else if (rc == GH_ENOTFOUND) {
         rc = grant_access_check(rq->app, st, tok, len, &claims);
         if (rc == GH_OK)
-            rc = revoke_access(st, cq.c, claims);
+            rc = revoke_access(st, &au, cq.c, claims);
     }
     if (rc == GH_ESTORE) {
         rc = resp_error(rq, 503, "temporarily_unavailable", "the store is unavailable");

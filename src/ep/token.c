@@ -68,7 +68,9 @@ ep_token(struct req *rq)
             return resp_json(rq, 200, resp);
         return resp_error(rq, 503, "temporarily_unavailable", "the store is unavailable");
     }
-    if (req_deferred(rq))   /* the JWT-bearer grant ran on a worker (ep/token_jwt.c) */
+    /* the JWT-bearer grant ran on a worker (ep/token_jwt.c); not client authentication's key
+     * fetch, after which the request starts over (ep/client_req.c) */
+    if (req_deferred(rq) && !client_req_prefetched(rq))
         return ep_token_jwt_resume(rq);
     if (!st) {
         rc = resp_error(rq, 503, "temporarily_unavailable", "the store is unavailable");
@@ -100,12 +102,13 @@ ep_token(struct req *rq)
         rc = ep_token_jwt_bearer(rq, st, &cq);
         goto out;
     }
+    struct audit_src au = req_audit_src(rq);
     if (strcmp(gt, "authorization_code") == 0)
-        rc = grant_code(rq->app, st, cq.c, &cq.ps, &resp, &oe);
+        rc = grant_code(rq->app, st, cq.c, &cq.ps, &au, &resp, &oe);
     else if (strcmp(gt, "refresh_token") == 0)
-        rc = grant_refresh(rq->app, st, cq.c, &cq.ps, &resp, &oe);
+        rc = grant_refresh(rq->app, st, cq.c, &cq.ps, &au, &resp, &oe);
     else
-        rc = grant_client_credentials(rq->app, st, cq.c, &cq.ps, &resp, &oe);
+        rc = grant_client_credentials(rq->app, st, cq.c, &cq.ps, &au, &resp, &oe);
     store_read_end(st);
     ticket = store_sync_take(st);
     store_sync_defer(st, false);

@@ -23,6 +23,7 @@ struct jwt_job {
     struct client *c;
     char *assertion, *resource, *scope;
     bool basic;
+    struct audit_src au;   /* borrowed from the request, which outlives the job */
     int rc;
     json_t *resp;
     struct oauth_err oe;
@@ -55,7 +56,7 @@ job_work(struct app *app, void *arg)
     struct jwt_job *j = arg;
     struct store *st = app_store(app);
     struct jwt_grant_req gr = { .assertion = j->assertion, .resource = j->resource,
-                                .scope = j->scope };
+                                .scope = j->scope, .au = &j->au };
     bool need_fetch = false;
 
     j->rc = st ? grant_jwt_bearer(app, st, j->c, &gr, true, &j->resp, &need_fetch, &j->oe)
@@ -80,10 +81,12 @@ answer(struct req *rq, int rc, json_t *resp, const struct oauth_err *oe, bool ba
 int
 ep_token_jwt_bearer(struct req *rq, struct store *st, struct client_req *cq)
 {
+    struct audit_src au = req_audit_src(rq);
     struct jwt_grant_req gr = {
         .assertion = req_param(&cq->ps, "assertion", NULL),
         .resource = req_param(&cq->ps, "resource", NULL),
         .scope = req_param(&cq->ps, "scope", NULL),
+        .au = &au,
     };
     struct oauth_err oe = { 0 };
     struct jwt_job *j;
@@ -104,6 +107,7 @@ ep_token_jwt_bearer(struct req *rq, struct store *st, struct client_req *cq)
     j->resource = dup_or_null(gr.resource);
     j->scope = dup_or_null(gr.scope);
     j->basic = cq->basic;
+    j->au = au;
     rc = req_defer(rq, job_work, j, job_free);
     if (rc != GH_OK) {
         job_free(j);

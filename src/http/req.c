@@ -102,6 +102,24 @@ req_deferred(const struct req *rq)
 }
 
 void *
+req_deferred_by(const struct req *rq, void (*work)(struct app *, void *))
+{
+    return rq->defer_work == work ? req_deferred(rq) : NULL;
+}
+
+void
+req_defer_clear(struct req *rq)
+{
+    if (rq->suspended || !rq->defer_arg)
+        return;
+    if (rq->defer_free)
+        rq->defer_free(rq->defer_arg);
+    rq->defer_arg = NULL;
+    rq->defer_free = NULL;
+    rq->defer_work = NULL;
+}
+
+void *
 req_parked(const struct req *rq, int *rc)
 {
     if (rq->suspended || !rq->park_arg)
@@ -832,4 +850,12 @@ req_bearer(const struct req *rq, const char **tok, size_t *len)
     if ((rc = req_header_unique(rq, MHD_HTTP_HEADER_AUTHORIZATION, &v, &vlen)) != GH_OK)
         return rc;
     return req_bearer_parse(v, trim_ows(v, vlen), tok, len);
+}
+
+struct audit_src
+req_audit_src(struct req *rq)
+{
+    struct audit_src src = { .rid = req_rid(rq), .ip = req_client_ip(rq), .cli = false };
+
+    return src;
 }

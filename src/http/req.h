@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/audit.h"
 #include "core/limits.h"
 #include "util/buf.h"
 
@@ -71,6 +72,7 @@ struct req {
     bool suspended;                /* req_defer() work is queued or running, or req_park()ed */
     bool suspended_here;           /* this call of the handler suspended it (HTTP thread only) */
     void *defer_arg;               /* what req_defer() was given; see req_deferred() */
+    void (*defer_work)(struct app *, void *);   /* and its work; see req_deferred_by() */
     void (*defer_free)(void *);
     void *park_arg;                /* what req_park() was given; see req_parked() */
     void (*park_free)(void *);
@@ -93,10 +95,19 @@ const char *req_method_name(enum req_method m); /* "GET"...; "OTHER" for REQ_OTH
  * handler runs again, now with req_deferred(rq) == arg (which it reads the result from).
  * GH_OK: the handler must return GH_OK without queuing a response. GH_ETOOBIG: the queue is
  * full (the handler should answer 503); arg is not taken. arg is freed with arg_free (may be
- * NULL) when the request ends. Once per request. */
+ * NULL) when the request ends. One deferral at a time: GH_EINVAL while one is pending or its
+ * result has not been dropped with req_defer_clear(). */
 int   req_defer(struct req *rq, void (*work)(struct app *app, void *arg), void *arg,
           void (*arg_free)(void *));
 void *req_deferred(const struct req *rq);   /* arg after the work ran, else NULL */
+/* A handler that may defer more than one kind of work (a key fetch for client authentication,
+ * ep/client_req.c, then the JWT-bearer grant's own, ep/token_jwt.c) tells them apart by the
+ * work function: req_deferred(rq) when the work that ran was work, else NULL. */
+void *req_deferred_by(const struct req *rq, void (*work)(struct app *app, void *arg));
+/* Drop the result of a finished deferral once the handler has used it: arg is freed now and
+ * req_deferred() is NULL again, so the same run of the handler may req_defer() once more. A
+ * no-op while the work is queued or running, or when there is none. */
+void  req_defer_clear(struct req *rq);
 
 /* An answer that must wait until the request's durable writes are on disk (store.h:
  * store_sync_defer, store_sync_take) need not hold an HTTP thread meanwhile: req_park()
@@ -128,6 +139,10 @@ const char *req_body(const struct req *rq, size_t *len);
  * peer is one of the trusted_proxies, the client X-Forwarded-For names (util/net.h). For logs
  * and the sign-in limits. "" when unknown. Borrowed from rq. */
 const char *req_client_ip(const struct req *rq);
+
+/* The request as the source of an audit event (core/audit.h): rid and client address, both
+ * borrowed from rq. */
+struct audit_src req_audit_src(struct req *rq);
 
 /* ---- cookies -------------------------------------------------------------------------- */
 

@@ -11,6 +11,7 @@
  * Set-Cookie, the extra header) are refused when they hold a control character: a CR or LF
  * would split the header (RFC 9110 §5.5 forbids them in field values). */
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,10 @@
 struct resp_doc {
     char *body;            /* serialised once; every response points at it (never copied) */
     size_t len;
+    /* One for the owner (resp_doc_new) plus one per MHD response pointing at body: a reload
+     * (SIGHUP, key rotation) frees the owner's reference while keep-alive connections may still
+     * hold or be sending a response, so the body lives until MHD releases the last one. */
+    atomic_uint refs;
     char etag[ETAG_SIZE];
     char cache_control[40];
     char ctype[64];
@@ -393,6 +398,7 @@ resp_doc_new(const char *ctype, const void *body, size_t len, unsigned max_age,
 
     *out = NULL;
     d = x_calloc(1, sizeof(*d));
+    atomic_init(&d->refs, 1);
     d->body = x_malloc(len ? len : 1);
     memcpy(d->body, body, len);
     d->len = len;
@@ -441,7 +447,7 @@ resp_doc_new_json(const json_t *doc, unsigned max_age, struct resp_doc **out)
 void
 resp_doc_free(struct resp_doc *d)
 {
-    if (!d)
+    if (!d || atomic_fetch_sub(&d->refs, 1) != 1)
         return;
     free(d->body);
     free(d);
@@ -503,18 +509,30 @@ resp_inm_match(const char *inm, size_t len, const char *etag)
     return false;
 }
 
+/* MHD is done with a document response: drop its reference (struct resp_doc refs). */
+static void
+doc_release(void *cls)
+{
+    resp_doc_free(cls);
+}
+
 /* A document response with every header; NULL if MHD refused one. */
 static struct MHD_Response *
-doc_response(const struct resp_doc *d, unsigned status, const char *rid)
+doc_response(const struct resp_doc *cd, unsigned status, const char *rid)
 {
+    /* only the reference count changes; the document itself stays read-only */
+    struct resp_doc *d = (struct resp_doc *)(uintptr_t)cd;
     struct MHD_Response *r;
 
     /* The body is never copied. The 304 gets the same buffer: MHD sends no body with a 304
      * but derives Content-Length from the size, and RFC 9110 §8.6 allows it on a 304 only
      * when it equals the 200's. */
-    r = MHD_create_response_from_buffer(d->len, d->body, MHD_RESPMEM_PERSISTENT);
-    if (!r)
+    atomic_fetch_add(&d->refs, 1);
+    r = MHD_create_response_from_buffer_with_free_callback_cls(d->len, d->body, doc_release, d);
+    if (!r) {
+        resp_doc_free(d);
         return NULL;
+    }
     /* RFC 9110 §15.4.5: a 304 carries the ETag and Cache-Control a 200 would have */
     if (add_sec_headers(r, CSP_JSON) != GH_OK ||
         (status == MHD_HTTP_OK &&

@@ -7,7 +7,8 @@
  * into a struct req before MHD splits and unescapes it in place; the access handler routes,
  * checks Content-Length before any body is read (413), accumulates bounded bodies, and calls
  * the handler; the completion callback writes the access log and frees the request.
- * Not here: TLS (terminate it in front), HTTP/2, trusted-proxy handling. */
+ * TLS, when configured (srv_tls), is libmicrohttpd's (GnuTLS): TLS 1.2 and 1.3 only, AEAD
+ * ciphers only, our preference order. Not here: HTTP/2, trusted-proxy handling. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -54,6 +55,7 @@ struct srv {
     atomic_uint_fast64_t seq;       /* request counter */
     atomic_uint inflight;           /* requests between the URI callback and completion */
     atomic_bool draining;           /* SIGTERM: new connections are refused */
+    const char *tls_cert, *tls_key; /* srv_tls(): PEM text, borrowed; NULL: plain http */
     /* req_defer(): a bounded queue of suspended requests and the threads working it */
     pthread_mutex_t qmu;
     pthread_cond_t qcv;             /* work queued, or stop */
@@ -390,6 +392,7 @@ req_defer(struct req *rq, void (*work)(struct app *, void *), void *arg, void (*
     }
     rq->defer_arg = arg;
     rq->defer_free = arg_free;
+    rq->defer_work = work;
     rq->suspended = true;
     rq->suspended_here = true;
     /* suspend before a worker can see the job, so its resume never precedes the suspend */
@@ -672,6 +675,31 @@ pool_size(const struct cfg *c)
     return (unsigned)n;
 }
 
+/* GnuTLS priority string (gnutls_priority_init(3)): the 256-bit and 128-bit "secure" sets, then
+ * only TLS 1.3 and 1.2 (BSI TR-02102-2, NIST SP 800-52r2 §3.1: nothing older), only the AEAD
+ * ciphers AES-GCM and ChaCha20-Poly1305 (no CBC, so no Lucky13/POODLE-style padding oracles),
+ * and the server's order rather than the client's. */
+#define TLS_PRIORITIES \
+    "SECURE256:+SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-256-GCM:" \
+    "+AES-128-GCM:+CHACHA20-POLY1305:%SERVER_PRECEDENCE"
+
+int
+srv_tls(struct srv *s, const char *cert_pem, const char *key_pem, char *err, size_t errsz)
+{
+    if (s->d) {
+        snprintf(err, errsz, "http: TLS must be set before the server starts");
+        return GH_EINVAL;
+    }
+    if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+        snprintf(err, errsz, "this libmicrohttpd was built without TLS support: serve plain http "
+            "behind a TLS-terminating reverse proxy instead of tls_cert/tls_key");
+        return GH_EINVAL;
+    }
+    s->tls_cert = cert_pem;
+    s->tls_key = key_pem;
+    return GH_OK;
+}
+
 /* A configured 0 would mean "unlimited" to MHD: never let it through. */
 static unsigned
 or_default(uint32_t v, unsigned def)
@@ -686,6 +714,14 @@ srv_start(struct srv *s, char *err, size_t errsz)
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
                      MHD_ALLOW_SUSPEND_RESUME;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    /* MHD keeps these pointers (it reads them when it starts): srv_tls() callers keep the text
+     * alive until srv_drain_and_stop(). ptr_value is void * but only read, hence the casts. */
+    struct MHD_OptionItem tls_opts[] = {
+        { MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)(uintptr_t)s->tls_cert },
+        { MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)(uintptr_t)s->tls_key },
+        { MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)(uintptr_t)TLS_PRIORITIES },
+        { MHD_OPTION_END, 0, NULL },
+    };
     int rc;
 
     if (s->d || s->fd < 0) {
@@ -694,6 +730,8 @@ srv_start(struct srv *s, char *err, size_t errsz)
     }
     if (s->v6)
         flags |= MHD_USE_IPv6;
+    if (s->tls_key)
+        flags |= MHD_USE_TLS;
     /* one worker per core: hashing may use every core, at a lower priority */
     if ((rc = workers_start(s, (unsigned)(cores < 1 ? 1 : cores > MAX_THREADS ? MAX_THREADS : cores),
              err, errsz)) != GH_OK ||
@@ -714,14 +752,21 @@ srv_start(struct srv *s, char *err, size_t errsz)
         MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, s,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
         MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+        /* without TLS the array starts at its end marker */
+        MHD_OPTION_ARRAY, s->tls_key ? tls_opts : &tls_opts[3],
         MHD_OPTION_END);
     if (!s->d) {
         /* whether a failed MHD_start_daemon closed the socket it was given differs between
          * versions; find out rather than risk closing a reused descriptor later */
         if (fcntl(s->fd, F_GETFD) < 0 && errno == EBADF)
             s->fd = -1;
-        snprintf(err, errsz, "%s: cannot start the HTTP daemon (see the log above)",
-            c->listen);
+        if (s->tls_key)
+            snprintf(err, errsz, "%s: cannot start HTTPS with the certificate %.200s and the key "
+                "%.200s (see the log above)", c->listen, c->tls_cert ? c->tls_cert : "?",
+                c->tls_key ? c->tls_key : "?");
+        else
+            snprintf(err, errsz, "%s: cannot start the HTTP daemon (see the log above)",
+                c->listen);
         return GH_EINTERNAL;
     }
     return GH_OK;

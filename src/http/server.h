@@ -14,6 +14,11 @@ struct srv;
  * *port gets the bound port. GH_OK, or GH_EIO / GH_EINVAL with one line in err
  * ("127.0.0.1:8080: Address already in use"). Nothing is served yet. */
 int      srv_listen(struct app *app, struct srv **out, unsigned *port, char *err, size_t errsz);
+/* Serve https: cert_pem and key_pem are NUL-terminated PEM text (crypto/tlscert.h), borrowed
+ * until srv_drain_and_stop() returns, since libmicrohttpd keeps the pointers. Call between
+ * srv_listen() and srv_start(). GH_EINVAL with err when this libmicrohttpd lacks TLS. */
+int      srv_tls(struct srv *s, const char *cert_pem, const char *key_pem, char *err,
+             size_t errsz);
 /* Start the daemon on the bound socket. On failure the srv is still to be stopped. */
 int      srv_start(struct srv *s, char *err, size_t errsz);
 /* Stop taking connections, wait up to timeout_s for in-flight requests, then stop

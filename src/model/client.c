@@ -19,6 +19,7 @@
 #include "crypto/rnd.h"
 #include "crypto/secret.h"
 #include "model/client.h"
+#include "model/issuer.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/str.h"
@@ -66,6 +67,7 @@ client_free(struct client *c)
     str_list_free(c->grant_types);
     str_list_free(c->scopes);
     free(c->jwks);
+    free(c->jwks_uri);
     free(c->signing_alg);
     mem_wipe(c->secret_hash, sizeof(c->secret_hash));
     mem_wipe_free(c->secret_sealed, c->secret_sealed_len);
@@ -426,9 +428,18 @@ build_client(const struct client_spec *spec, struct client *c, const char **why)
     }
     if (spec->secret && (rc = secret_check(spec->secret, why)) != GH_OK)
         return rc;
-    if (c->auth_method == CLIENT_AUTH_PRIVATE_KEY_JWT) {
+    if (c->auth_method == CLIENT_AUTH_PRIVATE_KEY_JWT && spec->jwks_uri) {
+        /* fetched by the server: the same SSRF rules as a trusted issuer's (util/fetch.c) */
+        if (spec->jwks) {
+            *why = "give the client's JWKS or a jwks_uri, not both";
+            return GH_EINVAL;
+        }
+        if ((rc = issuer_jwks_uri_check(spec->jwks_uri, why)) != GH_OK)
+            return rc;
+        c->jwks_uri = x_strdup(spec->jwks_uri);
+    } else if (c->auth_method == CLIENT_AUTH_PRIVATE_KEY_JWT) {
         if (!spec->jwks) {
-            *why = "private_key_jwt needs the client's public JWKS";
+            *why = "private_key_jwt needs the client's public JWKS or a jwks_uri";
             return GH_EINVAL;
         }
         n = strnlen(spec->jwks, GH_MAX_JWKS + 1);
@@ -439,8 +450,9 @@ build_client(const struct client_spec *spec, struct client *c, const char **why)
         if ((rc = keys_jwks_check_public(spec->jwks, n, why)) != GH_OK)
             return rc;
         c->jwks = x_strdup(spec->jwks);
-    } else if (spec->jwks) {
-        *why = "a JWKS is used only with private_key_jwt";
+    } else if (spec->jwks || spec->jwks_uri) {
+        *why = spec->jwks ? "a JWKS is used only with private_key_jwt"
+                          : "a jwks_uri is used only with private_key_jwt";
         return GH_EINVAL;
     }
 

@@ -28,6 +28,8 @@ struct client {
     char **grant_types;                /* NULL-terminated */
     char **scopes;                     /* NULL-terminated */
     char *jwks;                        /* inline JWKS JSON for private_key_jwt, or NULL */
+    char *jwks_uri;                    /* or, instead, where its JWKS is fetched (private_key_jwt
+                                        * only; oidc/issuer_keys.c caches it), or NULL */
     bool has_secret;
     unsigned char secret_hash[32];     /* sec_client_secret_hash() of the secret */
     unsigned char *secret_sealed;      /* client_secret_jwt only: sec_seal()ed secret, or NULL */
@@ -73,7 +75,8 @@ struct client_spec {
     char *const *post_logout_redirect_uris;
     char *const *grant_types;          /* default: authorization_code refresh_token */
     char *const *scopes;               /* default: openid profile email */
-    const char *jwks;                  /* JSON text; required for private_key_jwt */
+    const char *jwks;                  /* JSON text; private_key_jwt needs exactly one of */
+    const char *jwks_uri;              /* jwks and jwks_uri (issuer_jwks_uri_check rules) */
     const char *secret;                /* operator-supplied secret (>= 32 chars) or NULL */
     bool consent;                      /* default false: first-party apps skip the consent page */
     bool pkce_optional;                /* default false; true only for confidential clients */

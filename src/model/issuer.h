@@ -25,7 +25,8 @@ struct trusted_issuer;
 int  issuer_id_check(const char *issuer, const char *ours, const char **why);
 
 /* A jwks_uri: what util/fetch.c will fetch (https, or http to a loopback host), without a
- * fragment. GH_OK or GH_EINVAL with *why. */
+ * fragment. GH_OK or GH_EINVAL with *why. The one check for every jwks_uri gatehouse fetches:
+ * a trusted issuer's and a private_key_jwt client's (model/client.c). */
 int  issuer_jwks_uri_check(const char *uri, const char **why);
 
 /* A JWKS document (len bytes): parsed as `token verify` does (crypto/jwks_verify.c jwks_parse:

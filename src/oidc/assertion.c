@@ -331,7 +331,7 @@ assertion_verify_keys(const struct assertion *a, const char *jwks, size_t len, c
 {
     /* public keys verify public-key algs only (jwt_verify_jwks refuses HS* before any MAC) */
     if (jwt_alg_is_hmac(jwt_unverified_alg(a->jwt))) {
-        *why = "HMAC alg for an issuer's public keys";
+        *why = "HMAC alg for public keys";
         return GH_EDENIED;
     }
     return jwt_verify_jwks(a->jwt, jwks, len, why);

@@ -48,7 +48,8 @@ const char *assertion_alg(const struct assertion *a);         /* "HS256" …; st
 int  assertion_verify(const struct assertion *a, const struct client *c,
          const struct secrets *sec, const char **why);
 
-/* Verify a's signature with a key of jwks (len bytes; a trusted issuer's JWKS): RS256, PS256
+/* Verify a's signature with a key of jwks (len bytes; a trusted issuer's JWKS, or the one fetched
+ * from a private_key_jwt client's jwks_uri, oidc/client_auth.c): RS256, PS256
  * or ES256 only (an HS* alg is refused before any key is looked at), the key its kid names
  * (without a kid: the only key). GH_OK; GH_EDENIED (*why); GH_ECRYPTO. */
 int  assertion_verify_keys(const struct assertion *a, const char *jwks, size_t len,

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "core/audit.h"
 #include "core/err.h"
 #include "core/limits.h"
 #include "core/log.h"
@@ -81,11 +82,12 @@ amr_array(const char *amr)
 }
 
 /* Sign the access token (and the ID token when the scope has openid) for grant g with scope
- * (which may be narrower than g->scope) and build the token response. */
+ * (which may be narrower than g->scope) and build the token response; audited as
+ * token_issued with grant_type gt. */
 static int
 issue(struct app *app, const struct client *c, const struct grant *g,
-    const char *scope, const char *nonce, const char *refresh_token, json_t **resp,
-    struct oauth_err *oe)
+    const char *scope, const char *nonce, const char *refresh_token, const char *gt,
+    const struct audit_src *au, json_t **resp, struct oauth_err *oe)
 {
     const struct cfg *cfg = app->cfg;
     int64_t now = clock_now();
@@ -141,6 +143,9 @@ issue(struct app *app, const struct client *c, const struct grant *g,
         goto out;
     /* buffered like the access log: one write(2) per token would cost more than the token */
     log_buffered(LOG_INFO, "token_issued", "client=%s jti=%s grant=%s", c->client_id, jti, g->id);
+    audit_event(au, "token_issued", g->sub, c->client_id, "grant_type", gt, "jti", jti,
+        "grant", g->id, "scope", scope, "id_token", id_token ? "yes" : "no",
+        "refresh_token", refresh_token ? "yes" : "no", NULL);
     *resp = r;
     r = NULL;
     rc = GH_OK;
@@ -172,7 +177,7 @@ user_active(struct store *st, const char *sub)
 
 int
 grant_code(struct app *app, struct store *st, const struct client *c,
-    const struct req_params *ps, json_t **resp, struct oauth_err *oe)
+    const struct req_params *ps, const struct audit_src *au, json_t **resp, struct oauth_err *oe)
 {
     const struct cfg *cfg = app->cfg;
     size_t code_len = 0, ver_len = 0;
@@ -205,6 +210,8 @@ grant_code(struct app *app, struct store *st, const struct client *c,
         /* RFC 6749 §4.1.2: a second use revokes what the first one produced */
         log_warn("code_replay", "client=%s: a spent code was presented again; its grant is "
             "revoked", c->client_id);
+        audit_event(au, "code_replay", NULL, c->client_id, "grant_type", "authorization_code",
+            "action", "grant_revoked", NULL);
         rc = invalid_grant(oe, "the code is invalid, expired or already used");
         goto out;
     }
@@ -251,7 +258,7 @@ grant_code(struct app *app, struct store *st, const struct client *c,
     rc = store_grant_add(st, &g, with_refresh ? rh : NULL, now + cfg->refresh_token_idle);
     if (rc != GH_OK)
         goto out;
-    rc = issue(app, c, &g, ac->scope, ac->nonce, refresh, resp, oe);
+    rc = issue(app, c, &g, ac->scope, ac->nonce, refresh, "authorization_code", au, resp, oe);
 out:
     authcode_free(ac);
     free(gid);
@@ -262,7 +269,7 @@ out:
 
 int
 grant_refresh(struct app *app, struct store *st, const struct client *c,
-    const struct req_params *ps, json_t **resp, struct oauth_err *oe)
+    const struct req_params *ps, const struct audit_src *au, json_t **resp, struct oauth_err *oe)
 {
     const struct cfg *cfg = app->cfg;
     size_t len = 0;
@@ -307,6 +314,8 @@ grant_refresh(struct app *app, struct store *st, const struct client *c,
     if (rc == GH_EDENIED) {
         log_warn("refresh_reuse", "client=%s: a rotated or revoked refresh token was presented; "
             "its family is revoked", c->client_id);
+        audit_event(au, "refresh_reuse", NULL, c->client_id, "grant_type", "refresh_token",
+            "action", "family_revoked", NULL);
         rc = invalid_grant(oe, "the refresh token is invalid, expired or revoked");
         goto out;
     }
@@ -321,6 +330,9 @@ grant_refresh(struct app *app, struct store *st, const struct client *c,
          * leaked: the family goes. */
         log_warn("refresh_wrong_client", "client=%s presented a refresh token of client %s; its "
             "family is revoked", c->client_id, g->client_id);
+        audit_event(au, "refresh_reuse", g->sub, c->client_id, "grant_type", "refresh_token",
+            "reason", "wrong_client", "owner", g->client_id, "grant", g->id,
+            "action", "family_revoked", NULL);
         store_grant_revoke(st, g->id);
         rc = invalid_grant(oe, "the refresh token is invalid, expired or revoked");
         goto out;
@@ -330,7 +342,7 @@ grant_refresh(struct app *app, struct store *st, const struct client *c,
         rc = invalid_grant(oe, "the user is no longer active");
         goto out;
     }
-    rc = issue(app, c, g, scope ? scope : g->scope, NULL, fresh, resp, oe);
+    rc = issue(app, c, g, scope ? scope : g->scope, NULL, fresh, "refresh_token", au, resp, oe);
 out:
     grant_free(g);
     if (fresh)
@@ -508,7 +520,8 @@ out:
 
 int
 grant_resource_token(struct app *app, const struct client *c, const char *sub,
-    const char *resource, const char *scope, json_t **resp, struct oauth_err *oe)
+    const char *resource, const char *scope, const char *gt, const struct audit_src *au,
+    json_t **resp, struct oauth_err *oe)
 {
     const struct cfg *cfg = app->cfg;
     char *jti = NULL, *access = NULL;
@@ -552,6 +565,8 @@ grant_resource_token(struct app *app, const struct client *c, const char *sub,
         goto out;
     log_buffered(LOG_INFO, "token_issued", "client=%s jti=%s aud=%s", c->client_id, jti,
         log_esc(resource, esc));
+    audit_event(au, "token_issued", sub, c->client_id, "grant_type", gt, "jti", jti,
+        "aud", resource, "scope", scope, NULL);
     *resp = r;
     r = NULL;
     rc = GH_OK;
@@ -568,7 +583,7 @@ out:
 
 int
 grant_client_credentials(struct app *app, struct store *st, const struct client *c,
-    const struct req_params *ps, json_t **resp, struct oauth_err *oe)
+    const struct req_params *ps, const struct audit_src *au, json_t **resp, struct oauth_err *oe)
 {
     char *resource = NULL, *scope = NULL;
     int rc;
@@ -583,7 +598,8 @@ grant_client_credentials(struct app *app, struct store *st, const struct client 
     rc = grant_resource_scope(st, c, req_param(ps, "resource", NULL), req_param(ps, "scope",
         NULL), &resource, &scope, oe);
     if (rc == GH_OK)
-        rc = grant_resource_token(app, c, c->client_id, resource, scope, resp, oe);
+        rc = grant_resource_token(app, c, c->client_id, resource, scope, "client_credentials",
+            au, resp, oe);
     free(resource);
     free(scope);
     return rc;

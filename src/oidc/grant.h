@@ -14,18 +14,25 @@
 #include "oidc/oauth_err.h"
 
 struct app;
+struct audit_src;
 struct client;
 struct grant;
 struct req_params;
 struct store;
 
+/* Every grant takes au, where the request came from (core/audit.h; NULL: no rid/ip): issued
+ * tokens are audited as token_issued (with their jti and grant_type gt), a replayed code as
+ * code_replay, a reused or leaked refresh token as refresh_reuse. */
+
 /* grant_type=authorization_code. GH_OK: *resp is the token response (new reference).
  * Otherwise oe says what to answer (invalid_request, invalid_grant, ...). */
 int  grant_code(struct app *app, struct store *st, const struct client *c,
-         const struct req_params *ps, json_t **resp, struct oauth_err *oe);
+         const struct req_params *ps, const struct audit_src *au, json_t **resp,
+         struct oauth_err *oe);
 /* grant_type=refresh_token. */
 int  grant_refresh(struct app *app, struct store *st, const struct client *c,
-         const struct req_params *ps, json_t **resp, struct oauth_err *oe);
+         const struct req_params *ps, const struct audit_src *au, json_t **resp,
+         struct oauth_err *oe);
 
 /* grant_type=client_credentials (RFC 6749 §4.4) with an RFC 8707 resource: for confidential
  * clients only (unauthorized_client otherwise). resource absent: the one resource the client
@@ -34,7 +41,8 @@ int  grant_refresh(struct app *app, struct store *st, const struct client *c,
  * token has aud = resource, sub = client_id, a random jti naming no grant; no refresh token,
  * no id_token, nothing stored. GH_OK: *resp is the token response (new reference). */
 int  grant_client_credentials(struct app *app, struct store *st, const struct client *c,
-         const struct req_params *ps, json_t **resp, struct oauth_err *oe);
+         const struct req_params *ps, const struct audit_src *au, json_t **resp,
+         struct oauth_err *oe);
 
 /* The two halves of grant_client_credentials, shared with the JWT-bearer grant
  * (oidc/grant_jwt.c). grant_resource_scope: the resource (NULL: the one resource the client
@@ -47,7 +55,8 @@ int  grant_client_credentials(struct app *app, struct store *st, const struct cl
 int  grant_resource_scope(struct store *st, const struct client *c, const char *resource,
          const char *want, char **resource_out, char **scope_out, struct oauth_err *oe);
 int  grant_resource_token(struct app *app, const struct client *c, const char *sub,
-         const char *resource, const char *scope, json_t **resp, struct oauth_err *oe);
+         const char *resource, const char *scope, const char *gt, const struct audit_src *au,
+         json_t **resp, struct oauth_err *oe);
 
 /* The grant of a presented refresh token, without spending it. GH_OK: *out (caller frees) is
  * its grant, neither revoked nor past expires_at, and the token is the family's current one,

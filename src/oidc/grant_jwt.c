@@ -12,6 +12,7 @@
  * 7523 §3.1), so nothing tells an attacker which check failed; the reason goes to the log.
  * The token is client_credentials' (oidc/grant.c grant_resource_token) with the subject as sub.
  * Not here: the request deferral when a fetch is due (ep/token_jwt.c). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,7 @@
 #include "model/client.h"
 #include "model/user.h"
 #include "oidc/assertion.h"
+#include "oidc/client_auth.h"
 #include "oidc/grant.h"
 #include "oidc/grant_jwt.h"
 #include "oidc/issuer_keys.h"
@@ -45,22 +47,20 @@ refuse(const struct client *c, const char *iss, const char *why, struct oauth_er
     return GH_EDENIED;
 }
 
-/* The issuer's keys: inline, or from its jwks_uri (which may need a fetch first). */
+/* Keys from a jwks_uri, cached under name (which may need a fetch first). */
 static int
-verify_issuer(struct app *app, const struct trusted_issuer *ti, const struct assertion *a,
+verify_fetched(struct app *app, const char *name, const char *uri, const struct assertion *a,
     bool may_fetch, bool *need_fetch, const char **why)
 {
     char *jwks = NULL;
     int rc;
 
-    if (ti->jwks)
-        return assertion_verify_keys(a, ti->jwks, strlen(ti->jwks), why);
     if (!app->issuer_keys) {
         *why = "no jwks_uri cache";
         return GH_EDENIED;
     }
-    rc = issuer_keys_get(app->issuer_keys, ti->issuer, ti->jwks_uri, assertion_kid(a),
-        may_fetch, &jwks, need_fetch);
+    rc = issuer_keys_get(app->issuer_keys, name, uri, assertion_kid(a), may_fetch, &jwks,
+        need_fetch);
     if (rc == GH_OK && *need_fetch)
         return GH_OK;
     if (rc != GH_OK) {
@@ -70,6 +70,35 @@ verify_issuer(struct app *app, const struct trusted_issuer *ti, const struct ass
     rc = assertion_verify_keys(a, jwks, strlen(jwks), why);
     free(jwks);
     return rc;
+}
+
+/* The issuer's keys: inline, or from its jwks_uri. */
+static int
+verify_issuer(struct app *app, const struct trusted_issuer *ti, const struct assertion *a,
+    bool may_fetch, bool *need_fetch, const char **why)
+{
+    if (ti->jwks)
+        return assertion_verify_keys(a, ti->jwks, strlen(ti->jwks), why);
+    return verify_fetched(app, ti->issuer, ti->jwks_uri, a, may_fetch, need_fetch, why);
+}
+
+/* A self-issued assertion: the client's own registered credential; a private_key_jwt client
+ * registered with a jwks_uri uses the keys cached for its client authentication. */
+static int
+verify_self(struct app *app, const struct client *c, const struct assertion *a, bool may_fetch,
+    bool *need_fetch, const char **why)
+{
+    char name[sizeof(CLIENT_KEYS_PREFIX) + GH_MAX_CLIENT_ID];
+    int n;
+
+    if (!c->jwks_uri)
+        return assertion_verify(a, c, app->secrets, why);
+    n = snprintf(name, sizeof(name), "%s%s", CLIENT_KEYS_PREFIX, c->client_id);
+    if (c->auth_method != CLIENT_AUTH_PRIVATE_KEY_JWT || n < 0 || (size_t)n >= sizeof(name)) {
+        *why = "client with a jwks_uri is not a private_key_jwt client";
+        return GH_EDENIED;
+    }
+    return verify_fetched(app, name, c->jwks_uri, a, may_fetch, need_fetch, why);
 }
 
 int
@@ -131,7 +160,9 @@ grant_jwt_bearer(struct app *app, struct store *st, const struct client *c,
             rc = refuse(c, iss, "a self-issued assertion names another subject", oe);
             goto out;
         }
-        rc = assertion_verify(a, c, app->secrets, &why);
+        rc = verify_self(app, c, a, may_fetch, need_fetch, &why);
+        if (rc == GH_OK && *need_fetch)
+            goto out;   /* nothing spent: the caller asks again where a fetch may block */
     } else {
         /* (b) an issuer the operator registered, enabled, listing this client */
         rc = store_issuer_get(st, iss, &ti);
@@ -201,7 +232,8 @@ grant_jwt_bearer(struct app *app, struct store *st, const struct client *c,
     }
     if (rc != GH_OK)
         goto out;
-    rc = grant_resource_token(app, c, sub, resource, scope, resp, oe);
+    rc = grant_resource_token(app, c, sub, resource, scope, GRANT_TYPE_JWT_BEARER, gr->au, resp,
+        oe);
     if (rc == GH_OK)
         log_info("jwt_grant_issued", "client=%s iss=%s sub=%s", c->client_id,
             log_esc(iss, esc), log_esc(sub, esc2));

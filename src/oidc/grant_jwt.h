@@ -20,6 +20,7 @@
 #define GRANT_TYPE_JWT_BEARER "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
 struct app;
+struct audit_src;
 struct client;
 struct store;
 
@@ -28,6 +29,7 @@ struct jwt_grant_req {
     const char *assertion;
     const char *resource;   /* RFC 8707, as for client_credentials */
     const char *scope;
+    const struct audit_src *au;  /* set by the endpoint: the request, for the audit log */
 };
 
 /* Check gr->assertion (RFC 7523 §3, oidc/assertion.c assertion_parse_grant: aud our token

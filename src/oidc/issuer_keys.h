@@ -1,6 +1,9 @@
-/* issuer_keys.h — the keys of trusted issuers registered with a jwks_uri (JWT-bearer grant,
- * RFC 7523 §2.1): fetched with util/fetch.c's bounds, kept in memory per (issuer, jwks_uri)
- * for ttl_s, and fetched again early when an assertion names a kid the cached set lacks — at
+/* issuer_keys.h — a cache of remote key sets (JWKS fetched from a jwks_uri): those of trusted
+ * issuers (JWT-bearer grant, RFC 7523 §2.1; named by the issuer) and those of private_key_jwt
+ * clients (RFC 7523 §2.2; named CLIENT_KEYS_PREFIX + client_id, oidc/client_auth.h, which no
+ * issuer identifier can shadow for another URL: entries are keyed by name and URL). "issuer"
+ * below is that name. Each set is fetched with util/fetch.c's bounds, kept in memory per
+ * (issuer, jwks_uri) for ttl_s, and fetched again early when an assertion names a kid the cached set lacks — at
  * most once per refetch_s per issuer, so made-up kids cannot turn into a stream of requests to
  * the issuer. After ttl_s without a successful fetch the keys are dropped (fail closed): an
  * attacker who can block the fetch cannot keep a removed key in use.

@@ -199,7 +199,20 @@ store_client_delete(struct store *st, const char *client_id)
 int
 store_key_add(struct store *st, const char *kid, const char *alg, int64_t created_at)
 {
-    return st->ops->key_add(st->impl, kid, alg, created_at);
+    return st->ops->key_add(st->impl, kid, alg, created_at, 0);
+}
+
+int
+store_key_add_at(struct store *st, const char *kid, const char *alg, int64_t created_at,
+    int64_t activate_at)
+{
+    return st->ops->key_add(st->impl, kid, alg, created_at, activate_at);
+}
+
+int
+store_key_retire(struct store *st, const char *kid, int64_t retire_at)
+{
+    return st->ops->key_retire(st->impl, kid, retire_at);
 }
 
 int

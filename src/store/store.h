@@ -68,13 +68,23 @@ int  store_client_set_secret(struct store *st, const char *client_id,
          const unsigned char hash[32], const unsigned char *sealed, size_t sealed_len, int64_t now);
 int  store_client_delete(struct store *st, const char *client_id);
 
-/* Signing keys: which key files are part of the realm. */
+/* Signing keys: which key files are part of the realm, and the dates that give each its state
+ * (crypto/keys.h keys_state_at). */
 struct key_meta {
     char *kid;
-    char *alg;          /* "RS256" / "ES256" */
+    char *alg;          /* "RS256" / "ES256" / "PS256" */
     int64_t created_at;
+    int64_t activate_at; /* signs from then on (until a newer key of its alg activates) */
+    int64_t retire_at;   /* 0: not retired by hand (`keys retire`) */
 };
+/* A key that signs at once and whatever the clock says (activate_at = 0: a clock set back
+ * must not leave an alg without a signer). GH_EEXIST, GH_ESTORE. */
 int  store_key_add(struct store *st, const char *kid, const char *alg, int64_t created_at);
+/* A key published from now on that signs from activate_at (`keys rotate`). */
+int  store_key_add_at(struct store *st, const char *kid, const char *alg, int64_t created_at,
+         int64_t activate_at);
+/* Set a key's retire_at. GH_ENOTFOUND if no such kid, GH_ESTORE. */
+int  store_key_retire(struct store *st, const char *kid, int64_t retire_at);
 int  store_key_list(struct store *st, struct key_meta **out, size_t *n);  /* oldest first */
 void store_key_list_free(struct key_meta *list, size_t n);
 

@@ -33,7 +33,9 @@ struct store_ops {
              const unsigned char *sealed, size_t sealed_len, int64_t now);
     int  (*client_delete)(void *impl, const char *client_id);
 
-    int  (*key_add)(void *impl, const char *kid, const char *alg, int64_t created_at);
+    int  (*key_add)(void *impl, const char *kid, const char *alg, int64_t created_at,
+             int64_t activate_at);
+    int  (*key_retire)(void *impl, const char *kid, int64_t retire_at);
     int  (*key_list)(void *impl, struct key_meta **out, size_t *n);
 
     /* Browser sign-in and tokens. Hashes are STORE_HASH_LEN bytes; out-params are cleared by

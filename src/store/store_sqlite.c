@@ -59,7 +59,7 @@ extern const size_t store_sqlite_migration_count;
 #define USER_COLS "sub, username, email, name, password_hash, disabled, created_at, updated_at"
 #define CLIENT_COLS                                                                         \
     "id, client_id, name, public, auth_method, grant_types, scopes, jwks, secret_hash, " \
-    "secret_sealed, created_at, updated_at, consent, pkce_required, signing_alg"
+    "secret_sealed, created_at, updated_at, consent, pkce_required, signing_alg, jwks_uri"
 #define IA_COLS      "id_hash, bind_hash, request, created_at, expires_at"
 #define SESSION_COLS "id_hash, sid, sub, amr, auth_time, created_at, last_seen, expires_at"
 #define CODE_COLS                                                                            \
@@ -94,8 +94,8 @@ static const char *const sql_text[Q_COUNT] = {
     [Q_USER_DELETE] = "DELETE FROM users WHERE username = ?1",
     [Q_CLIENT_ADD] = "INSERT INTO clients (client_id, name, public, auth_method, grant_types, "
                      "scopes, jwks, secret_hash, secret_sealed, created_at, updated_at, "
-                     "consent, pkce_required, signing_alg) "
-                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                     "consent, pkce_required, signing_alg, jwks_uri) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     [Q_CLIENT_URI_ADD] = "INSERT INTO client_uris (client, kind, pos, uri) "
                          "VALUES (?1, ?2, ?3, ?4)",
     [Q_CLIENT_GET] = "SELECT " CLIENT_COLS " FROM clients WHERE client_id = ?1",
@@ -104,8 +104,11 @@ static const char *const sql_text[Q_COUNT] = {
     [Q_CLIENT_SET_SECRET] = "UPDATE clients SET secret_hash = ?2, secret_sealed = ?3, "
                             "updated_at = ?4 WHERE client_id = ?1",
     [Q_CLIENT_DELETE] = "DELETE FROM clients WHERE client_id = ?1",
-    [Q_KEY_ADD] = "INSERT INTO signing_keys (kid, alg, created_at) VALUES (?1, ?2, ?3)",
-    [Q_KEY_LIST] = "SELECT kid, alg, created_at FROM signing_keys ORDER BY created_at, rowid",
+    [Q_KEY_ADD] = "INSERT INTO signing_keys (kid, alg, created_at, activate_at) "
+                  "VALUES (?1, ?2, ?3, ?4)",
+    [Q_KEY_LIST] = "SELECT kid, alg, created_at, activate_at, retire_at FROM signing_keys "
+                   "ORDER BY created_at, rowid",
+    [Q_KEY_RETIRE] = "UPDATE signing_keys SET retire_at = ?2 WHERE kid = ?1",
     [Q_IA_ADD] = "INSERT INTO interactions (" IA_COLS ") VALUES (?1, ?2, ?3, ?4, ?5)",
     [Q_IA_GET] = "SELECT " IA_COLS " FROM interactions WHERE id_hash = ?1",
     [Q_IA_DELETE] = "DELETE FROM interactions WHERE id_hash = ?1",
@@ -1004,7 +1007,8 @@ out:
 /* --- signing keys ------------------------------------------------------------------------ */
 
 static int
-sq_key_add(void *impl, const char *kid, const char *alg, int64_t created_at)
+sq_key_add(void *impl, const char *kid, const char *alg, int64_t created_at,
+    int64_t activate_at)
 {
     struct sq *b = impl;
     sqlite3_stmt *s = NULL;
@@ -1017,6 +1021,7 @@ sq_key_add(void *impl, const char *kid, const char *alg, int64_t created_at)
     sq_bind_text(s, 1, kid, &brc);
     sq_bind_text(s, 2, alg, &brc);
     sq_bind_int(s, 3, created_at, &brc);
+    sq_bind_int(s, 4, activate_at, &brc);
     if ((rc = sq_bound(b, "key_add", brc)) != GH_OK)
         goto out;
     if ((rc = sq_step_done(b, s, "key_add")) != GH_OK)
@@ -1054,6 +1059,8 @@ sq_key_list(void *impl, struct key_meta **out, size_t *n)
         list[len].kid = sq_col_str(s, 0);
         list[len].alg = sq_col_str(s, 1);
         list[len].created_at = sqlite3_column_int64(s, 2);
+        list[len].activate_at = sqlite3_column_int64(s, 3);
+        list[len].retire_at = sqlite3_column_int64(s, 4); /* NULL reads as 0: never */
         len++;
     }
     if (src != SQLITE_DONE) {
@@ -1067,6 +1074,12 @@ out:
     sq_done(s);
     store_key_list_free(list, len);
     return rc;
+}
+
+static int
+sq_key_retire(void *impl, const char *kid, int64_t retire_at)
+{
+    return sq_write_keyed(impl, Q_KEY_RETIRE, "key_retire", NULL, kid, retire_at);
 }
 
 /* --- helpers of the other store_sqlite_*.c files ----------------------------------------- */
@@ -1234,6 +1247,7 @@ const struct store_ops store_sqlite_ops = {
     .client_delete = sq_client_delete,
     .key_add = sq_key_add,
     .key_list = sq_key_list,
+    .key_retire = sq_key_retire,
     .interaction_add = sq_interaction_add,
     .interaction_get = sq_interaction_get,
     .interaction_take = sq_interaction_take,

@@ -246,6 +246,7 @@ row_client(sqlite3_stmt *s, const char *op, struct client **out, int64_t *id)
     c->consent = sqlite3_column_int(s, 12) != 0;
     c->pkce_required = sqlite3_column_int(s, 13) != 0;
     c->signing_alg = sq_col_str(s, 14);
+    c->jwks_uri = sq_col_str(s, 15);
     if (!client_signing_alg_ok(c->signing_alg)) {
         log_err("store_error", "op=%s rc=0 msg=\"client row %lld: unknown signing_alg\"", op,
             (long long)*id);
@@ -323,6 +324,7 @@ sq_client_add(void *impl, const struct client *c)
     sq_bind_int(s, 12, c->consent ? 1 : 0, &brc);
     sq_bind_int(s, 13, c->pkce_required ? 1 : 0, &brc);
     sq_bind_text(s, 14, c->signing_alg ? c->signing_alg : client_signing_algs[0], &brc);
+    sq_bind_text(s, 15, c->jwks_uri, &brc);
     if ((rc = sq_bound(b, "client_add", brc)) != GH_OK)
         goto out;
     if ((rc = sq_step_done(b, s, "client_add")) != GH_OK)

@@ -41,6 +41,7 @@ enum q_id {
     Q_CLIENT_DELETE,
     Q_KEY_ADD,
     Q_KEY_LIST,
+    Q_KEY_RETIRE,
     Q_IA_ADD,
     Q_IA_GET,
     Q_IA_DELETE,

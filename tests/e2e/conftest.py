@@ -66,21 +66,22 @@ def ready(gh) -> Gatehouse:
 
 @pytest.fixture
 def start_server(gh):
-    """start_server(*serve_args, issuer=None, env=None, init=True, wait=True) -> Server.
+    """start_server(*serve_args, issuer=None, env=None, init=True, wait=True, tls_ca=None)
+    -> Server (tls_ca: reach it over https, trusting that certificate file).
     Runs `init` first (unless init=False or the database exists) and waits for the port file
     and a 200 from /healthz. At the end of the test every server still running gets SIGTERM
     and must exit 0 within 15 s."""
     servers = []
 
     def start(*args, issuer=None, env=None, init=True, init_args=(), wait=True,
-              listen="127.0.0.1:0"):
+              listen="127.0.0.1:0", tls_ca=None):
         if init and not gh.db.exists():
             if init_args:
                 gh.init(*init_args)
             else:
                 gh.init_copy()
         s = Server(gh, args, env=env, listen=listen, name=f"serve{len(servers)}",
-                   issuer=issuer)
+                   issuer=issuer, tls_ca=tls_ca)
         servers.append(s)
         if wait:
             s.wait_ready()

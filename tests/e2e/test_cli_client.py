@@ -370,7 +370,7 @@ def test_confidential_client_credentials_client(ready):
 
 def test_private_key_jwt_requires_jwks(ready):
     line = ready.fails("client", "add", "svc", "--auth-method", "private_key_jwt",
-                       "--grant-types", "client_credentials")
+                       "--grant-types", "client_credentials", rc=2)   # a usage error
     assert "jwks" in line.lower(), line
     assert ready.clients() == []
 

@@ -43,8 +43,10 @@ def test_init_makes_one_signing_key_per_alg_rs256_es256_ps256(ready):
     assert sorted(k["alg"] for k in keys) == ["ES256", "PS256", "RS256"]
     assert len({k["kid"] for k in keys}) == 3
     for k in keys:
-        assert set(k) == {"kid", "alg", "created_at", "signing"}
-        assert k["signing"] is True
+        assert set(k) == {"kid", "alg", "state", "created_at", "activate_at", "retire_at",
+                          "remove_at", "signing"}
+        assert k["signing"] is True and k["state"] == "active"
+        assert k["activate_at"] is None and k["retire_at"] is None   # signs since creation
         assert B64URL43.match(k["kid"]), k["kid"]
         assert RFC3339_UTC.match(k["created_at"]), k["created_at"]
 

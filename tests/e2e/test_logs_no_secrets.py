@@ -4,8 +4,9 @@ wrong passwords, for real and unknown users), throttling, consent-free code flow
 redemption and a replayed code, refresh rotation and reuse, userinfo, introspection and
 revocation, client_credentials with client_secret_basic and client_secret_post, a wrong client
 secret, logout, and the CLI (user add, passwd, client add, rotate-secret). Then its stderr (the
-log and the access log) and the CLI's stderr are searched for every one of those values, whole
-and by a distinctive piece (a log field is cut at 128 bytes, so a prefix could leak alone)."""
+log and the access log), the audit log (server and CLI) and the CLI's stderr are searched for
+every one of those values, whole and by a distinctive piece (a log field is cut at 128 bytes,
+so a prefix could leak alone)."""
 import pytest
 
 pytest.register_assert_rewrite("oidc")
@@ -29,6 +30,9 @@ def pieces(value: str):
 
 
 def test_a_full_run_logs_no_secret(gh, start_server, users_template):
+    # the audit log of the server and of every CLI command below (the setting by environment)
+    audit = gh.root / "audit.log"
+    gh.env["GATEHOUSE_AUDIT_LOG"] = str(audit)
     op = start_op(gh, start_server, users_template,
                   env={"GATEHOUSE_LOG_LEVEL": "debug", "GATEHOUSE_ACCESS_LOG": "on"})
     secrets = {}
@@ -106,6 +110,10 @@ def test_a_full_run_logs_no_secret(gh, start_server, users_template):
 
     op.server.stop()
     logs = op.server.stderr()
+    audit_text = audit.read_text("utf-8")
+    assert '"type":"token_issued"' in audit_text and '"type":"login_failure"' in audit_text \
+        and '"type":"user_password_changed"' in audit_text, "the audit log has the events"
+    logs += audit_text
     assert "token_issued" in logs and "login_fail" in logs and 'path="/token"' in logs, \
         "the server logged at debug level with the access log"
     cli_err = "".join(err for _, _, err in op.gh.history)

@@ -62,7 +62,7 @@ setup(void)
             fprintf(stderr, "fuzz_jwt: keys_generate: %s\n", err);
             abort();
         }
-        refs[i] = (struct key_ref){ kids[i], (enum key_alg)i, (int64_t)i };
+        refs[i] = (struct key_ref){ kids[i], (enum key_alg)i, (int64_t)i, 0, 0 };
     }
     if (keys_ring_load(dir, refs, KEY_ALG_COUNT, &ring, err, sizeof(err)) != GH_OK) {
         fprintf(stderr, "fuzz_jwt: keys_ring_load: %s\n", err);

@@ -165,12 +165,15 @@ class Gatehouse:
 
 
 class Server:
-    """`gatehouse serve --listen 127.0.0.1:0 --port-file F ARGS` in the background."""
+    """`gatehouse serve --listen 127.0.0.1:0 --port-file F ARGS` in the background. With
+    tls_ca (the path of a CA or self-signed certificate) the server is reached over https and
+    its certificate verified against that file; the --tls-cert/--tls-key flags are in ARGS."""
 
     def __init__(self, gh: Gatehouse, args, env=None, listen="127.0.0.1:0", name="serve",
-                 issuer=None):
+                 issuer=None, tls_ca=None):
         self.gh = gh
         self.issuer = issuer
+        self.tls_ca = str(tls_ca) if tls_ca else None
         self.port_file = gh.root / f"{name}.port"
         self.stderr_path = gh.root / f"{name}.stderr"
         self.stdout_path = gh.root / f"{name}.stdout"
@@ -187,11 +190,13 @@ class Server:
         self.host = "[::1]" if listen.startswith("[") else "127.0.0.1"
         self.session = requests.Session()
         self.session.trust_env = False         # never a proxy
+        if self.tls_ca:
+            self.session.verify = self.tls_ca
         self.stop_rc = None
 
     @property
     def base(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls_ca else 'http'}://{self.host}:{self.port}"
 
     def stderr(self) -> str:
         return self.stderr_path.read_text("utf-8", "replace")
@@ -252,6 +257,8 @@ class Server:
         try:
             with requests.Session() as s:
                 s.trust_env = False
+                if self.tls_ca:
+                    s.verify = self.tls_ca
                 return s.get(self.base + "/healthz", timeout=5).status_code == 200
         except requests.RequestException:
             return False

@@ -322,10 +322,13 @@ def assert_cookie_attrs(c: SetCookie):
 
 # --- the parties ---------------------------------------------------------------------------
 
-def http_session() -> requests.Session:
+def http_session(server=None) -> requests.Session:
+    """A session for server (an https one: its certificate is trusted, see Server.tls_ca)."""
     s = requests.Session()
     s.trust_env = False                                          # never a proxy
     s.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))  # our own jar only
+    if server is not None and server.tls_ca:
+        s.verify = server.tls_ca
     return s
 
 
@@ -448,7 +451,7 @@ class Browser:
 
     def __init__(self, op):
         self.op = op
-        self.http = http_session()
+        self.http = http_session(op.server)
         self.cookies = {}
         self.last_set_cookies = {}
 
@@ -535,7 +538,7 @@ class OP:
     def __init__(self, gh, server):
         self.gh = gh
         self.server = server
-        self.http = http_session()
+        self.http = http_session(server)
         self.issuer = self.get("/.well-known/openid-configuration").json()["issuer"]
         self._jwks = None
         self.premade = {}          # username -> User already in the data location

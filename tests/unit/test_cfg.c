@@ -150,6 +150,32 @@ test_issuer_rules(void)
     T_EQ_INT(cfg_issuer_check("https://user@id.example.com", &why), GH_EINVAL);
 }
 
+static void
+test_tls_files_go_together_and_need_an_https_issuer(void)
+{
+    struct cfg c;
+    char err[256];
+
+    cfg_defaults(&c);
+    T_EQ_INT(cfg_validate(&c, err, sizeof(err)), GH_OK);
+    T_EQ_INT(cfg_set(&c, "tls_cert", "/etc/gh/cert.pem", err, sizeof(err)), GH_OK);
+    T_EQ_INT(cfg_validate(&c, err, sizeof(err)), GH_EINVAL);   /* a certificate, no key */
+    T_ASSERT(strstr(err, "tls_cert and tls_key") != NULL);
+    T_EQ_INT(cfg_set(&c, "tls_key", "/etc/gh/key.pem", err, sizeof(err)), GH_OK);
+    T_EQ_INT(cfg_validate(&c, err, sizeof(err)), GH_OK);
+    T_EQ_INT(cfg_set(&c, "issuer", "http://127.0.0.1:8443", err, sizeof(err)), GH_OK);
+    T_EQ_INT(cfg_validate(&c, err, sizeof(err)), GH_EINVAL);   /* loopback http, but TLS on */
+    T_ASSERT(strstr(err, "https") != NULL);
+    T_EQ_INT(cfg_set(&c, "issuer", "https://127.0.0.1:8443", err, sizeof(err)), GH_OK);
+    T_EQ_INT(cfg_validate(&c, err, sizeof(err)), GH_OK);
+    free(c.tls_cert);
+    c.tls_cert = NULL;                                          /* a key, no certificate */
+    T_EQ_INT(cfg_validate(&c, err, sizeof(err)), GH_EINVAL);
+    T_ASSERT(cfg_key_for_flag("tls-cert", CFG_G_HTTP) != NULL);
+    T_ASSERT(cfg_key_for_flag("tls-key", CFG_G_PW) == NULL);     /* serve only */
+    cfg_free(&c);
+}
+
 int
 main(void)
 {
@@ -162,6 +188,7 @@ main(void)
     T_RUN(test_env_only_for_the_commands_groups);
     T_RUN(test_config_file_errors_name_the_line);
     T_RUN(test_issuer_rules);
+    T_RUN(test_tls_files_go_together_and_need_an_https_issuer);
     {
         char cmd[300];
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);

@@ -284,7 +284,7 @@ decode_part(const char *tok, int part)
 static void
 test_round_trip_each_alg(void)
 {
-    static const enum key_alg algs[] = { KEY_RS256, KEY_PS256, KEY_ES256 };
+    static const enum key_alg algs[] = { KEY_RS256, KEY_PS256, KEY_ES256, 0, 0 };
     static const char *const kids[] = { kid_rs, kid_ps, kid_es };
     json_t *claims = json_pack("{s:s, s:s, s:s, s:I, s:I}", "iss", ISS, "aud", AUD, "sub",
         "u1", "iat", (json_int_t)NOW, "exp", (json_int_t)(NOW + 300));
@@ -621,7 +621,7 @@ test_tampered_payload_refused(void)
 {
     json_t *claims = json_pack("{s:s, s:s, s:s, s:I}", "iss", ISS, "aud", AUD, "sub", "u1",
         "exp", (json_int_t)(NOW + 300));
-    static const enum key_alg algs[] = { KEY_RS256, KEY_PS256, KEY_ES256 };
+    static const enum key_alg algs[] = { KEY_RS256, KEY_PS256, KEY_ES256, 0, 0 };
 
     for (size_t a = 0; a < 3; a++) {
         char *tok = NULL, *dot1, *dot2, *swapped, *p64;
@@ -655,7 +655,7 @@ test_tampered_signature_refused(void)
 {
     json_t *claims = json_pack("{s:s, s:s, s:I}", "iss", ISS, "aud", AUD, "exp",
         (json_int_t)(NOW + 300));
-    static const enum key_alg algs[] = { KEY_RS256, KEY_PS256, KEY_ES256 };
+    static const enum key_alg algs[] = { KEY_RS256, KEY_PS256, KEY_ES256, 0, 0 };
 
     for (size_t a = 0; a < 3; a++) {
         char *tok = NULL;
@@ -1131,10 +1131,10 @@ make_ring(void)
         fprintf(stderr, "keys_generate: %s\n", err);
         return -1;
     }
-    refs[0] = (struct key_ref){ kid_es_old, KEY_ES256, 1 };
-    refs[1] = (struct key_ref){ kid_rs, KEY_RS256, 2 };
-    refs[2] = (struct key_ref){ kid_ps, KEY_PS256, 3 };
-    refs[3] = (struct key_ref){ kid_es, KEY_ES256, 4 };
+    refs[0] = (struct key_ref){ kid_es_old, KEY_ES256, 1, 0, 0 };
+    refs[1] = (struct key_ref){ kid_rs, KEY_RS256, 2, 0, 0 };
+    refs[2] = (struct key_ref){ kid_ps, KEY_PS256, 3, 0, 0 };
+    refs[3] = (struct key_ref){ kid_es, KEY_ES256, 4, 0, 0 };
     if (keys_ring_load(dir, refs, 4, &ring, err, sizeof(err)) != GH_OK) {
         fprintf(stderr, "keys_ring_load: %s\n", err);
         return -1;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -264,8 +265,8 @@ test_generated_keys_round_trip_to_jwks(void)
     want_kid[2] = es2;
     want_kid[3] = ps;
     {
-        struct key_ref refs[] = { { rs, KEY_RS256, 1 }, { es1, KEY_ES256, 2 },
-            { es2, KEY_ES256, 3 }, { ps, KEY_PS256, 4 } };
+        struct key_ref refs[] = { { rs, KEY_RS256, 1, 0, 0 }, { es1, KEY_ES256, 2, 0, 0 },
+            { es2, KEY_ES256, 3, 0, 0 }, { ps, KEY_PS256, 4, 0, 0 } };
         T_EQ_INT(keys_ring_load(dir, refs, 4, &kr, err, sizeof(err)), GH_OK);
     }
     T_EQ_INT(keys_ring_count(kr), 4);
@@ -332,11 +333,11 @@ test_ring_signature_verifies_with_published_jwk(void)
 {
     const char *dir = fresh_dir();
     char kid[KEYS_KID_MAX + 1], err[256];
-    enum key_alg algs[] = { KEY_RS256, KEY_ES256, KEY_PS256 };
+    enum key_alg algs[] = { KEY_RS256, KEY_ES256, KEY_PS256, 0, 0 };
 
     for (size_t a = 0; a < 3; a++) {
         struct keyring *kr = NULL;
-        struct key_ref r = { kid, algs[a], 1 };
+        struct key_ref r = { kid, algs[a], 1, 0, 0 };
         cjose_err ce;
         cjose_header_t *h;
         cjose_jws_t *jws, *in, *bad;
@@ -474,9 +475,9 @@ test_ring_find_by_kid(void)
     T_EQ_INT(keys_generate(dir, KEY_ES256, a, err, sizeof(err)), GH_OK);
     T_EQ_INT(keys_generate(dir, KEY_ES256, b, err, sizeof(err)), GH_OK);
     T_EQ_INT(keys_generate(dir, KEY_PS256, c, err, sizeof(err)), GH_OK);
-    refs[0] = (struct key_ref){ a, KEY_ES256, 1 };
-    refs[1] = (struct key_ref){ b, KEY_ES256, 2 };
-    refs[2] = (struct key_ref){ c, KEY_PS256, 3 };
+    refs[0] = (struct key_ref){ a, KEY_ES256, 1, 0, 0 };
+    refs[1] = (struct key_ref){ b, KEY_ES256, 2, 0, 0 };
+    refs[2] = (struct key_ref){ c, KEY_PS256, 3, 0, 0 };
     T_EQ_INT(keys_ring_load(dir, refs, 3, &kr, err, sizeof(err)), GH_OK);
     /* a published, no longer signing key is found too */
     T_ASSERT((k = keys_ring_find(kr, a)) != NULL);
@@ -590,7 +591,7 @@ test_missing_key_file_refused(void)
     T_EQ_STR(err, want);
     /* one bad key refuses the whole ring, even after good ones */
     {
-        struct key_ref refs[] = { { kid, KEY_ES256, 1 }, { ghost, KEY_ES256, 2 } };
+        struct key_ref refs[] = { { kid, KEY_ES256, 1, 0, 0 }, { ghost, KEY_ES256, 2, 0, 0 } };
         T_EQ_INT(keys_ring_load(dir, refs, 2, &kr, err, sizeof(err)), GH_ENOTFOUND);
         T_ASSERT(kr == NULL);
     }
@@ -621,7 +622,7 @@ test_ring_refuses_duplicates_oversize_and_too_many(void)
 
     T_EQ_INT(keys_generate(dir, KEY_ES256, kid, err, sizeof(err)), GH_OK);
     for (size_t i = 0; i < GH_MAX_KEYS + 1; i++)
-        refs[i] = (struct key_ref){ kid, KEY_ES256, (int64_t)i };
+        refs[i] = (struct key_ref){ kid, KEY_ES256, (int64_t)i, 0, 0 };
     T_EQ_INT(keys_ring_load(dir, refs, 2, &kr, err, sizeof(err)), GH_EINVAL);
     T_ASSERT(strstr(err, "twice") != NULL);
     T_EQ_INT(keys_ring_load(dir, refs, GH_MAX_KEYS + 1, &kr, err, sizeof(err)), GH_EINVAL);
@@ -763,7 +764,7 @@ test_jwks_check_ec_points(void)
     const char *dir = fresh_dir();
     char kid[KEYS_KID_MAX + 1], err[256], *txt;
     struct keyring *kr = NULL;
-    struct key_ref r = { kid, KEY_ES256, 1 };
+    struct key_ref r = { kid, KEY_ES256, 1, 0, 0 };
     json_t *jwks, *k;
     const char *why;
     char ygood[64], ybad[64];
@@ -836,6 +837,126 @@ test_jwks_check_bounds(void)
     T_EQ_INT(check(doc, &why), GH_OK);
 }
 
+/* --- staged rotation ------------------------------------------------------------------ */
+
+#define HOLD 4000 /* seconds a retired key stays published in these tests */
+
+/* old (active since 100) and nxt (rotated at 1000, activating at 5000): the timeline of
+ * `keys rotate` with cache_max_age + margin = 4000. */
+static void
+test_state_follows_the_rotation_timeline(void)
+{
+    struct key_ref r[] = { { "old", KEY_ES256, 100, 100, 0 }, { "nxt", KEY_ES256, 1000, 5000, 0 },
+        { "rs", KEY_RS256, 100, 100, 0 } };
+    struct key_dates d;
+
+    T_EQ_INT(keys_state_at(r, 3, 0, 99, HOLD, NULL), KEY_NEXT);
+    T_EQ_INT(keys_state_at(r, 3, 0, 1000, HOLD, &d), KEY_ACTIVE);
+    T_EQ_INT(d.activate_at, 100);
+    T_EQ_INT(d.retire_at, 5000);        /* scheduled by the next key */
+    T_EQ_INT(d.remove_at, 5000 + HOLD);
+    T_EQ_INT(keys_state_at(r, 3, 1, 1000, HOLD, &d), KEY_NEXT);
+    T_EQ_INT(d.retire_at, 0);
+    T_EQ_INT(d.remove_at, 0);
+    T_EQ_INT(keys_state_at(r, 3, 1, 4999, HOLD, NULL), KEY_NEXT);
+    T_EQ_INT(keys_state_at(r, 3, 0, 4999, HOLD, NULL), KEY_ACTIVE);
+    /* the switch happens at one instant for both keys */
+    T_EQ_INT(keys_state_at(r, 3, 1, 5000, HOLD, NULL), KEY_ACTIVE);
+    T_EQ_INT(keys_state_at(r, 3, 0, 5000, HOLD, NULL), KEY_RETIRED);
+    T_EQ_INT(keys_state_at(r, 3, 0, 5000 + HOLD - 1, HOLD, NULL), KEY_RETIRED);
+    T_EQ_INT(keys_state_at(r, 3, 0, 5000 + HOLD, HOLD, NULL), KEY_REMOVED);
+    /* another alg is untouched */
+    T_EQ_INT(keys_state_at(r, 3, 2, 100000, HOLD, NULL), KEY_ACTIVE);
+    T_EQ_INT(keys_next_change(r, 3, 1000, HOLD), 5000);
+    T_EQ_INT(keys_next_change(r, 3, 5000, HOLD), 5000 + HOLD);
+    T_EQ_INT(keys_next_change(r, 3, 5000 + HOLD, HOLD), 0);
+}
+
+static void
+test_state_hand_retirement(void)
+{
+    /* a active, b active later and retired by hand at 3000: a stays retired (never revived) */
+    struct key_ref r[] = { { "a", KEY_RS256, 1, 1, 0 }, { "b", KEY_RS256, 2, 2000, 3000 },
+        { "c", KEY_RS256, 3, 2500, 0 } };
+    /* a next key retired before it activated supersedes nothing */
+    struct key_ref q[] = { { "a", KEY_RS256, 1, 1, 0 }, { "n", KEY_RS256, 2, 5000, 3000 } };
+
+    T_EQ_INT(keys_state_at(r, 3, 1, 2200, HOLD, NULL), KEY_ACTIVE);
+    T_EQ_INT(keys_state_at(r, 3, 2, 2600, HOLD, NULL), KEY_ACTIVE);
+    T_EQ_INT(keys_state_at(r, 3, 1, 2600, HOLD, NULL), KEY_RETIRED);
+    T_EQ_INT(keys_state_at(r, 3, 0, 2600, HOLD, NULL), KEY_RETIRED);
+    T_EQ_INT(keys_state_at(q, 2, 1, 2999, HOLD, NULL), KEY_NEXT);
+    T_EQ_INT(keys_state_at(q, 2, 1, 3000, HOLD, NULL), KEY_RETIRED);
+    T_EQ_INT(keys_state_at(q, 2, 0, 6000, HOLD, NULL), KEY_ACTIVE);
+    T_EQ_INT(keys_state_at(q, 2, 1, 3000 + HOLD, HOLD, NULL), KEY_REMOVED);
+    /* retired in the second it activated: the key before it is not revived */
+    q[1].retire_at = 5000;
+    T_EQ_INT(keys_state_at(q, 2, 0, 5000, HOLD, NULL), KEY_RETIRED);
+    T_EQ_INT(keys_state_at(q, 2, 1, 5000, HOLD, NULL), KEY_RETIRED);
+}
+
+/* At every second of a long run of rotations exactly one key per alg is active, and a key
+ * never goes back to an earlier state. */
+static void
+test_state_one_active_key_and_monotonic(void)
+{
+    struct key_ref r[6];
+    static const char *const kids[] = { "k0", "k1", "k2", "k3", "k4", "k5" };
+    enum key_state last[6] = { KEY_NEXT, KEY_NEXT, KEY_NEXT, KEY_NEXT, KEY_NEXT, KEY_NEXT };
+
+    for (int i = 0; i < 6; i++)
+        r[i] = (struct key_ref){ kids[i], KEY_ES256, i * 1000, i == 0 ? 0 : i * 1000 + 500, 0 };
+    r[3].retire_at = 3300; /* retired by hand before it activates at 3500 */
+    for (int64_t t = 0; t < 12000; t += 50) {
+        int active = 0;
+        for (size_t i = 0; i < 6; i++) {
+            enum key_state st = keys_state_at(r, 6, i, t, HOLD, NULL);
+            active += st == KEY_ACTIVE;
+            T_ASSERT(st >= last[i]);
+            last[i] = st;
+        }
+        T_EQ_INT(active, 1);
+    }
+    T_EQ_INT(last[3], KEY_REMOVED);
+}
+
+static void
+test_ring_signer_by_time_and_removed_keys_unpublished(void)
+{
+    const char *dir = fresh_dir();
+    char a[KEYS_KID_MAX + 1], b[KEYS_KID_MAX + 1], c[KEYS_KID_MAX + 1], err[256];
+    struct keyring *kr = NULL;
+    int64_t now = time(NULL);
+    json_t *jwks;
+
+    T_EQ_INT(keys_generate(dir, KEY_ES256, a, err, sizeof(err)), GH_OK);
+    T_EQ_INT(keys_generate(dir, KEY_ES256, b, err, sizeof(err)), GH_OK);
+    T_EQ_INT(keys_generate(dir, KEY_ES256, c, err, sizeof(err)), GH_OK);
+    {
+        /* a: removed long ago (its file may be gone); b: active; c: next in 100 s */
+        struct key_ref refs[] = { { a, KEY_ES256, 1, 1, 0 },
+            { b, KEY_ES256, 2, now - 2 * HOLD, 0 }, { c, KEY_ES256, 3, now + 100, 0 } };
+        keys_remove_file(dir, a);
+        T_EQ_INT(keys_ring_load_staged(dir, refs, 3, HOLD, &kr, err, sizeof(err)), GH_OK);
+    }
+    T_EQ_INT(keys_ring_count(kr), 2);
+    T_EQ_STR(keys_kid(keys_ring_signer_at(kr, KEY_ES256, now)), b);
+    T_EQ_STR(keys_kid(keys_ring_signer(kr, KEY_ES256)), b);
+    T_EQ_STR(keys_kid(keys_ring_signer_at(kr, KEY_ES256, now + 99)), b);
+    T_EQ_STR(keys_kid(keys_ring_signer_at(kr, KEY_ES256, now + 100)), c);
+    T_ASSERT(keys_ring_signer_at(kr, KEY_RS256, now) == NULL);
+    T_ASSERT(keys_ring_find(kr, a) == NULL);
+    T_ASSERT(keys_ring_find(kr, b) != NULL);
+    T_ASSERT(keys_ring_find(kr, c) != NULL);   /* next keys are published */
+    T_EQ_INT(keys_ring_next_change(kr, now), now + 100);
+    jwks = keys_ring_jwks(kr);
+    T_EQ_INT(json_array_size(json_object_get(jwks, "keys")), 2);
+    T_EQ_STR(json_string_value(json_object_get(json_array_get(json_object_get(jwks, "keys"), 1),
+        "kid")), c);
+    json_decref(jwks);
+    keys_ring_free(kr);
+}
+
 int
 main(void)
 {
@@ -870,6 +991,10 @@ main(void)
     T_RUN(test_jwks_check_rejects_weak_or_bogus_numbers);
     T_RUN(test_jwks_check_ec_points);
     T_RUN(test_jwks_check_bounds);
+    T_RUN(test_state_follows_the_rotation_timeline);
+    T_RUN(test_state_hand_retirement);
+    T_RUN(test_state_one_active_key_and_monotonic);
+    T_RUN(test_ring_signer_by_time_and_removed_keys_unpublished);
     rm_rf(root);
     return t_done();
 }
