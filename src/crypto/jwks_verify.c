@@ -14,7 +14,6 @@
  * except that here a JWK without an "alg" verifies any alg of its kty, and an ES256 signature
  * with a high S is accepted (it authenticates the same claims; only our own signer promises low
  * S, and jwt.c relies on that). */
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -59,21 +58,6 @@ struct jwks {
     struct pubkey *k;
     size_t n;
 };
-
-static void
-set_why(char *why, size_t whysz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void
-set_why(char *why, size_t whysz, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!why || whysz == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(why, whysz, fmt, ap);
-    va_end(ap);
-}
 
 /* --- loading the set -------------------------------------------------------------------- */
 
@@ -314,16 +298,16 @@ jwks_load(const json_t *set, struct jwks **out, char *why, size_t whysz)
 
     *out = NULL;
     if (!json_is_object(set)) {
-        set_why(why, whysz, "the key set is not a JSON object");
+        str_fmt(why, whysz, "the key set is not a JSON object");
         return GH_EINVAL;
     }
     keys = json_object_get(set, "keys");
     if (!json_is_array(keys)) {
-        set_why(why, whysz, "the key set has no \"keys\" array");
+        str_fmt(why, whysz, "the key set has no \"keys\" array");
         return GH_EINVAL;
     }
     if ((n = json_array_size(keys)) > GH_MAX_KEYS) {
-        set_why(why, whysz, "the key set holds %zu keys; at most %d are accepted", n,
+        str_fmt(why, whysz, "the key set holds %zu keys; at most %d are accepted", n,
             GH_MAX_KEYS);
         return GH_EINVAL;
     }
@@ -335,13 +319,13 @@ jwks_load(const json_t *set, struct jwks **out, char *why, size_t whysz)
         if (r == GH_ENOTFOUND)
             continue;
         if (r != GH_OK) {
-            set_why(why, whysz, "key %zu of the key set: %s", i + 1, w ? w : "invalid");
+            str_fmt(why, whysz, "key %zu of the key set: %s", i + 1, w ? w : "invalid");
             goto out;
         }
         ks->n++;
     }
     if (ks->n == 0) {
-        set_why(why, whysz, "the key set holds no RSA or P-256 signing key");
+        str_fmt(why, whysz, "the key set holds no RSA or P-256 signing key");
         goto out;
     }
     *out = ks;
@@ -360,16 +344,16 @@ jwks_parse(const char *json, size_t len, struct jwks **out, char *why, size_t wh
 
     *out = NULL;
     if (!json || len == 0) {
-        set_why(why, whysz, "the key set is empty");
+        str_fmt(why, whysz, "the key set is empty");
         return GH_EINVAL;
     }
     if (len > GH_MAX_JWKS) {
-        set_why(why, whysz, "the key set is larger than %d bytes", GH_MAX_JWKS);
+        str_fmt(why, whysz, "the key set is larger than %d bytes", GH_MAX_JWKS);
         return GH_ETOOBIG;
     }
     /* RFC 8725 §3.9 spirit: no duplicate members, so no two readings of one document */
     if (!(root = json_loadb(json, len, JSON_REJECT_DUPLICATES, NULL))) {
-        set_why(why, whysz, "the key set is not valid JSON (or has duplicate members)");
+        str_fmt(why, whysz, "the key set is not valid JSON (or has duplicate members)");
         return GH_EINVAL;
     }
     rc = jwks_load(root, out, why, whysz);
@@ -389,7 +373,7 @@ check_header(json_t *h, enum key_alg *alg, const char **kid, char *why, size_t w
 
     *kid = NULL;
     if (!json_is_object(h)) {
-        set_why(why, whysz, "the header is not a JSON object");
+        str_fmt(why, whysz, "the header is not a JSON object");
         return GH_EINVAL;
     }
     json_object_foreach(h, name, v) {
@@ -399,36 +383,36 @@ check_header(json_t *h, enum key_alg *alg, const char **kid, char *why, size_t w
          * the token; crit (RFC 7515 §4.1.11) would bind us to extensions we do not know */
         if (str_eq(name, "jwk") || str_eq(name, "jku") || str_eq(name, "x5u") ||
             str_eq(name, "x5c") || str_eq(name, "crit"))
-            set_why(why, whysz, "the header carries a key, a key URL or critical extensions");
+            str_fmt(why, whysz, "the header carries a key, a key URL or critical extensions");
         else
-            set_why(why, whysz, "the header has a member other than alg, kid and typ");
+            str_fmt(why, whysz, "the header has a member other than alg, kid and typ");
         return GH_EDENIED;
     }
     if (!(a = json_string_value(json_object_get(h, "alg")))) {
-        set_why(why, whysz, "alg missing or not a string");
+        str_fmt(why, whysz, "alg missing or not a string");
         return GH_EINVAL;
     }
     /* RFC 8725 §3.1: "none", HS256, "rs256", … are not on the list */
     if (keys_alg_parse(a, alg) != GH_OK) {
-        set_why(why, whysz, "alg %.32s is not allowed (RS256, PS256, ES256 only)", a);
+        str_fmt(why, whysz, "alg %.32s is not allowed (RS256, PS256, ES256 only)", a);
         return GH_EDENIED;
     }
     if ((v = json_object_get(h, "kid"))) {
         if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
-            set_why(why, whysz, "kid not a string");
+            str_fmt(why, whysz, "kid not a string");
             return GH_EINVAL;
         }
         *kid = json_string_value(v);
     }
     v = json_object_get(h, "typ");
     if (v && !json_is_string(v)) {
-        set_why(why, whysz, "typ not a string");
+        str_fmt(why, whysz, "typ not a string");
         return GH_EINVAL;
     }
     /* RFC 9068 §4, RFC 8725 §3.11: explicit typing keeps an ID token (typ JWT) or any other JWT
      * signed with the same keys from passing as an access token */
     if (!v || !jwt_typ_eq(json_string_value(v), "at+jwt")) {
-        set_why(why, whysz, "typ is %.32s, not at+jwt (not an access token)",
+        str_fmt(why, whysz, "typ is %.32s, not at+jwt (not an access token)",
             v ? json_string_value(v) : "missing");
         return GH_EDENIED;
     }
@@ -455,11 +439,11 @@ find_key(const struct jwks *ks, const char *kid, enum key_alg alg, const struct 
     *out = NULL;
     if (!kid) {
         if (ks->n != 1) {
-            set_why(why, whysz, "the token has no kid and the key set holds %zu keys", ks->n);
+            str_fmt(why, whysz, "the token has no kid and the key set holds %zu keys", ks->n);
             return GH_EDENIED;
         }
         if (!key_fits(&ks->k[0], alg)) {
-            set_why(why, whysz, "alg %s does not fit the key", keys_alg_name(alg));
+            str_fmt(why, whysz, "alg %s does not fit the key", keys_alg_name(alg));
             return GH_EDENIED;
         }
         *out = &ks->k[0];
@@ -475,16 +459,16 @@ find_key(const struct jwks *ks, const char *kid, enum key_alg alg, const struct 
         }
     }
     if (named == 0) {
-        set_why(why, whysz, "no key in the key set has kid %.64s", kid);
+        str_fmt(why, whysz, "no key in the key set has kid %.64s", kid);
         return GH_ENOTFOUND;
     }
     if (fit == 0) {
-        set_why(why, whysz, "alg %s does not fit the key kid %.64s names", keys_alg_name(alg),
+        str_fmt(why, whysz, "alg %s does not fit the key kid %.64s names", keys_alg_name(alg),
             kid);
         return GH_EDENIED;
     }
     if (fit > 1) {
-        set_why(why, whysz, "kid %.64s names several keys for %s", kid, keys_alg_name(alg));
+        str_fmt(why, whysz, "kid %.64s names several keys for %s", kid, keys_alg_name(alg));
         return GH_EDENIED;
     }
     *out = hit;
@@ -502,9 +486,9 @@ verify_sig(const struct pubkey *k, enum key_alg alg, const char *tbs, size_t tbs
     int rc = cry_verify_jws_sig(k->pkey, alg, false, tbs, tbslen, sig, siglen, &w);
 
     if (rc == GH_EDENIED)
-        set_why(why, whysz, strcmp(w, "bad signature") == 0 ? "%s" : "bad signature (%s)", w);
+        str_fmt(why, whysz, strcmp(w, "bad signature") == 0 ? "%s" : "bad signature (%s)", w);
     else if (rc != GH_OK)
-        set_why(why, whysz, "the crypto library failed (see the log)");
+        str_fmt(why, whysz, "the crypto library failed (see the log)");
     return rc;
 }
 
@@ -531,7 +515,7 @@ check_aud(const json_t *aud, const char *want, char *why, size_t whysz)
     if (!aud) {
         if (!want)
             return GH_OK;
-        set_why(why, whysz, "the token has no aud; expected %.200s", want);
+        str_fmt(why, whysz, "the token has no aud; expected %.200s", want);
         return GH_EDENIED;
     }
     if (json_is_string(aud)) {
@@ -539,17 +523,17 @@ check_aud(const json_t *aud, const char *want, char *why, size_t whysz)
     } else if (json_is_array(aud)) {
         json_array_foreach(aud, i, v) {
             if (!json_is_string(v)) {
-                set_why(why, whysz, "aud array holds a non-string");
+                str_fmt(why, whysz, "aud array holds a non-string");
                 return GH_EINVAL;
             }
             found = found || str_eq(json_string_value(v), want);
         }
     } else {
-        set_why(why, whysz, "aud is neither a string nor an array");
+        str_fmt(why, whysz, "aud is neither a string nor an array");
         return GH_EINVAL;
     }
     if (want && !found) {
-        set_why(why, whysz, "aud does not contain %.200s", want);
+        str_fmt(why, whysz, "aud does not contain %.200s", want);
         return GH_EDENIED;
     }
     return GH_OK;
@@ -568,20 +552,20 @@ check_claims(const json_t *c, const struct jwks_expect *ex, char *why, size_t wh
 
     /* RFC 9068 §2.2: exp is required; NumericDate as an integer, which is all gatehouse writes */
     if (!json_is_integer(exp)) {
-        set_why(why, whysz, "exp missing or not an integer");
+        str_fmt(why, whysz, "exp missing or not an integer");
         return GH_EINVAL;
     }
     if ((nbf && !json_is_integer(nbf)) || (iat && !json_is_integer(iat))) {
-        set_why(why, whysz, "nbf or iat not an integer");
+        str_fmt(why, whysz, "nbf or iat not an integer");
         return GH_EINVAL;
     }
     if (!json_is_string(iss)) {
-        set_why(why, whysz, "iss missing or not a string");
+        str_fmt(why, whysz, "iss missing or not a string");
         return GH_EINVAL;
     }
     /* RFC 9068 §4: iss must match exactly (no normalisation: a trailing '/' is another issuer) */
     if (!str_eq(json_string_value(iss), ex->iss)) {
-        set_why(why, whysz, "iss is %.120s, not %.120s", json_string_value(iss), ex->iss);
+        str_fmt(why, whysz, "iss is %.120s, not %.120s", json_string_value(iss), ex->iss);
         return GH_EDENIED;
     }
     if ((rc = check_aud(json_object_get(c, "aud"), ex->aud, why, whysz)) != GH_OK)
@@ -589,19 +573,19 @@ check_claims(const json_t *c, const struct jwks_expect *ex, char *why, size_t wh
     /* RFC 7519 §4.1.5: not before nbf; an iat in the future means a clock or a forger is off */
     if (nbf && (int64_t)json_integer_value(nbf) > late) {
         clock_fmt((int64_t)json_integer_value(nbf), t1, sizeof(t1));
-        set_why(why, whysz, "not valid before %s (nbf)", t1);
+        str_fmt(why, whysz, "not valid before %s (nbf)", t1);
         return GH_EDENIED;
     }
     if (iat && (int64_t)json_integer_value(iat) > late) {
         clock_fmt((int64_t)json_integer_value(iat), t1, sizeof(t1));
-        set_why(why, whysz, "issued in the future (iat %s)", t1);
+        str_fmt(why, whysz, "issued in the future (iat %s)", t1);
         return GH_EDENIED;
     }
     /* RFC 7519 §4.1.4: only before exp (plus leeway) */
     if ((int64_t)json_integer_value(exp) <= early) {
         clock_fmt((int64_t)json_integer_value(exp), t1, sizeof(t1));
         clock_fmt(ex->now, t2, sizeof(t2));
-        set_why(why, whysz, "expired at %s (now %s)", t1, t2);
+        str_fmt(why, whysz, "expired at %s (now %s)", t1, t2);
         return GH_EEXPIRED;
     }
     return GH_OK;
@@ -620,27 +604,27 @@ jwks_verify_at(const struct jwks *ks, const char *token, size_t len,
     int rc = GH_EINVAL, drc;
 
     *claims = NULL;
-    set_why(why, whysz, "malformed");
+    str_fmt(why, whysz, "malformed");
     if (!ks || !ex || !ex->iss) {
-        set_why(why, whysz, "no key set or issuer to check against");
+        str_fmt(why, whysz, "no key set or issuer to check against");
         return GH_EINVAL;
     }
     if (!token || len == 0 || len > GH_MAX_JWT_LEN) {
-        set_why(why, whysz, "the token is empty or longer than %d bytes", GH_MAX_JWT_LEN);
+        str_fmt(why, whysz, "the token is empty or longer than %d bytes", GH_MAX_JWT_LEN);
         goto out;
     }
     /* RFC 7515 §7.1: exactly three parts; '.' is outside the base64url alphabet */
     if (!(d1 = memchr(token, '.', len)) ||
         !(d2 = memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - token))) ||
         memchr(d2 + 1, '.', len - (size_t)(d2 + 1 - token))) {
-        set_why(why, whysz, "not a JWS in compact form (three dot-separated parts)");
+        str_fmt(why, whysz, "not a JWS in compact form (three dot-separated parts)");
         goto out;
     }
     /* strict base64url, then JSON without duplicate members (RFC 8725 §3.9: no parser
      * differentials between us and whoever signed) */
     if (b64url_decode(token, (size_t)(d1 - token), hbuf, sizeof(hbuf), &hlen) != GH_OK ||
         !(hdr = json_loadb((const char *)hbuf, hlen, JSON_REJECT_DUPLICATES, NULL))) {
-        set_why(why, whysz, "the header is not base64url-encoded JSON");
+        str_fmt(why, whysz, "the header is not base64url-encoded JSON");
         goto out;
     }
     if ((rc = check_header(hdr, &alg, &kid, why, whysz)) != GH_OK)
@@ -649,17 +633,17 @@ jwks_verify_at(const struct jwks *ks, const char *token, size_t len,
         goto out;
     rc = GH_EINVAL;
     if (b64url_decode(d1 + 1, (size_t)(d2 - d1 - 1), pbuf, sizeof(pbuf), &plen) != GH_OK) {
-        set_why(why, whysz, "the payload is not base64url");
+        str_fmt(why, whysz, "the payload is not base64url");
         goto out;
     }
     drc = b64url_decode(d2 + 1, len - (size_t)(d2 + 1 - token), sig, sizeof(sig), &siglen);
     if (drc == GH_ETOOBIG) {
         rc = GH_EDENIED;
-        set_why(why, whysz, "bad signature (longer than any key makes)");
+        str_fmt(why, whysz, "bad signature (longer than any key makes)");
         goto out;
     }
     if (drc != GH_OK || siglen == 0) {
-        set_why(why, whysz, "the signature is not base64url or empty");
+        str_fmt(why, whysz, "the signature is not base64url or empty");
         goto out;
     }
     /* RFC 7515 §5.2: the signing input is the first two parts as sent */
@@ -669,7 +653,7 @@ jwks_verify_at(const struct jwks *ks, const char *token, size_t len,
     rc = GH_EINVAL;
     if (!(pl = json_loadb((const char *)pbuf, plen, JSON_REJECT_DUPLICATES, NULL)) ||
         !json_is_object(pl)) {
-        set_why(why, whysz, "the payload is not a JSON object");
+        str_fmt(why, whysz, "the payload is not a JSON object");
         goto out;
     }
     if ((rc = check_claims(pl, ex, why, whysz)) != GH_OK)

@@ -286,33 +286,33 @@ extract_parts(const EVP_PKEY *pkey, enum key_alg alg, bool priv, struct parts *p
         /* "RSA" only: an RSA-PSS key (restricted to PSS by its parameters) is refused too,
          * it would not match the plain RSA JWK we publish */
         if (!EVP_PKEY_is_a(pkey, "RSA")) {
-            cry_set_err(why, whysz, "holds a key of type %s; %s needs RSA",
+            str_fmt(why, whysz, "holds a key of type %s; %s needs RSA",
                 EVP_PKEY_get0_type_name(pkey) ? EVP_PKEY_get0_type_name(pkey) : "unknown",
                 keys_alg_name(alg));
             goto out;
         }
         bits = EVP_PKEY_get_bits(pkey);
         if (bits < GH_RSA_BITS_MIN) {
-            cry_set_err(why, whysz, "RSA key has %d bits; at least %d are required", bits,
+            str_fmt(why, whysz, "RSA key has %d bits; at least %d are required", bits,
                 GH_RSA_BITS_MIN);
             goto out;
         }
         /* jwt.c's signature buffers hold KEYS_SIG_MAX bytes */
         if (bits > KEYS_RSA_BITS_MAX) {
-            cry_set_err(why, whysz, "RSA key has %d bits; at most %d are supported", bits,
+            str_fmt(why, whysz, "RSA key has %d bits; at most %d are supported", bits,
                 KEYS_RSA_BITS_MAX);
             goto out;
         }
         /* cjose (and RFC 7518 "oth" aside, most verifiers) handle two-prime keys only */
         if (EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_FACTOR3, &extra) == 1) {
             BN_clear_free(extra);
-            cry_set_err(why, whysz, "multi-prime RSA keys are not supported");
+            str_fmt(why, whysz, "multi-prime RSA keys are not supported");
             goto out;
         }
         ERR_clear_error();
         for (size_t i = 0; i < (priv ? (size_t)P_COUNT : 2); i++) {
             if (!get_bn(pkey, rsa_names[i], 0, &pt->v[i])) {
-                cry_set_err(why, whysz, "cannot read RSA parameter %s (%s)", rsa_names[i],
+                str_fmt(why, whysz, "cannot read RSA parameter %s (%s)", rsa_names[i],
                     cry_errs(detail, sizeof(detail)));
                 goto out;
             }
@@ -323,32 +323,32 @@ extract_parts(const EVP_PKEY *pkey, enum key_alg alg, bool priv, struct parts *p
         int nid;
 
         if (!EVP_PKEY_is_a(pkey, "EC")) {
-            cry_set_err(why, whysz, "holds a key of type %s; ES256 needs EC",
+            str_fmt(why, whysz, "holds a key of type %s; ES256 needs EC",
                 EVP_PKEY_get0_type_name(pkey) ? EVP_PKEY_get0_type_name(pkey) : "unknown");
             goto out;
         }
         if (EVP_PKEY_get_group_name(pkey, grp, sizeof(grp), &glen) != 1) {
             ERR_clear_error();
-            cry_set_err(why, whysz, "EC key has no named curve; P-256 is required");
+            str_fmt(why, whysz, "EC key has no named curve; P-256 is required");
             goto out;
         }
         nid = OBJ_sn2nid(grp);
         if (nid == NID_undef)
             nid = EC_curve_nist2nid(grp);
         if (nid != NID_X9_62_prime256v1) {
-            cry_set_err(why, whysz, "EC key is on curve %s; P-256 is required", grp);
+            str_fmt(why, whysz, "EC key is on curve %s; P-256 is required", grp);
             goto out;
         }
         if (!get_bn(pkey, OSSL_PKEY_PARAM_EC_PUB_X, EC_COORD_LEN, &pt->v[P_X]) ||
             !get_bn(pkey, OSSL_PKEY_PARAM_EC_PUB_Y, EC_COORD_LEN, &pt->v[P_Y]) ||
             (priv &&
                 !get_bn(pkey, OSSL_PKEY_PARAM_PRIV_KEY, EC_COORD_LEN, &pt->v[P_D_EC]))) {
-            cry_set_err(why, whysz, "cannot read EC key parameters (%s)",
+            str_fmt(why, whysz, "cannot read EC key parameters (%s)",
                 cry_errs(detail, sizeof(detail)));
             goto out;
         }
     } else {
-        cry_set_err(why, whysz, "unknown alg %d", (int)alg);
+        str_fmt(why, whysz, "unknown alg %d", (int)alg);
         goto out;
     }
     rc = GH_OK;
@@ -435,7 +435,7 @@ selftest(const struct key *k, char *why, size_t whysz)
         !(jws = cjose_jws_sign(k->cjwk, hdr, (const uint8_t *)selftest_payload,
               sizeof(selftest_payload) - 1, &cerr)) ||
         !cjose_jws_export(jws, &ser, &cerr)) {
-        cry_set_err(why, whysz, "self-test: cannot sign (cjose: %s)",
+        str_fmt(why, whysz, "self-test: cannot sign (cjose: %s)",
             cerr.message ? cerr.message : "?");
         goto out;
     }
@@ -445,7 +445,7 @@ selftest(const struct key *k, char *why, size_t whysz)
         !cjose_jws_verify(jws2, pub, &cerr) ||
         !cjose_jws_get_plaintext(jws2, &pt, &ptlen, &cerr) ||
         ptlen != sizeof(selftest_payload) - 1 || memcmp(pt, selftest_payload, ptlen) != 0) {
-        cry_set_err(why, whysz, "self-test: signature does not verify with the public key "
+        str_fmt(why, whysz, "self-test: signature does not verify with the public key "
             "(cjose: %s)", cerr.message ? cerr.message : "payload mismatch");
         goto out;
     }
@@ -492,45 +492,45 @@ write_key_file(const char *dir, const char *kid, const unsigned char *data, size
     bool tmp_made = false, renamed = false;
 
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        cry_set_err(err, errsz, "%s: %s", dir, strerror(errno));
+        str_fmt(err, errsz, "%s: %s", dir, strerror(errno));
         return GH_EIO;
     }
     if (!(rnd = rnd_token(9))) {
-        cry_set_err(err, errsz, "cannot name a temporary file: CSPRNG failed");
+        str_fmt(err, errsz, "cannot name a temporary file: CSPRNG failed");
         return GH_ECRYPTO;
     }
     if (snprintf(prefix, sizeof(prefix), ".%s.", rnd) < 0 ||
         key_path(path, sizeof(path), dir, "", kid, ".pem") != GH_OK ||
         key_path(tmp, sizeof(tmp), dir, prefix, kid, ".pem.tmp") != GH_OK) {
-        cry_set_err(err, errsz, "%s: path too long", dir);
+        str_fmt(err, errsz, "%s: path too long", dir);
         rc = GH_EINVAL;
         goto out;
     }
     fd = open(tmp, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) {
-        cry_set_err(err, errsz, "%s: %s", tmp, strerror(errno));
+        str_fmt(err, errsz, "%s: %s", tmp, strerror(errno));
         goto out;
     }
     tmp_made = true;
     if (write_all(fd, data, n) != 0 || fsync(fd) != 0) {
-        cry_set_err(err, errsz, "%s: %s", tmp, strerror(errno));
+        str_fmt(err, errsz, "%s: %s", tmp, strerror(errno));
         goto out;
     }
     if (close(fd) != 0) {
         fd = -1;
-        cry_set_err(err, errsz, "%s: %s", tmp, strerror(errno));
+        str_fmt(err, errsz, "%s: %s", tmp, strerror(errno));
         goto out;
     }
     fd = -1;
     if (rename(tmp, path) != 0) {
-        cry_set_err(err, errsz, "%s: %s", path, strerror(errno));
+        str_fmt(err, errsz, "%s: %s", path, strerror(errno));
         goto out;
     }
     tmp_made = false;
     renamed = true;
     /* the rename is durable only once the directory entry is */
     if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fsync(dfd) != 0) {
-        cry_set_err(err, errsz, "%s: %s", dir, strerror(errno));
+        str_fmt(err, errsz, "%s: %s", dir, strerror(errno));
         goto out;
     }
     rc = GH_OK;
@@ -583,21 +583,21 @@ keys_generate(const char *dir, enum key_alg alg, char kid[KEYS_KID_MAX + 1], cha
     else if (alg == KEY_ES256)
         pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
     else {
-        cry_set_err(err, errsz, "unknown key alg %d", (int)alg);
+        str_fmt(err, errsz, "unknown key alg %d", (int)alg);
         return GH_EINVAL;
     }
     if (!pkey) {
-        cry_set_err(err, errsz, "cannot generate a %s key (%s)", keys_alg_name(alg),
+        str_fmt(err, errsz, "cannot generate a %s key (%s)", keys_alg_name(alg),
             cry_errs(detail, sizeof(detail)));
         goto out;
     }
     if (extract_parts(pkey, alg, false, &pt, why, sizeof(why)) != GH_OK) {
-        cry_set_err(err, errsz, "generated %s key: %s", keys_alg_name(alg), why);
+        str_fmt(err, errsz, "generated %s key: %s", keys_alg_name(alg), why);
         goto out;
     }
     jwk = public_jwk(alg, &pt, NULL);
     if ((rc = keys_thumbprint_jwk(jwk, tkid)) != GH_OK) {
-        cry_set_err(err, errsz, "cannot compute the thumbprint of the new key");
+        str_fmt(err, errsz, "cannot compute the thumbprint of the new key");
         goto out;
     }
     rc = GH_ECRYPTO;
@@ -605,7 +605,7 @@ keys_generate(const char *dir, enum key_alg alg, char kid[KEYS_KID_MAX + 1], cha
     if (!(bio = BIO_new(BIO_s_secmem())) ||
         PEM_write_bio_PKCS8PrivateKey(bio, pkey, NULL, NULL, 0, NULL, NULL) != 1 ||
         (pemlen = BIO_get_mem_data(bio, &pem)) <= 0 || !pem) {
-        cry_set_err(err, errsz, "cannot encode the new key as PKCS#8 (%s)",
+        str_fmt(err, errsz, "cannot encode the new key as PKCS#8 (%s)",
             cry_errs(detail, sizeof(detail)));
         goto out;
     }
@@ -765,15 +765,15 @@ load_one(const char *dir, const struct key_ref *ref, struct key *k, char *err, s
 
     memset(&pt, 0, sizeof(pt));
     if (!kid_ok(ref->kid)) {
-        cry_set_err(err, errsz, "invalid kid in the key list (only base64url characters allowed)");
+        str_fmt(err, errsz, "invalid kid in the key list (only base64url characters allowed)");
         return GH_EINVAL;
     }
     if ((unsigned)ref->alg >= KEY_ALG_COUNT) {
-        cry_set_err(err, errsz, "key %s: unknown alg %d", ref->kid, (int)ref->alg);
+        str_fmt(err, errsz, "key %s: unknown alg %d", ref->kid, (int)ref->alg);
         return GH_EINVAL;
     }
     if (key_path(path, sizeof(path), dir, "", ref->kid, ".pem") != GH_OK) {
-        cry_set_err(err, errsz, "%s: path too long", dir);
+        str_fmt(err, errsz, "%s: path too long", dir);
         return GH_EINVAL;
     }
     if ((rc = cry_read_private(path, 0, GH_MAX_KEY_FILE, &pem, &pemlen, err, errsz)) != GH_OK)
@@ -782,12 +782,12 @@ load_one(const char *dir, const struct key_ref *ref, struct key *k, char *err, s
     ERR_clear_error();
     if (!(bio = BIO_new_mem_buf(pem, (int)pemlen)) ||
         !(pkey = PEM_read_bio_PrivateKey(bio, NULL, no_password, NULL))) {
-        cry_set_err(err, errsz, "%s: not a readable unencrypted PEM private key (%s)", path,
+        str_fmt(err, errsz, "%s: not a readable unencrypted PEM private key (%s)", path,
             cry_errs(detail, sizeof(detail)));
         goto out;
     }
     if (extract_parts(pkey, ref->alg, true, &pt, why, sizeof(why)) != GH_OK) {
-        cry_set_err(err, errsz, "%s: listed as %s but %s", path, keys_alg_name(ref->alg), why);
+        str_fmt(err, errsz, "%s: listed as %s but %s", path, keys_alg_name(ref->alg), why);
         goto out;
     }
     /* Consistency. EC: the public point is d*G on the curve (EVP_PKEY_check, cheap). RSA:
@@ -796,13 +796,13 @@ load_one(const char *dir, const struct key_ref *ref, struct key *k, char *err, s
      * proves the key signs what the published JWK verifies. */
     if (!(cctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL)) ||
         (ref->alg == KEY_ES256 ? EVP_PKEY_check(cctx) != 1 : !rsa_consistent(pkey))) {
-        cry_set_err(err, errsz, "%s: the private key is inconsistent or damaged (%s)", path,
+        str_fmt(err, errsz, "%s: the private key is inconsistent or damaged (%s)", path,
             cry_errs(detail, sizeof(detail)));
         goto out;
     }
     tmp = public_jwk(ref->alg, &pt, NULL);
     if (keys_thumbprint_jwk(tmp, tp) != GH_OK || !str_eq(tp, ref->kid)) {
-        cry_set_err(err, errsz, "%s: the key's thumbprint is %s, not %s; the file was replaced or "
+        str_fmt(err, errsz, "%s: the key's thumbprint is %s, not %s; the file was replaced or "
             "renamed", path, tp, ref->kid);
         goto out;
     }
@@ -813,22 +813,22 @@ load_one(const char *dir, const struct key_ref *ref, struct key *k, char *err, s
     rc = GH_ECRYPTO;
     if (!(k->cjwk = private_cjose(ref->alg, &pt, &cerr))) {
         ERR_clear_error();
-        cry_set_err(err, errsz, "%s: cjose refused the key (%s)", path,
+        str_fmt(err, errsz, "%s: cjose refused the key (%s)", path,
             cerr.message ? cerr.message : "?");
         goto out;
     }
     if (selftest(k, why, sizeof(why)) != GH_OK) {
-        cry_set_err(err, errsz, "%s: %s", path, why);
+        str_fmt(err, errsz, "%s: %s", path, why);
         goto out;
     }
     if (!(k->sign_ctx = cry_md_ctx_new(pkey, ref->alg == KEY_PS256, true))) {
-        cry_set_err(err, errsz, "%s: cannot prepare signing (%s)", path,
+        str_fmt(err, errsz, "%s: cannot prepare signing (%s)", path,
             cry_errs(detail, sizeof(detail)));
         goto out;
     }
     for (size_t i = 0; i < CRY_JWS_TYPS; i++) {
         if (cry_jws_header64(k, cry_jws_typs[i], &k->hdr64[i]) != GH_OK) {
-            cry_set_err(err, errsz, "%s: cannot encode a JWS header", path);
+            str_fmt(err, errsz, "%s: cannot encode a JWS header", path);
             goto out;
         }
     }
@@ -871,7 +871,7 @@ keys_ring_load_staged(const char *dir, const struct key_ref *refs, size_t n, int
     for (size_t i = 0; i < n; i++)
         live += keys_state_at(refs, n, i, now, hold, NULL) != KEY_REMOVED;
     if (live > GH_MAX_KEYS) {
-        cry_set_err(err, errsz, "%zu keys listed; at most %d are allowed", live, GH_MAX_KEYS);
+        str_fmt(err, errsz, "%zu keys listed; at most %d are allowed", live, GH_MAX_KEYS);
         return GH_EINVAL;
     }
     kr = x_calloc(1, sizeof(*kr));
@@ -881,7 +881,7 @@ keys_ring_load_staged(const char *dir, const struct key_ref *refs, size_t n, int
     for (size_t i = 0; i < n; i++) {
         for (size_t j = 0; j < i; j++) {
             if (str_eq(refs[i].kid, refs[j].kid)) {
-                cry_set_err(err, errsz, "key %s is listed twice", kid_ok(refs[i].kid) ?
+                str_fmt(err, errsz, "key %s is listed twice", kid_ok(refs[i].kid) ?
                     refs[i].kid : "(invalid)");
                 rc = GH_EINVAL;
                 goto out;

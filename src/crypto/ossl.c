@@ -17,6 +17,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "crypto/ossl.h"
+#include "util/str.h"
 #include "util/xmem.h"
 
 /* Empty the queue into buf; returns the text's length (0: the queue was empty). */
@@ -57,19 +58,6 @@ cry_log_errs(const char *what)
         drain(line, sizeof(line)) ? line : "(no OpenSSL error)");
 }
 
-void
-cry_set_err(char *err, size_t errsz, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || errsz == 0)
-        return;
-    va_start(ap, fmt);
-    if (vsnprintf(err, errsz, fmt, ap) < 0)
-        err[0] = '\0';
-    va_end(ap);
-}
-
 int
 cry_read_private(const char *path, size_t min, size_t max, unsigned char **out, size_t *outlen,
     char *err, size_t errsz)
@@ -85,29 +73,29 @@ cry_read_private(const char *path, size_t min, size_t max, unsigned char **out, 
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) {
         int e = errno;
-        cry_set_err(err, errsz, "%s: %s", path, strerror(e));
+        str_fmt(err, errsz, "%s: %s", path, strerror(e));
         return e == ENOENT ? GH_ENOTFOUND : e == EACCES ? GH_EDENIED : GH_EIO;
     }
     if (fstat(fd, &st) != 0) {
-        cry_set_err(err, errsz, "%s: %s", path, strerror(errno));
+        str_fmt(err, errsz, "%s: %s", path, strerror(errno));
         goto out;
     }
     if (!S_ISREG(st.st_mode)) {
-        cry_set_err(err, errsz, "%s is not a regular file", path);
+        str_fmt(err, errsz, "%s is not a regular file", path);
         rc = GH_EINVAL;
         goto out;
     }
     /* owner before mode: someone else's file is refused whatever its mode, and only its owner
      * (or root) could follow the chmod advice */
     if (st.st_uid != geteuid()) {
-        cry_set_err(err, errsz, "%s is owned by uid %u, not by uid %u running gatehouse; run: "
+        str_fmt(err, errsz, "%s is owned by uid %u, not by uid %u running gatehouse; run: "
             "chown %u %s", path, (unsigned)st.st_uid, (unsigned)geteuid(), (unsigned)geteuid(),
             path);
         rc = GH_EDENIED;
         goto out;
     }
     if (st.st_mode & 077) {
-        cry_set_err(err, errsz, "%s is %s by group or others (mode %04o); run: chmod 600 %s",
+        str_fmt(err, errsz, "%s is %s by group or others (mode %04o); run: chmod 600 %s",
             path, (st.st_mode & 044) ? "readable" : "accessible", (unsigned)(st.st_mode & 07777),
             path);
         rc = GH_EDENIED;
@@ -115,10 +103,10 @@ cry_read_private(const char *path, size_t min, size_t max, unsigned char **out, 
     }
     if ((unsigned long long)st.st_size < min || (unsigned long long)st.st_size > max) {
         if (min == max)
-            cry_set_err(err, errsz, "%s must hold exactly %zu bytes, has %lld", path, max,
+            str_fmt(err, errsz, "%s must hold exactly %zu bytes, has %lld", path, max,
                 (long long)st.st_size);
         else
-            cry_set_err(err, errsz, "%s is larger than %zu bytes", path, max);
+            str_fmt(err, errsz, "%s is larger than %zu bytes", path, max);
         rc = GH_EINVAL;
         goto out;
     }
@@ -129,7 +117,7 @@ cry_read_private(const char *path, size_t min, size_t max, unsigned char **out, 
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0) {
-            cry_set_err(err, errsz, "%s: %s", path, strerror(errno));
+            str_fmt(err, errsz, "%s: %s", path, strerror(errno));
             goto out;
         }
         if (r == 0)
@@ -137,12 +125,12 @@ cry_read_private(const char *path, size_t min, size_t max, unsigned char **out, 
         len += (size_t)r;
     }
     if (len > max && min != max) {
-        cry_set_err(err, errsz, "%s is larger than %zu bytes", path, max);
+        str_fmt(err, errsz, "%s is larger than %zu bytes", path, max);
         rc = GH_EINVAL;
         goto out;
     }
     if (len < min || len > max) {
-        cry_set_err(err, errsz, "%s: size changed while reading", path);
+        str_fmt(err, errsz, "%s: size changed while reading", path);
         goto out;
     }
     *out = buf;

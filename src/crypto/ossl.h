@@ -16,9 +16,6 @@
 char *cry_errs(char *buf, size_t sz);
 /* Empty the OpenSSL error queue into one log_err("crypto_error") line "what: reasons". */
 void  cry_log_errs(const char *what);
-/* vsnprintf into err; a no-op if err is NULL or errsz 0. */
-void  cry_set_err(char *err, size_t errsz, const char *fmt, ...)
-          __attribute__((format(printf, 3, 4)));
 /* Read a whole private file (signing key, realm secret) after checking, on the opened
  * descriptor, that it is a regular file owned by our effective uid with no group/other permission
  * bits, holding at most max bytes (min 0) or exactly max bytes (min == max; no other min).

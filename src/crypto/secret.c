@@ -26,6 +26,7 @@
 #include "crypto/ossl.h"
 #include "crypto/rnd.h"
 #include "crypto/secret.h"
+#include "util/str.h"
 #include "util/xmem.h"
 
 #define SEC_KEY_LEN   32
@@ -123,7 +124,7 @@ create_secret(const char *dir, const char *path, char *err, size_t errsz)
     bool made = false;
 
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        cry_set_err(err, errsz, "%s: %s", dir, strerror(errno));
+        str_fmt(err, errsz, "%s: %s", dir, strerror(errno));
         return GH_EIO;
     }
     if (!(suffix = rnd_token(9))) {
@@ -132,29 +133,29 @@ create_secret(const char *dir, const char *path, char *err, size_t errsz)
     }
     n = snprintf(tmp, sizeof(tmp), "%s/.%s.%s.tmp", dir, SEC_FILE, suffix);
     if (n < 0 || (size_t)n >= sizeof(tmp)) {
-        cry_set_err(err, errsz, "%s: path too long", dir);
+        str_fmt(err, errsz, "%s: path too long", dir);
         rc = GH_EINVAL;
         goto out;
     }
     if ((rc = rnd_bytes(key, sizeof(key))) != GH_OK) {
-        cry_set_err(err, errsz, "cannot generate %s: CSPRNG failed", path);
+        str_fmt(err, errsz, "cannot generate %s: CSPRNG failed", path);
         goto out;
     }
     rc = GH_EIO;
     fd = open(tmp, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) {
-        cry_set_err(err, errsz, "%s: %s", tmp, strerror(errno));
+        str_fmt(err, errsz, "%s: %s", tmp, strerror(errno));
         goto out;
     }
     made = true;
     errno = 0;
     if (write(fd, key, sizeof(key)) != (ssize_t)sizeof(key) || fsync(fd) != 0) {
-        cry_set_err(err, errsz, "%s: %s", tmp, errno ? strerror(errno) : "short write");
+        str_fmt(err, errsz, "%s: %s", tmp, errno ? strerror(errno) : "short write");
         goto out;
     }
     if (close(fd) != 0) {
         fd = -1;
-        cry_set_err(err, errsz, "%s: %s", tmp, strerror(errno));
+        str_fmt(err, errsz, "%s: %s", tmp, strerror(errno));
         goto out;
     }
     fd = -1;
@@ -163,7 +164,7 @@ create_secret(const char *dir, const char *path, char *err, size_t errsz)
             rc = GH_EEXIST;
             goto out;
         }
-        cry_set_err(err, errsz, "%s: %s", path, strerror(errno));
+        str_fmt(err, errsz, "%s: %s", path, strerror(errno));
         goto out;
     }
     fsync_dir(dir);
@@ -208,7 +209,7 @@ sec_load(const char *keys_dir, bool create, struct secrets **out, char *err, siz
         err[0] = '\0';
     n = snprintf(path, sizeof(path), "%s/%s", keys_dir, SEC_FILE);
     if (n < 0 || (size_t)n >= sizeof(path)) {
-        cry_set_err(err, errsz, "%s: path too long", keys_dir);
+        str_fmt(err, errsz, "%s: path too long", keys_dir);
         return GH_EINVAL;
     }
     rc = read_secret(path, key, err, errsz);
@@ -224,7 +225,7 @@ sec_load(const char *keys_dir, bool create, struct secrets **out, char *err, siz
         hkdf(key, sizeof(key), info_seal, s->k_seal) != GH_OK ||
         hkdf(key, sizeof(key), info_form, s->k_form) != GH_OK ||
         !(s->mac_hash = hmac_keyed(s->k_hash)) || !(s->mac_form = hmac_keyed(s->k_form))) {
-        cry_set_err(err, errsz, "%s: key derivation failed", path);
+        str_fmt(err, errsz, "%s: key derivation failed", path);
         rc = GH_ECRYPTO;
         goto out;
     }

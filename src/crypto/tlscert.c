@@ -23,6 +23,7 @@
 #include "core/log.h"
 #include "crypto/ossl.h"
 #include "crypto/tlscert.h"
+#include "util/str.h"
 #include "util/xmem.h"
 
 /* An encrypted key is refused rather than asked about: serve runs without a terminal. */
@@ -49,15 +50,15 @@ read_cert(const char *path, char **out, size_t *outlen, char *err, size_t errsz)
     *outlen = 0;
     if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
         int e = errno;
-        cry_set_err(err, errsz, "tls_cert: %s: %s", path, strerror(e));
+        str_fmt(err, errsz, "tls_cert: %s: %s", path, strerror(e));
         return e == ENOENT ? GH_ENOTFOUND : e == EACCES ? GH_EDENIED : GH_EIO;
     }
     if (fstat(fd, &st) != 0) {
-        cry_set_err(err, errsz, "tls_cert: %s: %s", path, strerror(errno));
+        str_fmt(err, errsz, "tls_cert: %s: %s", path, strerror(errno));
         goto out;
     }
     if (!S_ISREG(st.st_mode) || st.st_size > GH_MAX_TLS_CERT_FILE) {
-        cry_set_err(err, errsz, "tls_cert: %s is not a regular file of at most %d bytes", path,
+        str_fmt(err, errsz, "tls_cert: %s is not a regular file of at most %d bytes", path,
             GH_MAX_TLS_CERT_FILE);
         rc = GH_ETOOBIG;
         goto out;
@@ -69,7 +70,7 @@ read_cert(const char *path, char **out, size_t *outlen, char *err, size_t errsz)
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0) {
-            cry_set_err(err, errsz, "tls_cert: %s: %s", path, strerror(errno));
+            str_fmt(err, errsz, "tls_cert: %s: %s", path, strerror(errno));
             goto out;
         }
         if (r == 0)
@@ -77,7 +78,7 @@ read_cert(const char *path, char **out, size_t *outlen, char *err, size_t errsz)
         len += (size_t)r;
     }
     if (len > GH_MAX_TLS_CERT_FILE) {
-        cry_set_err(err, errsz, "tls_cert: %s is larger than %d bytes", path,
+        str_fmt(err, errsz, "tls_cert: %s is larger than %d bytes", path,
             GH_MAX_TLS_CERT_FILE);
         rc = GH_ETOOBIG;
         goto out;
@@ -126,7 +127,7 @@ tlscert_load(const char *cert_path, const char *key_path, struct tls_pem **out, 
         char sub[512];
 
         snprintf(sub, sizeof(sub), "%s", err);
-        cry_set_err(err, errsz, "tls_key: %s", sub);
+        str_fmt(err, errsz, "tls_key: %s", sub);
         goto out;
     }
     keybuf[keylen] = '\0';      /* cry_read_private allocates max + 1 bytes */
@@ -136,27 +137,27 @@ tlscert_load(const char *cert_path, const char *key_path, struct tls_pem **out, 
     rc = GH_EINVAL;
     /* the TLS library reads both as C strings: a NUL inside would silently cut them */
     if (memchr(p->cert, '\0', p->cert_len) || memchr(p->key, '\0', p->key_len)) {
-        cry_set_err(err, errsz, "%s: the file contains a NUL byte",
+        str_fmt(err, errsz, "%s: the file contains a NUL byte",
             memchr(p->cert, '\0', p->cert_len) ? cert_path : key_path);
         goto out;
     }
     ERR_clear_error();
     if (!(bio = BIO_new_mem_buf(p->cert, (int)p->cert_len)) ||
         !(x = PEM_read_bio_X509(bio, NULL, no_password, NULL))) {
-        cry_set_err(err, errsz, "tls_cert: %s is not a PEM certificate (%s)", cert_path,
+        str_fmt(err, errsz, "tls_cert: %s is not a PEM certificate (%s)", cert_path,
             cry_errs(detail, sizeof(detail)));
         goto out;
     }
     BIO_free(bio);
     if (!(bio = BIO_new_mem_buf(p->key, (int)p->key_len)) ||
         !(pkey = PEM_read_bio_PrivateKey(bio, NULL, no_password, NULL))) {
-        cry_set_err(err, errsz, "tls_key: %s is not an unencrypted PEM private key (%s)",
+        str_fmt(err, errsz, "tls_key: %s is not an unencrypted PEM private key (%s)",
             key_path, cry_errs(detail, sizeof(detail)));
         goto out;
     }
     if (X509_check_private_key(x, pkey) != 1) {
         ERR_clear_error();
-        cry_set_err(err, errsz, "tls_key: %s is not the private key of the certificate in %s",
+        str_fmt(err, errsz, "tls_key: %s is not the private key of the certificate in %s",
             key_path, cert_path);
         goto out;
     }

@@ -13,7 +13,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +29,7 @@
 #include "tmpl/tmpl.h"
 #include "util/b64url.h"
 #include "util/buf.h"
+#include "util/str.h"
 #include "util/xmem.h"
 
 /* Bounds on the static directory (pages.h states them; they belong beside the others in
@@ -79,21 +79,6 @@ struct pages {
     char css_url[sizeof(STATIC_PREFIX STATIC_CSS "?v=") + CSS_HASH_CHARS];
 };
 
-static void seterr(char *err, size_t errsz, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errsz, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || errsz == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errsz, fmt, ap);
-    va_end(ap);
-}
-
 /* Read the whole file open on fd into a new NUL-terminated buffer. The file must be regular
  * and at most max bytes; shown names it in err. Closes nothing. */
 static int
@@ -108,16 +93,16 @@ read_fd(int fd, const char *shown, size_t max, char **out, size_t *outlen, char 
     *out = NULL;
     *outlen = 0;
     if (fstat(fd, &st) != 0) {
-        seterr(err, errsz, "%s: %s", shown, strerror(errno));
+        str_fmt(err, errsz, "%s: %s", shown, strerror(errno));
         goto out;
     }
     if (!S_ISREG(st.st_mode)) {
-        seterr(err, errsz, "%s: not a regular file", shown);
+        str_fmt(err, errsz, "%s: not a regular file", shown);
         rc = GH_EINVAL;
         goto out;
     }
     if (st.st_size < 0 || (unsigned long long)st.st_size > max) {
-        seterr(err, errsz, "%s: larger than %zu bytes", shown, max);
+        str_fmt(err, errsz, "%s: larger than %zu bytes", shown, max);
         rc = GH_ETOOBIG;
         goto out;
     }
@@ -127,7 +112,7 @@ read_fd(int fd, const char *shown, size_t max, char **out, size_t *outlen, char 
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0) {
-            seterr(err, errsz, "%s: %s", shown, r < 0 ? strerror(errno) : "short read");
+            str_fmt(err, errsz, "%s: %s", shown, r < 0 ? strerror(errno) : "short read");
             goto out;
         }
         got += (size_t)r;
@@ -136,7 +121,7 @@ read_fd(int fd, const char *shown, size_t max, char **out, size_t *outlen, char 
     while ((r = read(fd, &extra, 1)) < 0 && errno == EINTR)
         ;
     if (r != 0) {
-        seterr(err, errsz, "%s: changed while being read", shown);
+        str_fmt(err, errsz, "%s: changed while being read", shown);
         goto out;
     }
     text[got] = '\0';
@@ -161,7 +146,7 @@ compile_half(
     int rc;
 
     if ((rc = tmpl_compile(text, len, out, inner, sizeof(inner))) != GH_OK)
-        seterr(err, errsz,
+        str_fmt(err, errsz,
             "%s: the part %s {{content}} does not compile on its own "
             "(a section may not span {{content}}): %s",
             layout_name, which, inner);
@@ -180,14 +165,14 @@ load_layout(struct pages *p, const char *tdir, char *err, size_t errsz)
 
     n = snprintf(path, sizeof(path), "%s/%s", tdir, layout_name);
     if (n < 0 || (size_t)n >= sizeof(path)) {
-        seterr(err, errsz, "%s: template path is too long", layout_name);
+        str_fmt(err, errsz, "%s: template path is too long", layout_name);
         rc = GH_ETOOBIG;
         goto out;
     }
     /* O_NONBLOCK: a FIFO put in place of the file must not hang start-up */
     if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0) {
         rc = errno == ENOENT ? GH_ENOTFOUND : GH_EIO;
-        seterr(err, errsz, "%s: %s", path, strerror(errno));
+        str_fmt(err, errsz, "%s: %s", path, strerror(errno));
         goto out;
     }
     if ((rc = read_fd(fd, path, GH_MAX_TEMPLATE, &text, &len, err, errsz)) != GH_OK)
@@ -195,13 +180,13 @@ load_layout(struct pages *p, const char *tdir, char *err, size_t errsz)
     /* Compile the whole file first: syntax errors then carry their true line and column,
      * and NUL bytes are refused before the text is searched as a C string. */
     if ((rc = tmpl_compile(text, len, &whole, inner, sizeof(inner))) != GH_OK) {
-        seterr(err, errsz, "%s:%s", layout_name, inner);
+        str_fmt(err, errsz, "%s:%s", layout_name, inner);
         goto out;
     }
     at = strstr(text, content_tag);
     next = at ? strstr(at + sizeof(content_tag) - 1, content_tag) : NULL;
     if (!at || next) {
-        seterr(err, errsz, "%s: must contain \"%s\" exactly once (found %s)", layout_name,
+        str_fmt(err, errsz, "%s: must contain \"%s\" exactly once (found %s)", layout_name,
             content_tag, at ? "it more than once" : "none");
         rc = GH_EINVAL;
         goto out;
@@ -301,49 +286,49 @@ load_static_file(
     /* shown is for messages only; a long sdir just truncates them */
     snprintf(shown, sizeof(shown), "%s/%s", sdir, name);
     if (!static_name_ok(name)) {
-        seterr(err, errsz, "%s: file name must match [a-z0-9][a-z0-9._-]* (at most %d bytes)",
+        str_fmt(err, errsz, "%s: file name must match [a-z0-9][a-z0-9._-]* (at most %d bytes)",
             shown, STATIC_MAX_NAME);
         goto out;
     }
     if (!(ctype = static_ctype(name))) {
-        seterr(err, errsz, "%s: unknown type (allowed: css js png svg ico woff2 txt)", shown);
+        str_fmt(err, errsz, "%s: unknown type (allowed: css js png svg ico woff2 txt)", shown);
         goto out;
     }
     if (p->nfiles == STATIC_MAX_FILES) {
-        seterr(
+        str_fmt(
             err, errsz, "%s: more than %d files in the static directory", shown, STATIC_MAX_FILES);
         rc = GH_ETOOBIG;
         goto out;
     }
     if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-        seterr(err, errsz, "%s: %s", shown, strerror(errno));
+        str_fmt(err, errsz, "%s: %s", shown, strerror(errno));
         rc = GH_EIO;
         goto out;
     }
     if (S_ISLNK(st.st_mode)) {
-        seterr(err, errsz, "%s: is a symbolic link (only regular files are served)", shown);
+        str_fmt(err, errsz, "%s: is a symbolic link (only regular files are served)", shown);
         goto out;
     }
     if (!S_ISREG(st.st_mode)) {
-        seterr(err, errsz, "%s: not a regular file", shown);
+        str_fmt(err, errsz, "%s: not a regular file", shown);
         goto out;
     }
     /* O_NOFOLLOW: a link swapped in after the fstatat is refused too (ELOOP) */
     if ((fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)) < 0) {
         rc = errno == ELOOP ? GH_EINVAL : GH_EIO;
-        seterr(err, errsz, "%s: %s", shown, strerror(errno));
+        str_fmt(err, errsz, "%s: %s", shown, strerror(errno));
         goto out;
     }
     if ((rc = read_fd(fd, shown, STATIC_MAX_FILE, &body, &len, err, errsz)) != GH_OK)
         goto out;
     if (strcmp(name, STATIC_CSS) == 0 && (rc = set_css_url(p, body, len)) != GH_OK) {
-        seterr(err, errsz, "%s: cannot hash the stylesheet", shown);
+        str_fmt(err, errsz, "%s: cannot hash the stylesheet", shown);
         goto out;
     }
     f = &p->files[p->nfiles];
     memcpy(f->name, name, strlen(name) + 1);
     if ((rc = resp_doc_new(ctype, body, len, STATIC_MAX_AGE, &f->doc)) != GH_OK) {
-        seterr(err, errsz, "%s: cannot build the HTTP response", shown);
+        str_fmt(err, errsz, "%s: cannot build the HTTP response", shown);
         goto out;
     }
     p->nfiles++;
@@ -363,14 +348,14 @@ load_static(struct pages *p, const char *sdir, char *err, size_t errsz)
 
     if (!(d = opendir(sdir))) {
         rc = errno == ENOENT ? GH_ENOTFOUND : GH_EIO;
-        seterr(err, errsz, "%s: %s", sdir, strerror(errno));
+        str_fmt(err, errsz, "%s: %s", sdir, strerror(errno));
         goto out;
     }
     for (;;) {
         errno = 0;
         if (!(de = readdir(d))) {
             if (errno != 0) {
-                seterr(err, errsz, "%s: %s", sdir, strerror(errno));
+                str_fmt(err, errsz, "%s: %s", sdir, strerror(errno));
                 goto out;
             }
             break;
@@ -382,7 +367,7 @@ load_static(struct pages *p, const char *sdir, char *err, size_t errsz)
     }
     qsort(p->files, p->nfiles, sizeof(p->files[0]), cmp_file);
     if (!find_file(p, STATIC_CSS)) {
-        seterr(err, errsz, "%s/%s: no such file (every page links to it)", sdir, STATIC_CSS);
+        str_fmt(err, errsz, "%s/%s: no such file (every page links to it)", sdir, STATIC_CSS);
         rc = GH_ENOTFOUND;
         goto out;
     }
@@ -403,9 +388,9 @@ pages_load(const char *tdir, const char *sdir, struct pages **out, char *err, si
     int rc = GH_EINVAL;
 
     *out = NULL;
-    seterr(err, errsz, "no error");
+    str_fmt(err, errsz, "no error");
     if (!tdir || !sdir) {
-        seterr(err, errsz, "pages: no %s directory", tdir ? "static" : "template");
+        str_fmt(err, errsz, "pages: no %s directory", tdir ? "static" : "template");
         goto out;
     }
     p = x_calloc(1, sizeof(*p));

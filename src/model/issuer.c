@@ -6,7 +6,6 @@
  *
  * Not here: storage (store/), fetching and caching a jwks_uri (oidc/issuer_keys.c), the grant
  * itself (oidc/grant_jwt.c), parsing arguments (cli/). */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,21 +29,6 @@ static int
 quote_len(const char *s)
 {
     return (int)strnlen(s, QUOTE_MAX);
-}
-
-static void set_err(char *err, size_t errsz, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-set_err(char *err, size_t errsz, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || errsz == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errsz, fmt, ap);
-    va_end(ap);
 }
 
 /* a and b equal, or equal but for one trailing "/" on either */
@@ -121,25 +105,25 @@ issuer_jwks_check(const char *jwks, size_t len, char *err, size_t errsz)
     int rc;
 
     if (!jwks || len == 0) {
-        set_err(err, errsz, "the JWKS is empty");
+        str_fmt(err, errsz, "the JWKS is empty");
         return GH_EINVAL;
     }
     if (len > GH_MAX_JWKS) {
-        set_err(err, errsz, "the JWKS is larger than %d bytes", GH_MAX_JWKS);
+        str_fmt(err, errsz, "the JWKS is larger than %d bytes", GH_MAX_JWKS);
         return GH_ETOOBIG;
     }
     if (memchr(jwks, '\0', len)) {
-        set_err(err, errsz, "the JWKS holds a NUL byte");
+        str_fmt(err, errsz, "the JWKS holds a NUL byte");
         return GH_EINVAL;
     }
     if ((rc = jwks_parse(jwks, len, &ks, w, sizeof(w))) != GH_OK) {
-        set_err(err, errsz, "the JWKS is not usable: %s", w);
+        str_fmt(err, errsz, "the JWKS is not usable: %s", w);
         return rc == GH_ETOOBIG ? GH_ETOOBIG : GH_EINVAL;
     }
     jwks_free(ks);
     /* what the grant verifies with (crypto/jwt.c jwt_verify_jwks) must accept it too */
     if (keys_jwks_check_public(jwks, len, &why) != GH_OK) {
-        set_err(err, errsz, "the JWKS is not usable: %s", why ? why : "invalid");
+        str_fmt(err, errsz, "the JWKS is not usable: %s", why ? why : "invalid");
         return GH_EINVAL;
     }
     return GH_OK;
@@ -158,46 +142,46 @@ issuer_create(struct store *st, const struct issuer_spec *spec, int64_t now,
     if (out)
         *out = NULL;
     if (issuer_id_check(spec->issuer, spec->ours, &why) != GH_OK) {
-        set_err(err, errsz, "'%.*s%s' is not a valid issuer: %s",
+        str_fmt(err, errsz, "'%.*s%s' is not a valid issuer: %s",
             QUOTE(spec->issuer ? spec->issuer : ""), why);
         return GH_EINVAL;
     }
     if (!spec->jwks == !spec->jwks_uri) {
-        set_err(err, errsz, "give exactly one of a JWKS and a jwks_uri");
+        str_fmt(err, errsz, "give exactly one of a JWKS and a jwks_uri");
         return GH_EINVAL;
     }
     if (spec->jwks && (rc = issuer_jwks_check(spec->jwks, spec->jwks_len, err, errsz)) != GH_OK)
         return rc;
     if (spec->jwks_uri && issuer_jwks_uri_check(spec->jwks_uri, &why) != GH_OK) {
-        set_err(err, errsz, "'%.*s%s' is not a usable jwks_uri: %s", QUOTE(spec->jwks_uri), why);
+        str_fmt(err, errsz, "'%.*s%s' is not a usable jwks_uri: %s", QUOTE(spec->jwks_uri), why);
         return GH_EINVAL;
     }
     for (n = 0; spec->clients && spec->clients[n]; n++)
         ;
     if (n == 0) {
-        set_err(err, errsz, "list at least one client that may present the issuer's assertions");
+        str_fmt(err, errsz, "list at least one client that may present the issuer's assertions");
         return GH_EINVAL;
     }
     if (n > ISSUER_MAX_CLIENTS) {
-        set_err(err, errsz, "at most %d clients per issuer", ISSUER_MAX_CLIENTS);
+        str_fmt(err, errsz, "at most %d clients per issuer", ISSUER_MAX_CLIENTS);
         return GH_EINVAL;
     }
     for (size_t i = 0; i < n; i++) {
         if (client_id_check(spec->clients[i], &why) != GH_OK) {
-            set_err(err, errsz, "'%.*s%s' is not a client_id: %s", QUOTE(spec->clients[i]), why);
+            str_fmt(err, errsz, "'%.*s%s' is not a client_id: %s", QUOTE(spec->clients[i]), why);
             return GH_EINVAL;
         }
         rc = store_client_get(st, spec->clients[i], &c);
         if (rc == GH_ENOTFOUND) {
-            set_err(err, errsz, "no client '%.*s%s'", QUOTE(spec->clients[i]));
+            str_fmt(err, errsz, "no client '%.*s%s'", QUOTE(spec->clients[i]));
             return rc;
         }
         if (rc != GH_OK) {
-            set_err(err, errsz, "%s", gh_strerror(rc));
+            str_fmt(err, errsz, "%s", gh_strerror(rc));
             return rc;
         }
         if (c->is_public || c->auth_method == CLIENT_AUTH_NONE) {
-            set_err(err, errsz, "client '%.*s%s' is public: only a client that authenticates "
+            str_fmt(err, errsz, "client '%.*s%s' is public: only a client that authenticates "
                 "may present assertions", QUOTE(spec->clients[i]));
             client_free(c);
             return GH_EINVAL;
@@ -218,18 +202,18 @@ issuer_create(struct store *st, const struct issuer_spec *spec, int64_t now,
     free(ti.jwks_uri);
     str_list_free(ti.clients);
     if (rc == GH_EEXIST) {
-        set_err(err, errsz, "issuer '%.*s%s' is already registered", QUOTE(spec->issuer));
+        str_fmt(err, errsz, "issuer '%.*s%s' is already registered", QUOTE(spec->issuer));
         return rc;
     }
     if (rc == GH_ENOTFOUND) {
-        set_err(err, errsz, "a listed client was deleted meanwhile");
+        str_fmt(err, errsz, "a listed client was deleted meanwhile");
         return rc;
     }
     if (rc != GH_OK) {
-        set_err(err, errsz, "%s", gh_strerror(rc));
+        str_fmt(err, errsz, "%s", gh_strerror(rc));
         return rc;
     }
     if (out && (rc = store_issuer_get(st, spec->issuer, out)) != GH_OK)
-        set_err(err, errsz, "%s", gh_strerror(rc));
+        str_fmt(err, errsz, "%s", gh_strerror(rc));
     return rc;
 }

@@ -12,7 +12,6 @@
  *
  * Not here: storage (store/), the client_credentials grant that uses these records
  * (oidc/grant.c), parsing LIST arguments (cli/). */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,21 +41,6 @@ quote_len(const char *s)
 static const char *const reserved_scopes[] = {
     "openid", "profile", "email", "offline_access", NULL,
 };
-
-static void set_err(char *err, size_t errsz, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-set_err(char *err, size_t errsz, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || errsz == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errsz, fmt, ap);
-    va_end(ap);
-}
 
 static bool
 is_lower_alnum(char c)
@@ -256,11 +240,11 @@ resource_scopes_normalize(char *const *in, char ***out, char *err, size_t errsz)
     int rc = GH_EINVAL;
 
     *out = NULL;
-    set_err(err, errsz, "%s", "");
+    str_fmt(err, errsz, "%s", "");
     /* bounded before allocating */
     while (in && in[n]) {
         if (++n > GH_MAX_SCOPES) {
-            set_err(err, errsz, "too many scopes (at most %d)", GH_MAX_SCOPES);
+            str_fmt(err, errsz, "too many scopes (at most %d)", GH_MAX_SCOPES);
             goto out;
         }
     }
@@ -268,17 +252,17 @@ resource_scopes_normalize(char *const *in, char ***out, char *err, size_t errsz)
     for (size_t i = 0; i < n; i++) {
         size_t len = strnlen(in[i], GH_MAX_SCOPE_LEN + 1);
         if (len > GH_MAX_SCOPE_LEN) {
-            set_err(err, errsz, "scope '%.40s…' is too long (at most %d bytes)", in[i],
+            str_fmt(err, errsz, "scope '%.40s…' is too long (at most %d bytes)", in[i],
                 GH_MAX_SCOPE_LEN);
             goto out;
         }
         if (!scope_token_ok(in[i], len)) {
-            set_err(err, errsz, "scope '%s' is not a valid scope (RFC 6749 §3.3: printable "
+            str_fmt(err, errsz, "scope '%s' is not a valid scope (RFC 6749 §3.3: printable "
                                 "ASCII without space, \" or \\)", in[i]);
             goto out;
         }
         if (resource_scope_reserved(in[i])) {
-            set_err(err, errsz, "scope '%s' is reserved for OpenID Connect sign-in and "
+            str_fmt(err, errsz, "scope '%s' is reserved for OpenID Connect sign-in and "
                                 "cannot be a resource scope", in[i]);
             goto out;
         }
@@ -303,14 +287,14 @@ resource_create(struct store *st, const struct resource_spec *spec, int64_t now,
 
     if (out)
         *out = NULL;
-    set_err(err, errsz, "%s", "");
+    str_fmt(err, errsz, "%s", "");
     if ((rc = resource_id_check(spec->id, &why)) != GH_OK) {
-        set_err(err, errsz, "'%.*s%s' is not a valid resource identifier: %s",
+        str_fmt(err, errsz, "'%.*s%s' is not a valid resource identifier: %s",
             QUOTE(spec->id ? spec->id : ""), why);
         goto out;
     }
     if (spec->name && (rc = resource_name_check(spec->name, &why)) != GH_OK) {
-        set_err(err, errsz, "%s", why);
+        str_fmt(err, errsz, "%s", why);
         goto out;
     }
     if ((rc = resource_scopes_normalize(spec->scopes, &r->scopes, err, errsz)) != GH_OK)
@@ -321,9 +305,9 @@ resource_create(struct store *st, const struct resource_spec *spec, int64_t now,
     r->created_at = now;
     if ((rc = store_resource_add(st, r)) != GH_OK) {
         if (rc == GH_EEXIST)
-            set_err(err, errsz, "resource '%.*s%s' already exists", QUOTE(spec->id));
+            str_fmt(err, errsz, "resource '%.*s%s' already exists", QUOTE(spec->id));
         else
-            set_err(err, errsz, "%s", gh_strerror(rc));
+            str_fmt(err, errsz, "%s", gh_strerror(rc));
         goto out;
     }
     if (out) {
@@ -346,34 +330,34 @@ resource_allow_client(struct store *st, const char *id, const char *client_id,
 
     if (scope)
         *scope = NULL;
-    set_err(err, errsz, "%s", "");
+    str_fmt(err, errsz, "%s", "");
     if ((rc = resource_scopes_normalize(scopes, &want, err, errsz)) != GH_OK)
         goto out;
     if ((rc = store_resource_get(st, id, &r)) != GH_OK) {
         if (rc == GH_ENOTFOUND)
-            set_err(err, errsz, "no resource '%.*s%s'", QUOTE(id));
+            str_fmt(err, errsz, "no resource '%.*s%s'", QUOTE(id));
         else
-            set_err(err, errsz, "%s", gh_strerror(rc));
+            str_fmt(err, errsz, "%s", gh_strerror(rc));
         goto out;
     }
     if ((rc = store_client_get(st, client_id, &c)) != GH_OK) {
         if (rc == GH_ENOTFOUND)
-            set_err(err, errsz, "no client '%.*s%s'", QUOTE(client_id));
+            str_fmt(err, errsz, "no client '%.*s%s'", QUOTE(client_id));
         else
-            set_err(err, errsz, "%s", gh_strerror(rc));
+            str_fmt(err, errsz, "%s", gh_strerror(rc));
         goto out;
     }
     /* RFC 6749 §4.4: "The client credentials grant type MUST only be used by confidential
      * clients." A public client has nothing to prove it is itself. */
     if (c->is_public) {
-        set_err(err, errsz, "client '%s' is public: only confidential clients can obtain "
+        str_fmt(err, errsz, "client '%s' is public: only confidential clients can obtain "
                             "tokens for a resource (client_credentials)", client_id);
         rc = GH_EINVAL;
         goto out;
     }
     for (size_t i = 0; want[i]; i++) {
         if (!str_list_has(r->scopes, want[i])) {
-            set_err(err, errsz, "scope '%s' is not a scope of resource '%.*s%s'", want[i],
+            str_fmt(err, errsz, "scope '%s' is not a scope of resource '%.*s%s'", want[i],
                 QUOTE(id));
             rc = GH_EINVAL;
             goto out;
@@ -383,10 +367,10 @@ resource_allow_client(struct store *st, const char *id, const char *client_id,
     if ((rc = store_resource_allow(st, id, client_id, joined, now)) != GH_OK) {
         /* deleted between the checks above and the write */
         if (rc == GH_ENOTFOUND)
-            set_err(err, errsz, "resource '%.*s%s' or client '%s' was just deleted", QUOTE(id),
+            str_fmt(err, errsz, "resource '%.*s%s' or client '%s' was just deleted", QUOTE(id),
                 client_id);
         else
-            set_err(err, errsz, "%s", gh_strerror(rc));
+            str_fmt(err, errsz, "%s", gh_strerror(rc));
         goto out;
     }
     if (scope) {

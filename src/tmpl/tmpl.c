@@ -9,7 +9,6 @@
  * variable, and must not place variables in script, style or URL-scheme positions. */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,21 +41,6 @@ struct tmpl {
     struct op *ops;
     size_t nops;
 };
-
-static void seterr(char *err, size_t errsz, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errsz, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || errsz == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errsz, fmt, ap);
-    va_end(ap);
-}
 
 /* 1-based line and byte column of offset off; only called on the error path. */
 static void
@@ -106,23 +90,23 @@ tmpl_compile(const char *text, size_t len, struct tmpl **out, char *err, size_t 
     int rc = GH_EINVAL;
 
     *out = NULL;
-    seterr(err, errsz, "no error");
+    str_fmt(err, errsz, "no error");
     if (len > GH_MAX_TEMPLATE) {
-        seterr(err, errsz, "template is longer than %d bytes", GH_MAX_TEMPLATE);
+        str_fmt(err, errsz, "template is longer than %d bytes", GH_MAX_TEMPLATE);
         rc = GH_ETOOBIG;
         goto out;
     }
     if (!text && len) {
-        seterr(err, errsz, "no template text");
+        str_fmt(err, errsz, "no template text");
         goto out;
     }
     if (len && memchr(text, '\0', len)) {
         tag = (size_t)((const char *)memchr(text, '\0', len) - text);
-        seterr(err, errsz, "template contains a NUL byte");
+        str_fmt(err, errsz, "template contains a NUL byte");
         goto bad;
     }
     if (!str_utf8_valid(text, len)) {
-        seterr(err, errsz, "template is not valid UTF-8");
+        str_fmt(err, errsz, "template is not valid UTF-8");
         goto out;
     }
     t = x_calloc(1, sizeof(*t));
@@ -153,28 +137,28 @@ tmpl_compile(const char *text, size_t len, struct tmpl **out, char *err, size_t 
             unsigned char c = (unsigned char)text[j];
 
             if (c > 0x20 && c < 0x7f)
-                seterr(err, errsz, "tag: '%c' is not allowed in a name ([a-z0-9_])", c);
+                str_fmt(err, errsz, "tag: '%c' is not allowed in a name ([a-z0-9_])", c);
             else
-                seterr(err, errsz, "tag: byte 0x%02x is not allowed in a name ([a-z0-9_])", c);
+                str_fmt(err, errsz, "tag: byte 0x%02x is not allowed in a name ([a-z0-9_])", c);
             goto bad;
         }
         if (j + 1 >= len || text[j + 1] != '}') {
-            seterr(err, errsz, "unclosed tag: expected '}}'");
+            str_fmt(err, errsz, "unclosed tag: expected '}}'");
             goto bad;
         }
         if (j == name) {
-            seterr(err, errsz, "tag has an empty name");
+            str_fmt(err, errsz, "tag has an empty name");
             goto bad;
         }
         if (j - name > GH_MAX_TEMPLATE_VAR) {
-            seterr(err, errsz, "name is longer than %d bytes", GH_MAX_TEMPLATE_VAR);
+            str_fmt(err, errsz, "name is longer than %d bytes", GH_MAX_TEMPLATE_VAR);
             goto bad;
         }
         if (sigil == '\0') {
             add_op(t, &cap, OP_VAR, name, j - name);
         } else if (sigil == '#' || sigil == '^') {
             if (depth == GH_MAX_TEMPLATE_DEPTH) {
-                seterr(err, errsz, "sections nested deeper than %d", GH_MAX_TEMPLATE_DEPTH);
+                str_fmt(err, errsz, "sections nested deeper than %d", GH_MAX_TEMPLATE_DEPTH);
                 rc = GH_ETOOBIG;
                 goto bad;
             }
@@ -186,14 +170,14 @@ tmpl_compile(const char *text, size_t len, struct tmpl **out, char *err, size_t 
             const struct op *o;
 
             if (depth == 0) {
-                seterr(err, errsz, "{{/%.*s}} closes no open section", (int)(j - name),
+                str_fmt(err, errsz, "{{/%.*s}} closes no open section", (int)(j - name),
                     text + name);
                 goto bad;
             }
             o = &t->ops[open_op[depth - 1]];
             if (o->len != j - name || memcmp(text + o->off, text + name, o->len) != 0) {
                 position(text, open_at[depth - 1], &line, &col);
-                seterr(err, errsz, "{{/%.*s}} does not close {{%c%.*s}} opened at %zu:%zu",
+                str_fmt(err, errsz, "{{/%.*s}} does not close {{%c%.*s}} opened at %zu:%zu",
                     (int)(j - name), text + name, o->kind == OP_SECT ? '#' : '^',
                     (int)o->len, text + o->off, line, col);
                 goto bad;
@@ -210,7 +194,7 @@ tmpl_compile(const char *text, size_t len, struct tmpl **out, char *err, size_t 
         const struct op *o = &t->ops[open_op[depth - 1]];
 
         tag = open_at[depth - 1];
-        seterr(err, errsz, "section {{%c%.*s}} is never closed", o->kind == OP_SECT ? '#' : '^',
+        str_fmt(err, errsz, "section {{%c%.*s}} is never closed", o->kind == OP_SECT ? '#' : '^',
             (int)o->len, text + o->off);
         goto bad;
     }
@@ -225,7 +209,7 @@ bad:
 
         str_copy(msg, sizeof(msg), err);
         position(text, tag, &line, &col);
-        seterr(err, errsz, "%zu:%zu: %s", line, col, msg);
+        str_fmt(err, errsz, "%zu:%zu: %s", line, col, msg);
     }
 out:
     tmpl_free(t);
@@ -264,27 +248,27 @@ tmpl_load_file(const char *dir, const char *name, struct tmpl **out, char *err, 
 
     *out = NULL;
     if (!name_ok(name)) {
-        seterr(err, errsz, "template name must match [a-z_-]+.html (at most %d bytes)",
+        str_fmt(err, errsz, "template name must match [a-z_-]+.html (at most %d bytes)",
             GH_MAX_TEMPLATE_NAME);
         goto out;
     }
     if (!dir) {
-        seterr(err, errsz, "%s: no template directory", name);
+        str_fmt(err, errsz, "%s: no template directory", name);
         goto out;
     }
     n = snprintf(path, sizeof(path), "%s/%s", dir, name);
     if (n < 0 || (size_t)n >= sizeof(path)) {
-        seterr(err, errsz, "%s: template path is too long", name);
+        str_fmt(err, errsz, "%s: template path is too long", name);
         rc = GH_ETOOBIG;
         goto out;
     }
     if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) != 0) {
         rc = errno == ENOENT ? GH_ENOTFOUND : GH_EIO;
-        seterr(err, errsz, "%s: %s", path, strerror(errno));
+        str_fmt(err, errsz, "%s: %s", path, strerror(errno));
         goto out;
     }
     if (!S_ISREG(st.st_mode) || st.st_size > GH_MAX_TEMPLATE) {
-        seterr(err, errsz, "%s: not a regular file of at most %d bytes", path, GH_MAX_TEMPLATE);
+        str_fmt(err, errsz, "%s: not a regular file of at most %d bytes", path, GH_MAX_TEMPLATE);
         rc = S_ISREG(st.st_mode) ? GH_ETOOBIG : GH_EINVAL;
         goto out;
     }
@@ -295,14 +279,14 @@ tmpl_load_file(const char *dir, const char *name, struct tmpl **out, char *err, 
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0) {
-            seterr(err, errsz, "%s: short read", path);
+            str_fmt(err, errsz, "%s: short read", path);
             rc = GH_EIO;
             goto out;
         }
         got += (size_t)r;
     }
     if ((rc = tmpl_compile(text, got, out, inner, sizeof(inner))) != GH_OK)
-        seterr(err, errsz, "%s:%s", name, inner);
+        str_fmt(err, errsz, "%s:%s", name, inner);
 out:
     if (fd >= 0)
         close(fd);

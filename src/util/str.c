@@ -3,6 +3,8 @@
  * everywhere gatehouse runs. */
 #include <errno.h>
 #include <stdlib.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -217,4 +219,17 @@ str_list_join(char *const *list, const char *sep)
     }
     *w = '\0';
     return out;
+}
+
+void
+str_fmt(char *out, size_t outsz, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!out || outsz == 0)
+        return;
+    va_start(ap, fmt);
+    if (vsnprintf(out, outsz, fmt, ap) < 0)
+        out[0] = '\0';
+    va_end(ap);
 }

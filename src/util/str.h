@@ -7,6 +7,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* snprintf into out (nothing when out is NULL or outsz 0): the "one line in err" of callers
+ * that report why something failed. */
+void str_fmt(char *out, size_t outsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Copy src into dst (size dstsz, > 0), always NUL-terminated.
  * GH_ETOOBIG if src did not fit (dst then holds the truncated prefix). */
 int  str_copy(char *dst, size_t dstsz, const char *src);
