@@ -184,6 +184,10 @@ static const struct cli_cmd commands[] = {
         "accept a disabled issuer's assertions again", NULL },
     { "issuer delete", "ISSUER", 1, 1, 0, opt_none, cli_issuer_delete,
         "forget a trusted issuer", NULL },
+    { "issuer allow", "ISSUER CLIENT_ID", 2, 2, 0, opt_none, cli_issuer_allow,
+        "let a client present an issuer's assertions", NULL },
+    { "issuer disallow", "ISSUER CLIENT_ID", 2, 2, 0, opt_none, cli_issuer_disallow,
+        "stop a client presenting an issuer's assertions (at its next request)", NULL },
     { "token verify", "TOKEN", 1, 1, 0, opt_token_verify, cli_token_verify,
         "verify an access token as a resource server would; print its claims",
         "A TOKEN of - is read from one line of standard input. Checks the signature against\n"

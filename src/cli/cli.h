@@ -109,5 +109,7 @@ int cli_issuer_show(struct cli_ctx *ctx);
 int cli_issuer_disable(struct cli_ctx *ctx);
 int cli_issuer_enable(struct cli_ctx *ctx);
 int cli_issuer_delete(struct cli_ctx *ctx);
+int cli_issuer_allow(struct cli_ctx *ctx);
+int cli_issuer_disallow(struct cli_ctx *ctx);
 
 #endif

@@ -280,6 +280,64 @@ cli_issuer_enable(struct cli_ctx *ctx)
     return set_disabled(ctx, false);
 }
 
+/* `issuer allow|disallow ISSUER CLIENT_ID`: takes effect at the next assertion (the grant
+ * re-reads the list right before it signs). */
+static int
+set_client(struct cli_ctx *ctx, bool allow)
+{
+    struct app app;
+    char err[512], esc[LOG_ESC_SIZE], esc2[LOG_ESC_SIZE];
+    const char *iss = ctx->pos[0], *cid = ctx->pos[1];
+    struct trusted_issuer *ti = NULL;
+    int rc, r;
+
+    if ((rc = cli_app_open(ctx, &app, APP_NO_KEYS)) != CLI_OK)
+        return rc;
+    if ((r = store_issuer_get(app.store, iss, &ti)) != GH_OK) {
+        rc = r == GH_ENOTFOUND ? cli_fail(ctx, "no issuer '%.*s%s'", QUOTE(iss))
+                               : store_failed(ctx, r);
+        goto out;
+    }
+    if (allow && (r = issuer_client_check(app.store, cid, err, sizeof(err))) != GH_OK) {
+        rc = cli_fail(ctx, "%s", err);
+        goto out;
+    }
+    r = allow ? store_issuer_allow(app.store, iss, cid) : store_issuer_disallow(app.store, iss,
+        cid);
+    if (r == GH_EEXIST) {
+        printf("client %s may already present assertions of %s\n", cid, iss);
+    } else if (r == GH_ENOTFOUND) {
+        rc = allow ? cli_fail(ctx, "no client '%.*s%s'", QUOTE(cid))
+                   : cli_fail(ctx, "client '%.*s%s' is not listed for issuer '%.*s%s'", QUOTE(cid),
+                         QUOTE(iss));
+    } else if (r != GH_OK) {
+        rc = store_failed(ctx, r);
+    } else {
+        printf("client %s %s present assertions of %s\n", cid, allow ? "may" : "may no longer",
+            iss);
+        log_info(allow ? "cli_issuer_allowed" : "cli_issuer_disallowed", "issuer=%s client=%s",
+            log_esc(iss, esc), log_esc(cid, esc2));
+        cli_audit(allow ? "issuer_allowed" : "issuer_disallowed", NULL, cid, "issuer", iss,
+            NULL);
+    }
+out:
+    trusted_issuer_free(ti);
+    app_close(&app);
+    return rc;
+}
+
+int
+cli_issuer_allow(struct cli_ctx *ctx)
+{
+    return set_client(ctx, true);
+}
+
+int
+cli_issuer_disallow(struct cli_ctx *ctx)
+{
+    return set_client(ctx, false);
+}
+
 int
 cli_issuer_delete(struct cli_ctx *ctx)
 {

@@ -17,6 +17,7 @@
 
 #include "app.h"
 #include "cli/cli_reload.h"
+#include "core/audit.h"
 #include "core/err.h"
 #include "core/limits.h"
 #include "core/log.h"
@@ -206,8 +207,8 @@ auto_rotate(struct reloader *rl)
             st = keys_state_at(refs, n, i, now, hold, NULL);
             if (st == KEY_NEXT)
                 has_next = true;
-            else if (st == KEY_ACTIVE)
-                active_since = refs[i].activate_at;
+            else if (st == KEY_ACTIVE) /* a key that signs at once (activate_at 0): created */
+                active_since = refs[i].activate_at ? refs[i].activate_at : refs[i].created_at;
         }
         if (active_since < 0 || has_next ||
             now - active_since < (int64_t)app->cfg->key_rotation_interval)
@@ -219,6 +220,8 @@ auto_rotate(struct reloader *rl)
         }
         log_info("key_rotated", "alg=%s kid=%s activate_at=%lld automatic=1",
             keys_alg_name((enum key_alg)a), kid, (long long)at);
+        audit_event(&(struct audit_src){ 0 }, "key_rotated", NULL, NULL, "kid", kid, "alg",
+            keys_alg_name((enum key_alg)a), "automatic", "true", (const char *)NULL);
         added = true;
     }
 out:

@@ -130,11 +130,39 @@ issuer_jwks_check(const char *jwks, size_t len, char *err, size_t errsz)
 }
 
 int
+issuer_client_check(struct store *st, const char *client_id, char *err, size_t errsz)
+{
+    struct client *c = NULL;
+    const char *why = NULL;
+    int rc;
+
+    if (client_id_check(client_id, &why) != GH_OK) {
+        str_fmt(err, errsz, "'%.*s%s' is not a client_id: %s", QUOTE(client_id), why);
+        return GH_EINVAL;
+    }
+    rc = store_client_get(st, client_id, &c);
+    if (rc == GH_ENOTFOUND) {
+        str_fmt(err, errsz, "no client '%.*s%s'", QUOTE(client_id));
+        return rc;
+    }
+    if (rc != GH_OK) {
+        str_fmt(err, errsz, "%s", gh_strerror(rc));
+        return rc;
+    }
+    if (c->is_public || c->auth_method == CLIENT_AUTH_NONE) {
+        str_fmt(err, errsz, "client '%.*s%s' is public: only a client that authenticates may "
+            "present assertions", QUOTE(client_id));
+        rc = GH_EINVAL;
+    }
+    client_free(c);
+    return rc;
+}
+
+int
 issuer_create(struct store *st, const struct issuer_spec *spec, int64_t now,
     struct trusted_issuer **out, char *err, size_t errsz)
 {
     struct trusted_issuer ti = { 0 };
-    struct client *c = NULL;
     const char *why = NULL;
     size_t n = 0;
     int rc;
@@ -167,27 +195,8 @@ issuer_create(struct store *st, const struct issuer_spec *spec, int64_t now,
         return GH_EINVAL;
     }
     for (size_t i = 0; i < n; i++) {
-        if (client_id_check(spec->clients[i], &why) != GH_OK) {
-            str_fmt(err, errsz, "'%.*s%s' is not a client_id: %s", QUOTE(spec->clients[i]), why);
-            return GH_EINVAL;
-        }
-        rc = store_client_get(st, spec->clients[i], &c);
-        if (rc == GH_ENOTFOUND) {
-            str_fmt(err, errsz, "no client '%.*s%s'", QUOTE(spec->clients[i]));
+        if ((rc = issuer_client_check(st, spec->clients[i], err, errsz)) != GH_OK)
             return rc;
-        }
-        if (rc != GH_OK) {
-            str_fmt(err, errsz, "%s", gh_strerror(rc));
-            return rc;
-        }
-        if (c->is_public || c->auth_method == CLIENT_AUTH_NONE) {
-            str_fmt(err, errsz, "client '%.*s%s' is public: only a client that authenticates "
-                "may present assertions", QUOTE(spec->clients[i]));
-            client_free(c);
-            return GH_EINVAL;
-        }
-        client_free(c);
-        c = NULL;
     }
     ti.issuer = x_strdup(spec->issuer);
     ti.jwks = spec->jwks ? x_strndup(spec->jwks, spec->jwks_len) : NULL;

@@ -45,6 +45,10 @@ struct issuer_spec {
     const char *ours;              /* our own issuer, refused as issuer; may be NULL */
 };
 
+/* Whether client_id names a client that may present an issuer's assertions: it exists and is
+ * confidential. GH_OK; GH_EINVAL, GH_ENOTFOUND, GH_ESTORE with one line in err. */
+int  issuer_client_check(struct store *st, const char *client_id, char *err, size_t errsz);
+
 /* Validate spec and store it with created_at = now. Each client must exist and be
  * confidential (a public client's "authentication" proves nothing, so anyone could present
  * the issuer's assertions as it). On GH_OK *out (if not NULL) is the stored record (caller

@@ -428,6 +428,18 @@ store_login_reset(struct store *st, const char *name)
 }
 
 int
+store_issuer_allow(struct store *st, const char *issuer, const char *client_id)
+{
+    return st->ops->issuer_allow(st->impl, issuer, client_id);
+}
+
+int
+store_issuer_disallow(struct store *st, const char *issuer, const char *client_id)
+{
+    return st->ops->issuer_disallow(st->impl, issuer, client_id);
+}
+
+int
 store_read_begin(struct store *st)
 {
     return st->ops->read_begin(st->impl);

@@ -309,6 +309,10 @@ int  store_issuer_list(struct store *st, struct trusted_issuer ***out, size_t *n
 /* GH_ENOTFOUND if absent. */
 int  store_issuer_set_disabled(struct store *st, const char *issuer, bool disabled, int64_t now);
 int  store_issuer_delete(struct store *st, const char *issuer);
+/* Let client_id present issuer's assertions, or stop it. allow: GH_EEXIST (already listed),
+ * GH_ENOTFOUND (no such issuer or client). disallow: GH_ENOTFOUND (not listed). */
+int  store_issuer_allow(struct store *st, const char *issuer, const char *client_id);
+int  store_issuer_disallow(struct store *st, const char *issuer, const char *client_id);
 /* The re-check of the JWT-bearer grant right before a token is signed, in one read
  * transaction: client_id exists, is confidential and still has grant type grant_type; when
  * issuer is not NULL, that issuer exists, is enabled and lists client_id; when user_sub is not

@@ -65,6 +65,8 @@ struct store_ops {
     int  (*token_revoke)(void *impl, const char *jti, int64_t expires_at);
     int  (*token_check)(void *impl, const char *jti, const char *grant_id);
     int  (*jti_use)(void *impl, const char *iss, const char *jti, int64_t expires_at);
+    int  (*issuer_allow)(void *impl, const char *issuer, const char *client_id);
+    int  (*issuer_disallow)(void *impl, const char *issuer, const char *client_id);
     int  (*read_begin)(void *impl);
     void (*read_end)(void *impl);
     void (*sync_defer)(void *impl, bool on);

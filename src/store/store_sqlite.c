@@ -196,6 +196,7 @@ static const char *const sql_text[Q_COUNT] = {
     [Q_ISS_SET_DISABLED] = "UPDATE trusted_issuers SET disabled = ?2, updated_at = ?3 "
                            "WHERE issuer = ?1",
     [Q_ISS_DELETE] = "DELETE FROM trusted_issuers WHERE issuer = ?1",
+    [Q_ISS_CLIENT_DEL] = "DELETE FROM issuer_clients WHERE issuer = ?1 AND client_id = ?2",
     [Q_JG_CLIENT] = "SELECT public, auth_method, grant_types FROM clients WHERE client_id = ?1",
     [Q_JG_ISSUER] = "SELECT i.disabled, EXISTS (SELECT 1 FROM issuer_clients c "
                     "WHERE c.issuer = i.issuer AND c.client_id = ?2) "
@@ -1266,6 +1267,8 @@ const struct store_ops store_sqlite_ops = {
     .token_revoke = sq_token_revoke,
     .token_check = sq_token_check,
     .jti_use = sq_jti_use,
+    .issuer_allow = sq_issuer_allow,
+    .issuer_disallow = sq_issuer_disallow,
     .read_begin = sq_read_begin,
     .read_end = sq_read_end,
     .sync_defer = sq_sync_defer,

@@ -96,6 +96,7 @@ enum q_id {
     Q_ISS_CLIENTS,
     Q_ISS_SET_DISABLED,
     Q_ISS_DELETE,
+    Q_ISS_CLIENT_DEL,
     Q_JG_CLIENT,
     Q_JG_ISSUER,
     Q_JG_USER,
@@ -201,6 +202,8 @@ int sq_login_reset(void *impl, const char *name);
 
 /* store_sqlite_s2s.c: service-to-service (the ops of store_impl.h) */
 int sq_jti_use(void *impl, const char *iss, const char *jti, int64_t expires_at);
+int sq_issuer_allow(void *impl, const char *issuer, const char *client_id);
+int sq_issuer_disallow(void *impl, const char *issuer, const char *client_id);
 int sq_resource_add(void *impl, const struct resource *r);
 int sq_resource_get(void *impl, const char *id, struct resource **out);
 int sq_resource_list(void *impl, struct resource ***out, size_t *n);

@@ -101,6 +101,22 @@ def test_clients_must_exist_and_be_confidential(gh, jwks):
     assert count(gh, "SELECT count(*) FROM issuer_clients") == 0
 
 
+def test_allow_and_disallow_edit_the_client_list(gh, jwks):
+    gh.ok("issuer", "add", IDP, "--jwks", jwks, "--client", "svc")
+    assert gh.ok("issuer", "allow", IDP, "svc2") == f"client svc2 may present assertions of {IDP}\n"
+    assert gh.json("issuer", "show", IDP)["clients"] == ["svc", "svc2"]
+    assert "already" in gh.ok("issuer", "allow", IDP, "svc2")          # idempotent
+    assert "public" in gh.fails("issuer", "allow", IDP, "spa")
+    assert "no client" in gh.fails("issuer", "allow", IDP, "ghost")
+    assert "no issuer" in gh.fails("issuer", "allow", "https://nobody.example", "svc")
+    out = gh.ok("issuer", "disallow", IDP, "svc")
+    assert out == f"client svc may no longer present assertions of {IDP}\n"
+    assert gh.json("issuer", "show", IDP)["clients"] == ["svc2"]
+    assert "not listed" in gh.fails("issuer", "disallow", IDP, "svc")
+    gh.fails("issuer", "allow", IDP, rc=2)                                # CLIENT_ID missing
+    assert count(gh, "SELECT count(*) FROM issuer_clients") == 1
+
+
 def test_usage_errors_exit_2(gh, jwks):
     gh.fails("issuer", "add", IDP, "--jwks", jwks, rc=2)                       # no client
     gh.fails("issuer", "add", IDP, "--client", "svc", rc=2)                    # no keys

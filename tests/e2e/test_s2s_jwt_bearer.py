@@ -315,8 +315,10 @@ def test_issuer_not_listing_the_client_is_refused(op, keys, s2s):
 def test_client_removed_from_the_issuer_is_refused(op, keys, s2s):
     svc, alice = s2s
     bearer_ok(svc, assertion(op, IDP, alice.sub, keys["a"]))
-    op.gh.sql(f"DELETE FROM issuer_clients WHERE issuer = '{IDP}' AND client_id = 'svc'")
+    op.gh.ok("issuer", "disallow", IDP, "svc")      # the running server sees it at once
     refused(bearer(svc, assertion(op, IDP, alice.sub, keys["a"])))
+    op.gh.ok("issuer", "allow", IDP, "svc")
+    bearer_ok(svc, assertion(op, IDP, alice.sub, keys["a"]))
 
 
 def test_unknown_issuer_is_refused(op, keys, s2s):
