@@ -88,7 +88,8 @@ audit_value(const char *s)
                 buf[i] = '?';
         }
     }
-    return json_stringn(buf, n);
+    /* valid UTF-8 now, without NUL (s was a C string): jansson's own check would repeat ours */
+    return json_stringn_nocheck(buf, n);
 }
 
 static void
@@ -137,13 +138,34 @@ emit(const char *line, size_t n, bool buffered)
 static void
 fmt_time(char *out, size_t outsz)
 {
+    /* the seconds part is formatted once per second per thread (token events come by the
+     * thousand per second) */
+    static _Thread_local int64_t sec_of = -1;
+    static _Thread_local char sec[32];
+    static _Thread_local size_t sec_len;
     int64_t ms = clock_now_ms();
-    char sec[32];
+    int m;
 
-    clock_fmt(ms / 1000, sec, sizeof(sec));
-    if (strlen(sec) > 1)
-        sec[strlen(sec) - 1] = '\0'; /* drop the Z */
-    snprintf(out, outsz, "%s.%03dZ", sec, (int)(ms % 1000));
+    if (ms / 1000 != sec_of) {
+        sec_of = ms / 1000;
+        clock_fmt(sec_of, sec, sizeof(sec));
+        sec_len = strlen(sec);
+        if (sec_len > 1)
+            sec[--sec_len] = '\0'; /* drop the Z */
+    }
+    if (outsz < sec_len + 6) {
+        if (outsz)
+            out[0] = '\0';
+        return;
+    }
+    m = (int)(ms % 1000);
+    memcpy(out, sec, sec_len);
+    out[sec_len] = '.';
+    out[sec_len + 1] = (char)('0' + m / 100);
+    out[sec_len + 2] = (char)('0' + m / 10 % 10);
+    out[sec_len + 3] = (char)('0' + m % 10);
+    out[sec_len + 4] = 'Z';
+    out[sec_len + 5] = '\0';
 }
 
 static void
