@@ -165,22 +165,21 @@ sq_resource_allow(void *impl, const char *resource, const char *client_id, const
     return sq_write_commit(b, s, brc, "resource_allow");
 }
 
-int
-sq_resource_disallow(void *impl, const char *resource, const char *client_id)
+/* One statement keyed by two texts (?1, ?2) in its own write transaction: an insert, or a
+ * delete (GH_ENOTFOUND when no row matched). */
+static int
+write_pair(struct sq *b, enum q_id id, const char *op, const char *k1, const char *k2)
 {
-    struct sq *b = impl;
     sqlite3_stmt *s = NULL;
     int brc = SQLITE_OK, rc;
 
-    if ((rc = sq_tx_write(b, "resource_disallow")) != GH_OK)
+    if ((rc = sq_tx_write(b, op)) != GH_OK)
         return rc;
-    if ((rc = sq_prep(b, Q_RES_DISALLOW, "resource_disallow", &s)) != GH_OK)
+    if ((rc = sq_prep(b, id, op, &s)) != GH_OK)
         goto out;
-    sq_bind_text(s, 1, resource, &brc);
-    sq_bind_text(s, 2, client_id, &brc);
-    if ((rc = sq_bound(b, "resource_disallow", brc)) != GH_OK)
-        goto out;
-    if ((rc = sq_step_done(b, s, "resource_disallow")) != GH_OK)
+    sq_bind_text(s, 1, k1, &brc);
+    sq_bind_text(s, 2, k2, &brc);
+    if ((rc = sq_bound(b, op, brc)) != GH_OK || (rc = sq_step_done(b, s, op)) != GH_OK)
         goto out;
     if (sqlite3_changes(b->db) == 0) {
         rc = GH_ENOTFOUND;
@@ -188,12 +187,18 @@ sq_resource_disallow(void *impl, const char *resource, const char *client_id)
     }
     sq_done(s);
     s = NULL;
-    rc = sq_tx_commit(b, "resource_disallow");
+    rc = sq_tx_commit(b, op);
 out:
     sq_done(s);
     if (rc != GH_OK)
         sq_tx_rollback(b);
     return rc;
+}
+
+int
+sq_resource_disallow(void *impl, const char *resource, const char *client_id)
+{
+    return write_pair(impl, Q_RES_DISALLOW, "resource_disallow", resource, client_id);
 }
 
 int
@@ -507,47 +512,16 @@ sq_issuer_delete(void *impl, const char *issuer)
     return sq_write_keyed(impl, Q_ISS_DELETE, "issuer_delete", NULL, issuer, 0);
 }
 
-/* One (issuer, client) row in its own write transaction: add (Q_ISS_CLIENT_ADD) or delete
- * (Q_ISS_CLIENT_DEL, GH_ENOTFOUND when there was none). */
-static int
-issuer_client_write(struct sq *b, enum q_id id, const char *op, const char *issuer,
-    const char *client_id)
-{
-    sqlite3_stmt *s = NULL;
-    int brc = SQLITE_OK, rc;
-
-    if ((rc = sq_tx_write(b, op)) != GH_OK)
-        return rc;
-    if ((rc = sq_prep(b, id, op, &s)) != GH_OK)
-        goto out;
-    sq_bind_text(s, 1, issuer, &brc);
-    sq_bind_text(s, 2, client_id, &brc);
-    if ((rc = sq_bound(b, op, brc)) != GH_OK || (rc = sq_step_done(b, s, op)) != GH_OK)
-        goto out;
-    if (sqlite3_changes(b->db) == 0) {
-        rc = GH_ENOTFOUND;
-        goto out;
-    }
-    sq_done(s);
-    s = NULL;
-    rc = sq_tx_commit(b, op);
-out:
-    sq_done(s);
-    if (rc != GH_OK)
-        sq_tx_rollback(b);
-    return rc;
-}
-
 int
 sq_issuer_allow(void *impl, const char *issuer, const char *client_id)
 {
-    return issuer_client_write(impl, Q_ISS_CLIENT_ADD, "issuer_allow", issuer, client_id);
+    return write_pair(impl, Q_ISS_CLIENT_ADD, "issuer_allow", issuer, client_id);
 }
 
 int
 sq_issuer_disallow(void *impl, const char *issuer, const char *client_id)
 {
-    return issuer_client_write(impl, Q_ISS_CLIENT_DEL, "issuer_disallow", issuer, client_id);
+    return write_pair(impl, Q_ISS_CLIENT_DEL, "issuer_disallow", issuer, client_id);
 }
 
 /* One step of the grant re-check: the single row of statement id bound to a (and b), or
