@@ -1,7 +1,7 @@
 /* audit.h — the audit log (STYLE.md §8 audit events, as structured data): one JSON object per
- * line, built with jansson, written with one write(2) to a file opened O_APPEND (or stderr), so
- * a line never interleaves with another even across processes (serve and the CLI appending to
- * the same file). Every line has "time" (RFC 3339 UTC, milliseconds), "type", and when known
+ * line (as jansson would print it), written with one write(2) to a file opened O_APPEND (or
+ * stderr), so a line never interleaves with another even across processes (serve and the CLI
+ * appending to the same file). Every line has "time" (RFC 3339 UTC, milliseconds), "type", and when known
  * "sub", "client", "ip" and "rid"; CLI events have "ip":"cli" and the operator's uid and name.
  * Never pass a password, secret, code, token, session id or cookie value: a jti or kid is the
  * way to name a token or key. Write failures are counted and reported once in the ordinary

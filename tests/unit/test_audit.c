@@ -55,7 +55,8 @@ take(size_t *len)
 }
 
 /* Every line of text as a JSON object, in out (at most max); returns the count, -1 if a line
- * does not parse or the text does not end in a newline. */
+ * does not parse, is not byte for byte what jansson prints for the object it parses to (audit.c
+ * writes lines without jansson), or the text does not end in a newline. */
 static int
 parse_lines(char *text, json_t **out, int max)
 {
@@ -69,6 +70,13 @@ parse_lines(char *text, json_t **out, int max)
         *nl = '\0';
         if (!(out[n] = json_loads(p, JSON_REJECT_DUPLICATES, &e)) || !json_is_object(out[n]))
             return -1;
+        char *again = json_dumps(out[n], JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+        bool same = again && strcmp(again, p) == 0;
+        free(again);
+        if (!same) {
+            fprintf(stderr, "audit line differs from jansson's: %s\n", p);
+            return -1;
+        }
         n++;
         p = nl + 1;
     }
@@ -166,6 +174,75 @@ test_hostile_values_are_escaped_and_cut(void)
     free(text);
 }
 
+/* Every byte, and UTF-8 of every length up to the edges of the planes, comes back as
+ * audit_value makes it (jansson's view of the cut, cleaned value). */
+static void
+test_every_byte_and_code_point_round_trips(void)
+{
+    static const char *const samples[] = {
+        "\x01\x02\x07\x08\x09\x0a\x0b\x0c\x0d\x1b\x1f \x7f/\\\"'<>&",
+        "\xc2\x80 \xdf\xbf \xe0\xa0\x80 \xef\xbf\xbf \xf0\x90\x80\x80 \xf4\x8f\xbf\xbf",
+        "caf\xc3\xa9 \xe2\x80\xae \xf0\x9f\x94\x91 \xed\x9f\xbf",
+        "\xc0\xaf \xed\xa0\x80 \xf4\x90\x80\x80 \x80 \xe2\x82",   /* invalid: all '?' */
+    };
+    struct audit_src src = { .rid = "r", .ip = "127.0.0.1" };
+    char bytes[256], cut[AUDIT_VALUE_MAX + 8];
+    json_t *lines[8] = { NULL };
+    size_t len, ns = sizeof(samples) / sizeof(samples[0]);
+    char *text;
+    int n;
+
+    for (int i = 1; i < 256; i++)
+        bytes[i - 1] = (char)i;
+    bytes[255] = '\0';
+    /* a 4-byte sequence across the cut: dropped whole, never half-written */
+    memset(cut, 'x', AUDIT_VALUE_MAX - 2);
+    memcpy(cut + AUDIT_VALUE_MAX - 2, "\xf0\x9f\x94\x91", 5);
+    open_tmp();
+    for (size_t i = 0; i < ns; i++)
+        audit_event(&src, "t", NULL, NULL, "v", samples[i], NULL);
+    audit_event(&src, "t", NULL, NULL, "v", bytes, NULL);
+    audit_event(&src, "t", NULL, NULL, "v", cut, NULL);
+    text = take(&len);
+    n = parse_lines(text, lines, 8);
+    T_EQ_INT(n, (int)ns + 2);
+    for (int i = 0; i < n; i++) {
+        const char *in = i < (int)ns ? samples[i] : i == (int)ns ? bytes : cut;
+        json_t *want = audit_value(in);
+        T_EQ_STR(field(lines[i], "v"), json_string_value(want));
+        json_decref(want);
+        json_decref(lines[i]);
+    }
+    free(text);
+}
+
+/* A line over AUDIT_LINE_MAX keeps the common fields and says it was cut. */
+static void
+test_oversized_event_keeps_its_core(void)
+{
+    struct audit_src src = { .rid = "r9", .ip = "192.0.2.1" };
+    char ctl[AUDIT_VALUE_MAX + 1];   /* each byte escapes to six: 1.5 KiB a value */
+    json_t *lines[2] = { NULL };
+    size_t len;
+    char *text;
+
+    memset(ctl, 0x01, AUDIT_VALUE_MAX);
+    ctl[AUDIT_VALUE_MAX] = '\0';
+    open_tmp();
+    audit_event(&src, "login_failure", "u-7", "shop", "a", ctl, "b", ctl, "c", ctl, "d", ctl,
+        "e", ctl, "f", ctl, NULL);
+    text = take(&len);
+    T_ASSERT(len <= AUDIT_LINE_MAX);
+    T_EQ_INT(parse_lines(text, lines, 2), 1);
+    T_ASSERT(json_is_true(json_object_get(lines[0], "truncated")));
+    T_EQ_STR(field(lines[0], "type"), "login_failure");
+    T_EQ_STR(field(lines[0], "sub"), "u-7");
+    T_EQ_STR(field(lines[0], "rid"), "r9");
+    T_ASSERT(!json_object_get(lines[0], "a"));
+    json_decref(lines[0]);
+    free(text);
+}
+
 #define THREADS 4
 #define EVENTS 500
 
@@ -243,6 +320,8 @@ main(void)
     T_RUN(test_event_is_one_json_line_with_the_common_fields);
     T_RUN(test_cli_event_names_the_operator_not_a_request);
     T_RUN(test_hostile_values_are_escaped_and_cut);
+    T_RUN(test_every_byte_and_code_point_round_trips);
+    T_RUN(test_oversized_event_keeps_its_core);
     T_RUN(test_lines_from_threads_never_interleave);
     T_RUN(test_unwritable_file_is_counted_not_fatal);
     return t_done();
