@@ -18,7 +18,11 @@ TEST_DEPS = /usr/lib/python3/dist-packages/pytest/__init__.py:python3-pytest \
             /usr/lib/python3/dist-packages/requests/__init__.py:python3-requests \
             /usr/lib/python3/dist-packages/jwt/__init__.py:python3-jwt \
             /usr/lib/python3/dist-packages/cryptography/__init__.py:python3-cryptography \
-            /usr/bin/sqlite3:sqlite3 /usr/bin/curl:curl
+            /usr/bin/sqlite3:sqlite3 /usr/bin/curl:curl \
+            /usr/bin/chromium:chromium /usr/bin/chromedriver:chromium-driver \
+            /usr/lib/python3/dist-packages/selenium/__init__.py:python3-selenium \
+            /usr/sbin/apache2:apache2 \
+            /usr/lib/apache2/modules/mod_auth_openidc.so:libapache2-mod-auth-openidc
 # `make bench` only.
 BENCH_DEPS = /usr/bin/wrk:wrk /usr/sbin/nginx:nginx-light /usr/bin/hyperfine:hyperfine \
              /usr/lib/python3/dist-packages/cryptography/__init__.py:python3-cryptography
@@ -63,7 +67,7 @@ FUZZ_SAN    = -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-r
 FUZZ_VARS   = BUILD=build/fuzz BIN=build/fuzz/gatehouse CC=$(FUZZ_CC) OPT="$(FUZZ_SAN)" \
               LDOPT="-fsanitize=address,undefined" CFLAGS="-Wno-format-nonliteral $(CFLAGS)"
 
-.PHONY: all deps test-deps bench-deps fuzz-deps fuzz fuzz-build run build-tests test test-fast test-unit test-e2e asan test-asan bench bench-flows bench-cc lint fmt clean
+.PHONY: all deps test-deps bench-deps fuzz-deps fuzz fuzz-build run build-tests test test-fast test-unit test-e2e asan test-asan bench bench-flows bench-cc screenshots lint fmt clean
 
 all: $(BIN)
 
@@ -179,6 +183,11 @@ bench-flows: bench-deps $(BIN)
 # bench/sign_probe.c, the MHD + one-signature ceiling (bench/cc.sh; needs python3-cryptography).
 bench-cc: bench-deps $(BIN)
 	GATEHOUSE_BIN=$(BIN) sh bench/cc.sh
+
+# Screenshots of the sign-in pages in docs/screenshots/, taken by the real-browser tests.
+screenshots: test-deps $(BIN)
+	GATEHOUSE_BIN=$(abspath $(BIN)) GATEHOUSE_SCREENSHOTS=$(CURDIR)/docs/screenshots \
+	    /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e/test_real_browser.py
 
 # Build every target with clang + libFuzzer + ASan/UBSan into build/fuzz/ and run each for
 # FUZZ_SECONDS from the committed corpus. New inputs go to build/fuzz/new/<name>/ (scratch);
