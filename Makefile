@@ -22,7 +22,8 @@ TEST_DEPS = /usr/lib/python3/dist-packages/pytest/__init__.py:python3-pytest \
             /usr/bin/chromium:chromium /usr/bin/chromedriver:chromium-driver \
             /usr/lib/python3/dist-packages/selenium/__init__.py:python3-selenium \
             /usr/sbin/apache2:apache2 \
-            /usr/lib/apache2/modules/mod_auth_openidc.so:libapache2-mod-auth-openidc
+            /usr/lib/apache2/modules/mod_auth_openidc.so:libapache2-mod-auth-openidc \
+            /usr/bin/node:nodejs /usr/bin/npm:npm
 # `make bench` only.
 BENCH_DEPS = /usr/bin/wrk:wrk /usr/sbin/nginx:nginx-light /usr/bin/hyperfine:hyperfine \
              /usr/lib/python3/dist-packages/cryptography/__init__.py:python3-cryptography
@@ -144,6 +145,13 @@ run: $(BIN)
 	./$(BIN) init --demo
 	./$(BIN) serve --listen 127.0.0.1:8080
 
+# npm packages of tests/e2e/test_real_rp.py (openid-client, jose), exactly as
+# tests/rp/package-lock.json pins them; npm ci (re)writes the stamp.
+RP_NODE_MODULES = tests/rp/node_modules/.package-lock.json
+$(RP_NODE_MODULES): tests/rp/package-lock.json tests/rp/package.json
+	cd tests/rp && npm ci --no-audit --no-fund
+	@touch $@
+
 # Everything a build needs to run its tests.
 build-tests: $(BIN) $(UNIT_BIN) $(FUZZ_REPLAY)
 
@@ -151,21 +159,21 @@ ASAN_VARS = BUILD=build/asan BIN=build/asan/gatehouse OPT="$(SAN)" LDOPT="-fsani
 
 # `make test` runs every test twice: against the normal build and against one built with
 # AddressSanitizer + UndefinedBehaviorSanitizer (+ LeakSanitizer), so a memory error fails CI.
-test: test-deps build-tests
+test: test-deps $(RP_NODE_MODULES) build-tests
 	@$(MAKE) --no-print-directory $(ASAN_VARS) build-tests
 	@sh tests/run.sh $(BUILD):$(BIN) build/asan:build/asan/gatehouse
 
 # Quicker loops while developing: one build, or one kind of test.
-test-fast: test-deps build-tests
+test-fast: test-deps $(RP_NODE_MODULES) build-tests
 	@sh tests/run.sh $(BUILD):$(BIN)
 
 test-unit: $(UNIT_BIN)
 	@TESTS=unit sh tests/run.sh $(BUILD):$(BIN)
 
-test-e2e: test-deps $(BIN)
+test-e2e: test-deps $(RP_NODE_MODULES) $(BIN)
 	@TESTS=e2e sh tests/run.sh $(BUILD):$(BIN)
 
-asan test-asan: test-deps
+asan test-asan: test-deps $(RP_NODE_MODULES)
 	@$(MAKE) --no-print-directory $(ASAN_VARS) build-tests
 	@sh tests/run.sh build/asan:build/asan/gatehouse
 
