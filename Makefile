@@ -142,8 +142,7 @@ $(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(BUILD)/libgh.a
 
 # --- running -----------------------------------------------------------------------------
 run: $(BIN)
-	./$(BIN) init --demo
-	./$(BIN) serve --listen 127.0.0.1:8080
+	./$(BIN) serve --demo --listen 127.0.0.1:8080
 
 # npm packages of tests/e2e/test_real_rp.py (openid-client, jose), exactly as
 # tests/rp/package-lock.json pins them; npm ci (re)writes the stamp.

@@ -36,6 +36,7 @@ struct app {
     pthread_key_t tls_store;   /* worker threads' own handles, closed at thread exit */
     struct net_list trusted_proxies; /* cfg->trusted_proxies, parsed (util/net.h) */
     struct issuer_keys *issuer_keys; /* trusted issuers' jwks_uri key sets (thread-safe) */
+    struct ep_demo *demo;      /* serve --demo: the built-in demo app (ep/demo.h); NULL: off */
 };
 
 /* Open the data location named by cfg (see enum app_flags). On failure err holds one line for

@@ -35,7 +35,15 @@ static const struct cli_opt opt_json[] = {
 };
 static const struct cli_opt opt_init[] = {
     { "issuer", "URL", "record the issuer URL in the database" },
-    { "demo", NULL, "also create a demo user and client once, printing their credentials" },
+    { "demo", NULL,
+        "also make sure the demo user 'demo' and the demo app's client 'demo-app' exist; "
+        "print the demo password" },
+    { NULL, NULL, NULL },
+};
+static const struct cli_opt opt_serve[] = {
+    { "demo", NULL,
+        "demo mode: serve the built-in demo app at /demo and print where to open it and the "
+        "demo user's password" },
     { NULL, NULL, NULL },
 };
 static const struct cli_opt opt_user_add[] = {
@@ -120,10 +128,18 @@ static const struct cli_cmd commands[] = {
         "create or migrate the database and create keys if there are none",
         "Idempotent: creates ./gatehouse.db (or --db), keys/secret.key and one signing key\n"
         "each for RS256 (RSA-2048), ES256 (P-256) and PS256 (its own RSA-2048 key) when\n"
-        "absent, and migrates an older database schema." },
-    { "serve", "", 0, 0, CFG_G_PW | CFG_G_HTTP, opt_none, cli_serve,
+        "absent, and migrates an older database schema. --demo also does what serve --demo\n"
+        "does to the data (user 'demo', client 'demo-app' for --issuer, the configured or\n"
+        "recorded issuer, else http://127.0.0.1:8080) and prints the demo password." },
+    { "serve", "", 0, 0, CFG_G_PW | CFG_G_HTTP, opt_serve, cli_serve,
         "serve HTTP (initialises an empty data location first)",
-        "SIGTERM or SIGINT: stop accepting, finish in-flight requests (up to 10 s), exit 0." },
+        "SIGTERM or SIGINT: stop accepting, finish in-flight requests (up to 10 s), exit 0.\n"
+        "--demo (what `make run` uses) also creates or updates the user 'demo' and the public\n"
+        "client 'demo-app' (redirect URI <issuer>/demo/callback), keeps the demo password in\n"
+        "a 0600 file beside the database (gatehouse.db -> gatehouse.demo), serves a page at\n"
+        "/demo that signs in as that client and shows the tokens and userinfo it receives,\n"
+        "and prints the page's address and the password on stdout. Without --demo, /demo is\n"
+        "404. Not for production: anyone who can read the file can sign in as 'demo'." },
     { "user add", "USERNAME", 1, 1, CFG_G_PW, opt_user_add, cli_user_add, "add a user",
         "Without --password-stdin the password is asked twice on the terminal, without echo." },
     { "user list", "", 0, 0, 0, opt_json, cli_user_list, "list users", NULL },

@@ -1,5 +1,5 @@
 /* cli_db.c — `gatehouse init`: create or migrate the data location, record the issuer, and
- * (with --demo) create a demo user and client exactly once; `gatehouse db check`. */
+ * (with --demo) make sure the demo user and client exist (cli_demo.c); `gatehouse db check`. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,80 +7,41 @@
 
 #include "app.h"
 #include "cli/cli.h"
+#include "cli/cli_demo.h"
 #include "core/err.h"
 #include "crypto/keys.h"
-#include "crypto/pw.h"
-#include "crypto/rnd.h"
-#include "model/client.h"
-#include "model/user.h"
+#include "ep/demo.h"
 #include "store/store.h"
 #include "util/str.h"
 #include "util/xmem.h"
 
-#define DEMO_USER "demo"
-#define DEMO_CLIENT "demo-app"
-#define DEMO_REDIRECT "http://127.0.0.1:8081/callback"
-
+/* init --demo: the demo user and client for the issuer given, configured or recorded, else the
+ * one `make run` serves as (cli_demo.c does the work; serve --demo repeats it for the issuer it
+ * actually serves as). */
 static int
-demo_create(struct cli_ctx *ctx, struct app *app)
+demo_init(struct cli_ctx *ctx, struct app *app, const char *issuer)
 {
-    struct pw_params pp;
-    struct pw_policy pol = { .min_len = ctx->cfg.password_min_length };
-    struct user *u = NULL;
-    struct client *c = NULL;
-    char *password = NULL, *secret = NULL;
-    char *uris[] = { DEMO_REDIRECT, NULL };
-    const char *why = NULL;
-    int rc = CLI_FAIL, r;
-    bool made = false;
+    struct cli_demo d;
+    char *recorded = NULL, home[4200];
+    int rc;
 
-    app_pw_params(app, &pp);
-    r = store_user_get(app->store, DEMO_USER, &u);
-    if (r == GH_ENOTFOUND) {
-        if (!(password = rnd_token(18)))
-            goto out;
-        r = user_create(app->store, &pp, &pol, DEMO_USER, NULL, "Demo User", password,
-            strlen(password), NULL, &why);
-        if (r != GH_OK) {
-            cli_fail(ctx, "cannot create the demo user: %s", why ? why : gh_strerror(r));
-            goto out;
-        }
-        printf("demo user:   %s / %s\n", DEMO_USER, password);
-        made = true;
-    } else if (r != GH_OK) {
-        cli_fail(ctx, "%s", gh_strerror(r));
-        goto out;
+    if (!issuer)
+        issuer = ctx->cfg.issuer;
+    if (!issuer && store_meta_get(app->store, "issuer", &recorded) == GH_OK)
+        issuer = recorded;
+    if (!issuer)
+        issuer = DEMO_DEFAULT_ISSUER;
+    if ((rc = cli_demo_ensure(ctx, app, issuer, &d)) == CLI_OK) {
+        ep_demo_url(issuer, DEMO_PATH, home, sizeof(home));
+        printf("demo user: %s / %s (the password is kept in %s)\n", DEMO_USERNAME, d.password,
+            d.file);
+        printf("demo app: public client %s%s\n", DEMO_CLIENT_ID,
+            d.client_changed ? " registered" : " exists");
+        printf("Run `gatehouse serve --demo`, open %s and sign in as %s.\n", home,
+            DEMO_USERNAME);
+        cli_demo_clear(&d);
     }
-    r = store_client_get(app->store, DEMO_CLIENT, &c);
-    if (r == GH_ENOTFOUND) {
-        struct client_spec spec = {
-            .client_id = DEMO_CLIENT,
-            .name = "Demo application",
-            .redirect_uris = uris,
-        };
-        r = client_create(app->store, app->secrets, &spec, &secret, &why);
-        if (r != GH_OK) {
-            cli_fail(ctx, "cannot create the demo client: %s", why ? why : gh_strerror(r));
-            goto out;
-        }
-        printf("demo client: %s / %s (client_secret_basic, redirect URI %s)\n", DEMO_CLIENT,
-            secret, DEMO_REDIRECT);
-        made = true;
-    } else if (r != GH_OK) {
-        cli_fail(ctx, "%s", gh_strerror(r));
-        goto out;
-    }
-    if (made)
-        printf("These credentials are shown only now.\n");
-    else
-        printf("demo user '%s' and client '%s' exist (their credentials were printed when they "
-               "were created)\n", DEMO_USER, DEMO_CLIENT);
-    rc = CLI_OK;
-out:
-    str_wipe_free(password);
-    str_wipe_free(secret);
-    user_free(u);
-    client_free(c);
+    free(recorded);
     return rc;
 }
 
@@ -114,7 +75,7 @@ cli_init(struct cli_ctx *ctx)
     }
     if (issuer)
         printf("issuer: %s\n", issuer);
-    rc = cli_flag(ctx, "demo") ? demo_create(ctx, &app) : CLI_OK;
+    rc = cli_flag(ctx, "demo") ? demo_init(ctx, &app, issuer) : CLI_OK;
 out:
     store_key_list_free(keys, nkeys);
     app_close(&app);

@@ -4,7 +4,9 @@
  * in every thread and taken synchronously here with sigtimedwait(), so no handler ever runs
  * inside a request; SIGHUP reloads keys, templates and static files (cli_reload.c). Between
  * signals this thread checks the key list every GH_KEY_POLL_S seconds (rotation) and deletes
- * expired sessions, codes and tokens every PURGE_EVERY_S seconds. */
+ * expired sessions, codes and tokens every PURGE_EVERY_S seconds. With --demo it also makes
+ * sure the demo user and client fit the issuer (cli_demo.c), serves the demo app at /demo
+ * (ep/demo.c) and prints on stdout where to open it and the demo credentials. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -16,11 +18,13 @@
 
 #include "app.h"
 #include "cli/cli.h"
+#include "cli/cli_demo.h"
 #include "cli/cli_reload.h"
 #include "core/err.h"
 #include "core/limits.h"
 #include "core/log.h"
 #include "crypto/tlscert.h"
+#include "ep/demo.h"
 #include "ep/ep.h"
 #include "http/resp.h"
 #include "http/server.h"
@@ -74,6 +78,7 @@ cli_serve(struct cli_ctx *ctx)
     struct srv *srv = NULL;
     struct tls_pem *tls = NULL;   /* libmicrohttpd keeps pointers into it: freed after srv */
     struct reloader *rl = NULL;   /* SIGHUP and key rotation (cli_reload.c) */
+    struct cli_demo demo = { .password = NULL };  /* --demo: the credentials to print */
     int64_t next_purge;
     sigset_t set;
     char err[512];
@@ -103,6 +108,16 @@ cli_serve(struct cli_ctx *ctx)
         goto out;
     }
     resp_hsts(sess_cookie_secure(&app));   /* https issuer */
+    /* --demo: the demo user and client fit the issuer just settled; the page is built before
+     * any thread can read app.demo */
+    if (cli_flag(ctx, "demo")) {
+        if (cli_demo_ensure(ctx, &app, app.issuer, &demo) != CLI_OK)
+            goto out;
+        if (ep_demo_new(&ctx->cfg, app.issuer, &app.demo, err, sizeof(err)) != GH_OK) {
+            cli_fail(ctx, "%s", err);
+            goto out;
+        }
+    }
     if (ep_docs_build(&app, err, sizeof(err)) != GH_OK || srv_start(srv, err, sizeof(err)) != GH_OK) {
         cli_fail(ctx, "%s", err);
         goto out;
@@ -113,7 +128,19 @@ cli_serve(struct cli_ctx *ctx)
     }
     if (log_buffer_start(LOG_FLUSH_MS) != GH_OK)
         log_warn("log", "cannot start the access-log flusher; writing lines one by one");
-    log_info("serve_started", "listen=%s port=%u issuer=%s", ctx->cfg.listen, port, app.issuer);
+    log_info("serve_started", "listen=%s port=%u issuer=%s%s", ctx->cfg.listen, port, app.issuer,
+        app.demo ? " demo=on" : "");
+    if (demo.password) {
+        /* stdout, for the person who started it (make run); never the log */
+        char home[4200];
+
+        ep_demo_url(app.issuer, DEMO_PATH, home, sizeof(home));
+        printf("Demo mode: open %s and sign in as %s / %s\n"
+               "(the password is kept in %s; Ctrl-C stops the server)\n",
+            home, DEMO_USERNAME, demo.password, demo.file);
+        fflush(stdout);
+        cli_demo_clear(&demo);
+    }
     purge(&app);
     next_purge = clock_mono_us() + (int64_t)PURGE_EVERY_S * 1000000;
     rl = cli_reload_new(&app);
@@ -151,6 +178,9 @@ out:
     cli_reload_free(rl);  /* replaced rings and documents: no request is left to use them */
     ep_docs_free(app.docs);
     app.docs = NULL;
+    ep_demo_free(app.demo);
+    app.demo = NULL;
+    cli_demo_clear(&demo);
     app_close(&app);
     return rc;
 }

@@ -38,15 +38,23 @@ ep_authorize(struct req *rq)
     if (rc != GH_OK) {
         rc = flow_error_page(rq, 400, "Invalid sign-in request",
             why ? why : "The application sent a malformed sign-in request.",
-            "Go back to the application and try again. If this keeps happening, contact its "
-            "administrator.");
+            "This is a problem with the application, not with your account. Go back to the "
+            "application and try again; if it happens again, tell the application's owner "
+            "what this page says.");
         goto out;
     }
     rc = authz_check_client(st, &ps, &c, &redirect_uri, &why);
-    if (rc == GH_EINVAL || rc == GH_ENOTFOUND) {
-        rc = flow_error_page(rq, 400, "Invalid sign-in request", why,
-            "Go back to the application and try again. If this keeps happening, contact its "
-            "administrator.");
+    if (rc == GH_ENOTFOUND) {
+        rc = flow_error_page(rq, 400, "Unknown application", why,
+            "Check that you followed the right link. The application's owner has to register "
+            "it with this sign-in service before anyone can sign in to it: contact them.");
+        goto out;
+    }
+    if (rc == GH_EINVAL) {
+        rc = flow_error_page(rq, 400, "This sign-in link does not work", why,
+            "This is a problem with the application, not with your account. Go back to the "
+            "application and try again; if it happens again, tell the application's owner "
+            "what this page says.");
         goto out;
     }
     if (rc != GH_OK)

@@ -287,8 +287,8 @@ issue_code(struct req *rq, struct store *st, const struct authz_req *ar,
         rc = store_interaction_take(st, h, now, NULL);
         if (rc == GH_ENOTFOUND)
             return flow_error_page(rq, 400, "Sign-in already completed",
-                "This sign-in request has already been completed or has expired.",
-                "Go back to the application and start again.");
+                "This sign-in request has already been completed, or it has expired.",
+                "Go back to the application and sign in again from there.");
         if (rc != GH_OK)
             return rc;
     }
@@ -421,8 +421,10 @@ flow_form_interaction(struct req *rq, struct store *st, const char *purpose, con
     rc = store_interaction_get(st, h, clock_now(), &ia);
     if (rc == GH_ENOTFOUND)
         return flow_error_page(rq, 400, "Sign-in expired",
-            "This sign-in page has expired or was already used.",
-            "Go back to the application and start again.");
+            "This sign-in page was left open too long, or it was already used to sign in. "
+            "For your safety a sign-in page works only once and only for a few minutes.",
+            "Go back to the application and sign in again from there. Nothing has changed in "
+            "your account.");
     if (rc != GH_OK) {
         *answered = false;
         return rc;
@@ -455,8 +457,9 @@ flow_form_interaction(struct req *rq, struct store *st, const char *purpose, con
     if (rc == GH_ENOTFOUND) {
         authz_req_free(ar);
         return flow_error_page(rq, 400, "Application not available",
-            "The application you were signing in to is no longer registered here.",
-            "Contact the application's administrator.");
+            "The application you were signing in to is no longer registered with this sign-in "
+            "service.",
+            "Contact the application's owner.");
     }
     if (rc != GH_OK) {
         authz_req_free(ar);

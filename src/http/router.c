@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/limits.h"
+#include "ep/demo.h"
 #include "ep/ep.h"
 #include "http/req.h"
 #include "http/router.h"
@@ -25,6 +26,9 @@ static const struct route routes[] = {
     { REQ_GET | REQ_POST, "/userinfo", ep_userinfo, ROUTE_BODY },
     { REQ_GET | REQ_POST, "/logout", ep_logout, ROUTE_BODY },
     { REQ_GET, "/static/", ep_static, ROUTE_PREFIX },
+    /* serve --demo only (ep/demo.c answers 404 otherwise) */
+    { REQ_GET, DEMO_PATH, ep_demo, 0 },
+    { REQ_GET, DEMO_CALLBACK_PATH, ep_demo, 0 },
 };
 
 enum route_result

@@ -53,16 +53,19 @@ authz_check_client(struct store *st, const struct req_params *ps, struct client 
     *client = NULL;
     *redirect_uri = NULL;
     if (!id) {
-        *why = "The request does not say which application it comes from (no client_id).";
+        *why = "The link that brought you here does not say which application you are "
+               "signing in to (it has no client_id).";
         return GH_EINVAL;
     }
     if (client_id_check(id, &w) != GH_OK) {
-        *why = "The application identifier (client_id) is not valid.";
+        *why = "The link that brought you here names the application in a form this "
+               "sign-in service does not accept (the client_id is not valid).";
         return GH_EINVAL;
     }
     rc = store_client_get(st, id, &c);
     if (rc == GH_ENOTFOUND) {
-        *why = "The application (client_id) is not registered here.";
+        *why = "This application is not registered with this sign-in service, so you "
+               "cannot sign in to it here (unknown client_id).";
         return GH_ENOTFOUND;
     }
     if (rc != GH_OK) {
@@ -72,12 +75,15 @@ authz_check_client(struct store *st, const struct req_params *ps, struct client 
     /* OIDC Core §3.1.2.1: redirect_uri is required, and must match a registered one exactly
      * (RFC 9700 §2.1: no pattern, prefix or normalised matching). */
     if (!uri) {
-        *why = "The request does not say where to return to (no redirect_uri).";
+        *why = "The application did not say where to send you back after signing in (it sent no "
+               "redirect_uri).";
         client_free(c);
         return GH_EINVAL;
     }
     if (!client_redirect_ok(c, uri)) {
-        *why = "The return address (redirect_uri) is not registered for this application.";
+        *why = "The application asked to send you back to an address that is not "
+               "registered for it. For your safety you were not sent there (redirect_uri "
+               "does not match).";
         client_free(c);
         return GH_EINVAL;
     }

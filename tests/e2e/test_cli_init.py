@@ -102,26 +102,36 @@ def test_init_rejects_bad_issuers_and_creates_nothing(gh, issuer):
     assert not gh.db.exists()
 
 
-def test_init_demo_creates_user_and_client_once(gh):
+def test_init_demo_makes_the_demo_user_and_app_and_prints_the_password_every_time(gh):
     out1 = gh.init("--demo")
-    assert "demo" in out1 and "demo-app" in out1
+    m = re.search(r"^demo user: demo / (\S+) \(the password is kept in (\S+)\)$", out1, re.M)
+    assert m, out1
+    password, kept = m.groups()
+    assert kept == str(gh.db.with_suffix(".demo"))
+    assert (gh.dir / "gatehouse.demo").read_text() == password + "\n"
+    assert mode(gh.dir / "gatehouse.demo") == 0o600
+    assert "http://127.0.0.1:8080/demo" in out1, "where to open the demo app"
     demo = gh.user("demo")
     assert demo["has_password"] is True and demo["disabled"] is False
     app = gh.client("demo-app")
-    assert app["redirect_uris"] == ["http://127.0.0.1:8081/callback"]
-    assert app["token_endpoint_auth_method"] == "client_secret_basic"
-    assert app["public"] is False and app["has_secret"] is True
-    # the credentials printed once: 43-char secret(s) that are neither a sub nor a kid
-    known = {demo["sub"]} | {k["kid"] for k in gh.key_list()}
-    printed = set(re.findall(r"[A-Za-z0-9_-]{43}", out1)) - known
-    assert printed, f"init --demo printed no client secret:\n{out1}"
+    assert app["redirect_uris"] == ["http://127.0.0.1:8080/demo/callback"]
+    assert app["post_logout_redirect_uris"] == ["http://127.0.0.1:8080/demo"]
+    assert app["token_endpoint_auth_method"] == "none"
+    assert app["public"] is True and app["has_secret"] is False
 
+    # a second run prints the same password and changes nothing
+    before = gh.dump()
     rc, out2, err2 = gh.run("init", "--demo")
     assert rc == 0, err2
-    assert "exist" in (out2 + err2).lower(), f"second run should say they exist:\n{out2}{err2}"
-    for secret in printed:
-        assert secret not in out2 + err2, "the second run printed the demo secret again"
+    assert f"demo / {password} " in out2, out2
+    assert gh.dump() == before
     assert len(gh.users()) == 1 and len(gh.clients()) == 1
+
+    # another issuer: the demo app is registered again for it, the user stays
+    out3 = gh.init("--demo", "--issuer", "https://id.example.test")
+    assert f"demo / {password} " in out3
+    assert gh.client("demo-app")["redirect_uris"] == ["https://id.example.test/demo/callback"]
+    assert gh.user("demo")["sub"] == demo["sub"]
 
 
 # --- a missing, corrupt, newer, read-only data location ------------------------------------
