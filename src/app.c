@@ -2,6 +2,7 @@
  * secret, and the signing keys (generated on first init, then parsed once into the key ring).
  * Also the per-thread store handles: SQLite connections are not shared between threads, so
  * each worker opens its own on first use and it is closed when the thread exits. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -277,13 +278,20 @@ app_close(struct app *app)
 struct store *
 app_store(struct app *app)
 {
+    static _Atomic int64_t logged;   /* when the last failure was logged */
     struct store *st = pthread_getspecific(app->tls_store);
+    int64_t now, prev;
     char err[256];
 
     if (st)
         return st;
     if (store_open(app->cfg->db, STORE_WORKER, &st, err, sizeof(err)) != GH_OK) {
-        log_err("store_open", "thread store: %s", err);
+        /* each request on this thread tries again: one line a minute, not one a request */
+        now = clock_now();
+        prev = atomic_load(&logged);
+        if (now - prev >= 60 && atomic_compare_exchange_strong(&logged, &prev, now))
+            log_err("store_open", "thread store: %s (this line repeats at most once a minute)",
+                err);
         return NULL;
     }
     pthread_setspecific(app->tls_store, st);

@@ -20,6 +20,7 @@
 #include "core/audit.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "store/store.h"
 #include "util/clock.h"
 #include "util/str.h"
 #include "util/xmem.h"
@@ -522,6 +523,8 @@ cli_main(int argc, char **argv)
         goto out;
     }
     log_set_level(ctx.cfg.log_level);
+    /* a command that meets a storage fault says so in its one error line (cli_fail) */
+    store_fault_log(ctx.cmd->run == cli_serve);
     json_set_alloc_funcs(x_malloc, free);
     /* opened for every command, before any thread: a command that changes something records
      * it there, and an audit log that cannot be opened stops the command before it acts */
@@ -602,6 +605,12 @@ cli_fail(const struct cli_ctx *ctx, const char *fmt, ...)
     char msg[1024];
     va_list ap;
 
+    /* the store failed because of its environment (locked, read-only, full...): that is what
+     * went wrong, in words, rather than "storage error" */
+    if (ctx->cmd->run != cli_serve && store_fault_now(msg, sizeof(msg)) != STORE_FAULT_NONE) {
+        report_line("gatehouse %s: %s", ctx->cmd->words, msg);
+        return CLI_FAIL;
+    }
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);

@@ -86,6 +86,7 @@ cli_serve(struct cli_ctx *ctx)
     int sig = 0, rc;
 
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGXFSZ, SIG_IGN);   /* over a file size limit a write fails (EFBIG: 503); no exit */
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);

@@ -30,8 +30,7 @@ ep_authorize(struct req *rq)
 
     req_params_init(&ps);
     if (!st) {
-        rc = flow_error_page(rq, 503, "Service unavailable",
-            "The sign-in service cannot reach its database.", "Try again in a minute.");
+        rc = flow_store_unavailable(rq);
         goto out;
     }
     rc = rq->method == REQ_POST ? req_form(rq, &ps, &why) : req_query(rq, &ps, &why);
@@ -72,6 +71,8 @@ ep_authorize(struct req *rq)
         store_session_touch(st, s->id_hash, clock_now());
     rc = flow_authorize(rq, st, c, &ar, s, 0, NULL, NULL);
 out:
+    if (rc == GH_ESTORE && !rq->status)
+        rc = flow_store_unavailable(rq);   /* the store failed under a step: 503, not 500 */
     session_free(s);
     client_free(c);
     authz_req_free(&ar);

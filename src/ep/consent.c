@@ -62,8 +62,7 @@ ep_consent(struct req *rq)
 
     req_params_init(&ps);
     if (!st) {
-        rc = flow_error_page(rq, 503, "Service unavailable",
-            "The sign-in service cannot reach its database.", "Try again in a minute.");
+        rc = flow_store_unavailable(rq);
         goto out;
     }
     if (req_form(rq, &ps, &why) != GH_OK) {
@@ -113,6 +112,8 @@ ep_consent(struct req *rq)
     rc = flow_authorize(rq, st, c, &ar, s,
         FLOW_CONSENTED | (s->auth_time >= created_at ? FLOW_AUTHENTICATED : 0), iid, NULL);
 out:
+    if (rc == GH_ESTORE && !rq->status)
+        rc = flow_store_unavailable(rq);   /* the store failed under a step: 503, not 500 */
     free(scope);
     session_free(s);
     client_free(c);

@@ -94,6 +94,14 @@ flow_busy_page(struct req *rq)
         "Wait a few seconds and try again.", "5");
 }
 
+int
+flow_store_unavailable(struct req *rq)
+{
+    return error_page(rq, 503, "Service unavailable",
+        "The sign-in service cannot use its database right now.",
+        "Wait a few seconds and try again.", RESP_STORE_RETRY_AFTER);
+}
+
 static unsigned
 redirect_status(const struct req *rq)
 {

@@ -41,6 +41,8 @@ int flow_authorize(struct req *rq, struct store *st, const struct client *c,
  * show, or NULL). */
 int flow_login_page(struct req *rq, const struct client *c, const struct authz_req *ar,
     const char *iid, const char *bind, const char *error, const char *set_cookie);
+/* 503 with Retry-After (http/resp.h RESP_STORE_RETRY_AFTER): the database failed (GH_ESTORE). */
+int flow_store_unavailable(struct req *rq);
 /* 503 with Retry-After: every password-hashing worker is busy and the queue is full. */
 int flow_busy_page(struct req *rq);
 /* The login form again, as 429 with Retry-After: retry_after seconds, said in plain words. */

@@ -75,7 +75,7 @@ ep_introspect(struct req *rq)
     int rc;
 
     if (!st) {
-        rc = resp_error(rq, 503, "temporarily_unavailable", "the store is unavailable");
+        rc = resp_store_unavailable(rq);
         goto out;
     }
     if (!client_req_auth(rq, st, CLIENT_REQ_CONFIDENTIAL, &cq, &rc))
@@ -88,7 +88,7 @@ ep_introspect(struct req *rq)
     if (rc == GH_ENOTFOUND)
         rc = grant_access_check(rq->app, st, tok, len, &claims);
     if (rc == GH_ESTORE) {
-        rc = resp_error(rq, 503, "temporarily_unavailable", "the store is unavailable");
+        rc = resp_store_unavailable(rq);
         goto out;
     }
     /* a refresh token is only ever handled by its own client; anyone else holding one has a

@@ -158,8 +158,7 @@ ep_login(struct req *rq)
 
     req_params_init(&ps);
     if (!st) {
-        rc = flow_error_page(rq, 503, "Service unavailable",
-            "The sign-in service cannot reach its database.", "Try again in a minute.");
+        rc = flow_store_unavailable(rq);
         goto out;
     }
     if (req_form(rq, &ps, &why) != GH_OK) {
@@ -241,6 +240,8 @@ ep_login(struct req *rq)
     audit_login(rq, "login_success", u->sub, c, u->username, NULL, 0);
     rc = flow_authorize(rq, st, c, &ar, s, FLOW_AUTHENTICATED, iid, set_cookie);
 out:
+    if (rc == GH_ESTORE && !rq->status)
+        rc = flow_store_unavailable(rq);   /* the store failed under a step: 503, not 500 */
     session_free(s);
     user_free(u);
     client_free(c);

@@ -88,8 +88,7 @@ ep_logout(struct req *rq)
 
     req_params_init(&ps);
     if (!st) {
-        rc = flow_error_page(rq, 503, "Service unavailable",
-            "The sign-in service cannot reach its database.", "Try again in a minute.");
+        rc = flow_store_unavailable(rq);
         goto out;
     }
     rc = rq->method == REQ_POST ? req_form(rq, &ps, &why) : req_query(rq, &ps, &why);
@@ -191,6 +190,8 @@ ep_logout(struct req *rq)
     };
     rc = send_page(rq, PAGE_LOGGED_OUT, tv, sizeof(tv) / sizeof(tv[0]), set_cookie);
 out:
+    if (rc == GH_ESTORE && !rq->status)
+        rc = flow_store_unavailable(rq);   /* the store failed under a step: 503, not 500 */
     json_decref(hint);
     session_free(s);
     client_free(c);

@@ -82,7 +82,7 @@ ep_revoke(struct req *rq)
     int rc;
 
     if (!st) {
-        rc = resp_error(rq, 503, "temporarily_unavailable", "the store is unavailable");
+        rc = resp_store_unavailable(rq);
         goto out;
     }
     if (!client_req_auth(rq, st, 0, &cq, &rc))
@@ -101,7 +101,7 @@ ep_revoke(struct req *rq)
             rc = revoke_access(st, &au, cq.c, claims);
     }
     if (rc == GH_ESTORE) {
-        rc = resp_error(rq, 503, "temporarily_unavailable", "the store is unavailable");
+        rc = resp_store_unavailable(rq);
         goto out;
     }
     if (rc != GH_OK)

@@ -48,7 +48,7 @@ answer(struct req *rq, struct store *st, uint64_t ticket, json_t **resp)
         return GH_OK;
     }
     if (ticket && store_sync_wait(st, ticket) != GH_OK)
-        return resp_error(rq, 503, "temporarily_unavailable", "the store is unavailable");
+        return resp_store_unavailable(rq);
     return resp_json(rq, 200, *resp);
 }
 
@@ -66,14 +66,14 @@ ep_token(struct req *rq)
     if ((resp = req_parked(rq, &rc))) {   /* its writes are on disk now (or never will be) */
         if (rc == GH_OK)
             return resp_json(rq, 200, resp);
-        return resp_error(rq, 503, "temporarily_unavailable", "the store is unavailable");
+        return resp_store_unavailable(rq);
     }
     /* the JWT-bearer grant ran on a worker (ep/token_jwt.c); not client authentication's key
      * fetch, after which the request starts over (ep/client_req.c) */
     if (req_deferred(rq) && !client_req_prefetched(rq))
         return ep_token_jwt_resume(rq);
     if (!st) {
-        rc = resp_error(rq, 503, "temporarily_unavailable", "the store is unavailable");
+        rc = resp_store_unavailable(rq);
         goto out;
     }
     /* the client lookup and the grant's reads share one read transaction; a grant that
@@ -118,7 +118,7 @@ ep_token(struct req *rq)
     }
     (void)store_sync_wait(st, ticket);   /* a refusal may have revoked (code or token reuse) */
     if (rc == GH_ESTORE)
-        rc = resp_error(rq, 503, "temporarily_unavailable", "the store is unavailable");
+        rc = resp_store_unavailable(rq);
     else
         rc = client_req_error(rq, &oe, cq.basic);
 out:

@@ -74,7 +74,7 @@ answer(struct req *rq, int rc, json_t *resp, const struct oauth_err *oe, bool ba
     if (rc == GH_OK)
         return resp_json(rq, 200, resp);
     if (rc == GH_ESTORE)
-        return resp_error(rq, 503, "temporarily_unavailable", "the store is unavailable");
+        return resp_store_unavailable(rq);
     return client_req_error(rq, oe, basic);
 }
 

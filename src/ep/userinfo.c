@@ -38,7 +38,7 @@ ep_userinfo(struct req *rq)
 
     req_params_init(&ps);
     if (!st) {
-        rc = resp_error(rq, 503, "temporarily_unavailable", "the store is unavailable");
+        rc = resp_store_unavailable(rq);
         goto out;
     }
     rc = req_bearer(rq, &tok, &len);
@@ -117,6 +117,8 @@ ep_userinfo(struct req *rq)
     }
     rc = resp_json(rq, 200, out);
 out:
+    if (rc == GH_ESTORE && !rq->status)
+        rc = resp_store_unavailable(rq);   /* a token check or user lookup failed: 503 */
     json_decref(out);
     json_decref(claims);
     user_free(u);

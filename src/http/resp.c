@@ -286,6 +286,13 @@ resp_error(struct req *rq, unsigned status, const char *code, const char *desc)
     return resp_error_hdr(rq, status, code, desc, NULL, NULL);
 }
 
+int
+resp_store_unavailable(struct req *rq)
+{
+    return resp_error_hdr(rq, 503, "temporarily_unavailable", "the store is unavailable",
+        MHD_HTTP_HEADER_RETRY_AFTER, RESP_STORE_RETRY_AFTER);
+}
+
 /* RFC 6750 §3: error and error_description are quoted-strings of NQSCHAR
  * (%x20-21 / %x23-5B / %x5D-7E), so no quote or backslash can end the string early. */
 static bool

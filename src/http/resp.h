@@ -45,6 +45,14 @@ int resp_error(struct req *rq, unsigned status, const char *code, const char *de
  * "Bearer"). */
 int resp_error_hdr(struct req *rq, unsigned status, const char *code, const char *desc,
     const char *hname, const char *hval);
+/* The database failed (locked by another process, read-only, full...: the store logged which,
+ * once per episode): 503 {"error": "temporarily_unavailable", "error_description": "the store
+ * is unavailable"} with Retry-After: RESP_STORE_RETRY_AFTER (RFC 9110 §10.2.3) and
+ * Cache-Control: no-store. temporarily_unavailable is RFC 6749 §4.1.2.1's code for this; the
+ * client may retry the same request. The browser endpoints answer with a page instead
+ * (ep/flow.h flow_store_unavailable). */
+#define RESP_STORE_RETRY_AFTER "5"
+int resp_store_unavailable(struct req *rq);
 /* An RFC 6750 §3 error for a protected resource (userinfo): the JSON error body plus
  * WWW-Authenticate: Bearer realm="gatehouse", error="code"[, error_description="desc"]
  * (code e.g. "invalid_token" with 401, "insufficient_scope" with 403; desc may be NULL).

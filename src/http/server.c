@@ -213,9 +213,13 @@ dispatch(struct req *rq, const struct route *r)
     if (!rq->status) {
         if (rc == GH_OK)
             rc = GH_EINTERNAL;   /* a handler that queued nothing is a bug */
-        log_err("http", "rid=%s handler failed: %s", req_rid(rq), gh_strerror(rc));
-        resp_error(rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "server_error",
-            "the server could not handle the request");
+        if (rc == GH_ESTORE) {
+            resp_store_unavailable(rq);   /* the store logged the fault; retrying may work */
+        } else {
+            log_err("http", "rid=%s handler failed: %s", req_rid(rq), gh_strerror(rc));
+            resp_error(rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "server_error",
+                "the server could not handle the request");
+        }
     }
     return queued(rq);
 }

@@ -30,6 +30,29 @@ int  store_schema_version(struct store *st, int *current, int *supported);
 /* PRAGMA integrity_check (full) or quick_check; *report gets "ok" or the findings (caller frees). */
 int  store_check(struct store *st, bool full, char **report);
 
+/* Storage faults (store_fault.c). A backend that fails because of the environment rather than
+ * the request reports the kind; this process then is in a fault episode until an operation of
+ * the kind that failed (a write for a write fault) succeeds again. The server logs one
+ * `store_fault` line per episode (err; a reminder at most once a minute while it lasts) and one
+ * `store_recovered` line (info) at its end. */
+enum store_fault {
+    STORE_FAULT_NONE = 0,
+    STORE_FAULT_LOCKED,     /* another process held the write lock past the busy timeout */
+    STORE_FAULT_READONLY,   /* the file, its directory or the file system cannot be written */
+    STORE_FAULT_FULL,       /* no space left (ENOSPC, quota, file size limit) */
+    STORE_FAULT_IO,         /* another I/O error */
+    STORE_FAULT_CORRUPT,    /* the file is damaged or not a database */
+};
+/* The fault in force (STORE_FAULT_NONE: none) and, into msg (may be NULL), one sentence for a
+ * person naming the database, e.g. "database ./gatehouse.db is locked by another process; try
+ * again". */
+enum store_fault store_fault_now(char *msg, size_t msgsz);
+/* "locked", "read_only", "full", "io_error", "corrupt" ("none"): the kind= of the log line. */
+const char *store_fault_name(enum store_fault kind);
+/* on (the default): fault episodes are logged. off: they are only kept for store_fault_now
+ * (a CLI command prints its own one line). Call before threads start. */
+void store_fault_log(bool on);
+
 /* Realm settings (e.g. the issuer recorded by `gatehouse init`). get: GH_ENOTFOUND if unset. */
 /* A read snapshot for the reads of one request: from store_read_begin until store_read_end,
  * or the next write on this handle (which ends it first), reads see one state of the database

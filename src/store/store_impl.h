@@ -104,6 +104,15 @@ struct store_ops {
              const char *issuer, const char *user_sub, const char **why);
 };
 
+/* For backends (store_fault.c): report a failed operation caused by a storage fault of kind
+ * (write: it was a write; path: the database; op: the operation; code and detail: the backend's
+ * code and message). Logs the episode's line when one is due, so the backend logs nothing else
+ * for it. store_fault_ok: an operation succeeded (write: a write committed); ends an episode it
+ * can end. Cheap (one atomic load) when there is none. Thread-safe. */
+void store_fault_note(enum store_fault kind, bool write, const char *path, const char *op,
+    int code, const char *detail);
+void store_fault_ok(bool write);
+
 extern const struct store_ops store_sqlite_ops;
 
 #endif

@@ -14,8 +14,12 @@
  * given data through sqlite3_bind_*; no SQL text is built from data. Every write is one
  * BEGIN IMMEDIATE … COMMIT transaction (a client and its URIs together) that is rolled back on
  * any error. Errors: UNIQUE/PRIMARY KEY violations and a retired sub are GH_EEXIST; a row whose
- * parent (user, client, grant) is gone is GH_ENOTFOUND; everything else is GH_ESTORE, logged
- * here once as `store_error op=… rc=… msg=…`.
+ * parent (user, client, grant) is gone is GH_ENOTFOUND; everything else is GH_ESTORE. A failure
+ * caused by the environment (locked past the busy timeout, read-only, full, I/O, corrupt; by
+ * SQLite's extended code and the errno) is a storage fault, reported to store_fault.c, which
+ * logs one line per episode; anything else is logged here once as `store_error op=… rc=… msg=…`.
+ * A connection SQLite made read-only, or one left in a transaction that cannot be ended, is
+ * opened again (conn_reopen), so the process recovers without a restart.
  *
  * The sign-in records (0002_sso.sql) follow the rules of STYLE.md §7: a single-use object is
  * checked and spent in the same BEGIN IMMEDIATE transaction, so of two concurrent redemptions of
@@ -44,6 +48,7 @@
 #include "store/store.h"
 #include "store/store_impl.h"
 #include "store/store_sqlite_int.h"
+#include "util/clock.h"
 #include "util/str.h"
 #include "util/xmem.h"
 
@@ -214,14 +219,115 @@ static pthread_mutex_t writer_mu = PTHREAD_MUTEX_INITIALIZER;
 
 /* --- errors ------------------------------------------------------------------------------ */
 
-/* Log a backend failure once and turn it into GH_ESTORE. */
+/* The errno a file of SQLite's default VFS kept from its last failed call; 0 if none. */
+static int
+file_errno(sqlite3_file *f)
+{
+    int e = 0;
+
+    if (!f || !f->pMethods || f->pMethods->xFileControl(f, SQLITE_FCNTL_LAST_ERRNO, &e) !=
+        SQLITE_OK)
+        return 0;
+    return e;
+}
+
+/* The errno behind a failed call: the one the WAL file kept (writes go there), else the
+ * database file's, else the thread's errno SQLite saw last (often overwritten by then). */
+static int
+fault_errno(sqlite3 *db)
+{
+    sqlite3_file *f = NULL;
+    int e = 0;
+
+    if (!db)
+        return 0;
+    if (sqlite3_file_control(db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &f) == SQLITE_OK)
+        e = file_errno(f);
+    f = NULL;
+    if (e == 0 && sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER, &f) == SQLITE_OK)
+        e = file_errno(f);
+    return e ? e : sqlite3_system_errno(db);
+}
+
+/* Which storage fault a failed call's extended result code (and the errno SQLite kept for it)
+ * is; STORE_FAULT_NONE for what is not the environment's doing (a bug, a constraint, memory).
+ * A write(2) that fails other than with ENOSPC comes back as SQLITE_IOERR_WRITE: its errno
+ * tells a full disk (EDQUOT, EFBIG: a quota or RLIMIT_FSIZE) and a file that may not be written
+ * (EROFS, EPERM: chattr +i, EACCES) from a failing disk. */
+static enum store_fault
+fault_kind(sqlite3 *db, int rc)
+{
+    int e = fault_errno(db);
+
+    switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return STORE_FAULT_LOCKED;
+    case SQLITE_READONLY:
+        return STORE_FAULT_READONLY;
+    case SQLITE_FULL:
+        return STORE_FAULT_FULL;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+        return STORE_FAULT_CORRUPT;
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+        if (rc == SQLITE_IOERR_NOMEM)
+            return STORE_FAULT_NONE;
+        if (e == ENOSPC || e == EDQUOT || e == EFBIG)
+            return STORE_FAULT_FULL;
+        if (e == EROFS || e == EPERM || e == EACCES)
+            return STORE_FAULT_READONLY;
+        return STORE_FAULT_IO;
+    default:
+        return STORE_FAULT_NONE;
+    }
+}
+
+/* Report a failure met by a write (write) or a read, once, and turn it into GH_ESTORE: a
+ * storage fault goes to the fault episode (store_fault.c), anything else is logged here. A
+ * connection that SQLite made read-only (the file was replaced or moved: READONLY_DBMOVED, or
+ * its -shm could not be written) stays so until it is opened again: it is reset when next idle
+ * (conn_idle). */
+static int
+fail_rw(struct sq *b, const char *op, int rc, bool write)
+{
+    char msg[LOG_ESC_SIZE], detail[256];
+    const char *m = b->db ? sqlite3_errmsg(b->db) : "no connection";
+    enum store_fault k = fault_kind(b->db, rc);
+    int e = fault_errno(b->db);
+    const char *es;
+    bool same;
+
+    if (k == STORE_FAULT_NONE) {
+        log_err("store_error", "op=%s rc=%d msg=%s", op, rc, log_esc(m, msg));
+        return GH_ESTORE;
+    }
+    if ((rc & 0xff) == SQLITE_READONLY) {
+        b->reset = true;
+        b->reset_kind = k;
+    }
+    es = sqlite3_errstr(rc);
+    same = strcmp(m, es) == 0;
+    if (e != 0 && ((rc & 0xff) == SQLITE_IOERR || (rc & 0xff) == SQLITE_FULL ||
+                   (rc & 0xff) == SQLITE_CANTOPEN)) {
+        if (same)
+            snprintf(detail, sizeof(detail), "%s (%s)", m, strerror(e));
+        else
+            snprintf(detail, sizeof(detail), "%s (%s: %s)", m, es, strerror(e));
+    } else if (same) {
+        snprintf(detail, sizeof(detail), "%s", m);
+    } else {
+        snprintf(detail, sizeof(detail), "%s (%s)", m, es);
+    }
+    store_fault_note(k, write, b->path, op, rc, detail);
+    return GH_ESTORE;
+}
+
 int
 sq_fail(struct sq *b, const char *op, int rc)
 {
-    char msg[LOG_ESC_SIZE];
-
-    log_err("store_error", "op=%s rc=%d msg=%s", op, rc, log_esc(sqlite3_errmsg(b->db), msg));
-    return GH_ESTORE;
+    return fail_rw(b, op, rc, b->wlocked);
 }
 
 /* Map the result of a failed step. Call before anything else touches the connection, so the
@@ -242,12 +348,85 @@ map_rc(struct sq *b, const char *op, int rc)
 
 /* --- statements -------------------------------------------------------------------------- */
 
+static int conn_open(const char *path, unsigned flags, sqlite3 **out, char *err, size_t errsz);
+
+/* --- connection reset ---------------------------------------------------------------------
+ * A connection is opened again (the path may hold a new file by now) when SQLite made it
+ * read-only (fail_rw), when a transaction could not be ended (it would keep the write lock, or
+ * a stale snapshot, for good), and while a reopen fails. Only when it is idle: no statement
+ * running and no transaction, unless that transaction is the stuck one. Statements of the old
+ * connection stay valid one reset longer (a caller may still sq_done one; sqlite3_close_v2 keeps
+ * the old connection until they are finalized). At most one attempt a second per handle: while
+ * it fails every operation fails at once with the fault that caused it. */
+static bool
+conn_idle(struct sq *b)
+{
+    if (!b->db)
+        return true;
+    if (b->wlocked || (b->snap && !b->stuck) || (!b->stuck && !sqlite3_get_autocommit(b->db)))
+        return false;
+    for (sqlite3_stmt *p = sqlite3_next_stmt(b->db, NULL); p; p = sqlite3_next_stmt(b->db, p)) {
+        if (sqlite3_stmt_busy(p))
+            return false;
+    }
+    return true;
+}
+
+static int
+conn_reopen(struct sq *b, const char *op)
+{
+    char err[512], esc[LOG_ESC_SIZE];
+    int64_t now = clock_mono_us();
+    sqlite3 *db = NULL;
+
+    if (!conn_idle(b))
+        return GH_OK;   /* the next idle moment */
+    if (b->reopen_us && now - b->reopen_us < 1000000) {
+        if (b->db)
+            return GH_OK;
+        store_fault_note((enum store_fault)b->reset_kind, true, b->path, op, SQLITE_CANTOPEN,
+            "the database could not be opened again (see the first line of this fault)");
+        return GH_ESTORE;
+    }
+    b->reopen_us = now;
+    for (size_t i = 0; i < Q_COUNT; i++) {
+        sqlite3_finalize(b->old_stmt[i]);
+        b->old_stmt[i] = b->stmt[i];
+        b->stmt[i] = NULL;
+        /* a zombie connection keeps its transaction, and the lock, until its last statement
+         * is gone: the stuck one goes now (nobody holds its statements: the operation that
+         * could not end it has returned) */
+        if (b->stuck) {
+            sqlite3_finalize(b->old_stmt[i]);
+            b->old_stmt[i] = NULL;
+        }
+    }
+    sqlite3_close_v2(b->db);   /* a transaction still open is rolled back */
+    b->db = NULL;
+    b->snap = b->stuck = false;
+    /* never STORE_CREATE: a new empty file in place of a missing database would hide it */
+    if (conn_open(b->path, (b->flags & ~(unsigned)STORE_CREATE) | STORE_WORKER, &db, err,
+            sizeof(err)) != GH_OK) {
+        store_fault_note((enum store_fault)b->reset_kind, true, b->path, op, SQLITE_CANTOPEN,
+            err);
+        return GH_ESTORE;
+    }
+    b->db = db;
+    b->reset = false;
+    log_info("store_reopened", "db=%s op=%s", log_esc(b->path, esc), op);
+    return GH_OK;
+}
+
 int
 sq_prep(struct sq *b, enum q_id id, const char *op, sqlite3_stmt **out)
 {
     int rc;
 
     *out = NULL;
+    if ((b->reset || !b->db) && (rc = conn_reopen(b, op)) != GH_OK)
+        return rc;
+    if (!b->db)
+        return GH_ESTORE;   /* not idle and no connection: cannot happen */
     if (!b->stmt[id]) {
         rc = sqlite3_prepare_v3(b->db, sql_text[id], -1, SQLITE_PREPARE_PERSISTENT,
             &b->stmt[id], NULL);
@@ -309,8 +488,11 @@ sq_step_done(struct sq *b, sqlite3_stmt *s, const char *op)
 {
     int rc = sqlite3_step(s);
 
-    if (rc == SQLITE_DONE)
+    if (rc == SQLITE_DONE) {
+        if (!b->wlocked)
+            store_fault_ok(false);   /* a read works (again) */
         return GH_OK;
+    }
     return map_rc(b, op, rc);
 }
 
@@ -320,10 +502,11 @@ sq_step_row(struct sq *b, sqlite3_stmt *s, const char *op)
 {
     int rc = sqlite3_step(s);
 
-    if (rc == SQLITE_ROW)
-        return GH_OK;
-    if (rc == SQLITE_DONE)
-        return GH_ENOTFOUND;
+    if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
+        if (!b->wlocked)
+            store_fault_ok(false);
+        return rc == SQLITE_ROW ? GH_OK : GH_ENOTFOUND;
+    }
     return map_rc(b, op, rc);
 }
 
@@ -410,7 +593,7 @@ group_sync(struct sq *b, uint64_t seq, const char *op)
     }
     rc = sync_failed >= seq ? SQLITE_IOERR_FSYNC : SQLITE_OK;
     pthread_mutex_unlock(&sync_mu);
-    return rc == SQLITE_OK ? GH_OK : sq_fail(b, op, rc);
+    return rc == SQLITE_OK ? GH_OK : fail_rw(b, op, rc, true);
 }
 
 /* Writers take the write lock up front (SECURITY.md (d)): a deferred transaction that upgrades
@@ -419,13 +602,39 @@ group_sync(struct sq *b, uint64_t seq, const char *op)
 int
 sq_tx_write(struct sq *b, const char *op)
 {
+    struct timespec dl;
+    int64_t t0 = clock_mono_us(), waited_ms;
     int rc;
 
     sq_read_end(b);   /* a write ends the read snapshot first */
-    pthread_mutex_lock(&writer_mu);
+    if ((b->reset || !b->db) && (rc = conn_reopen(b, op)) != GH_OK)
+        return rc;
+    /* The busy timeout bounds the whole wait for the write lock, the queue behind this
+     * process's own writers included: while another process holds the lock, every write must
+     * fail after about that long, not queue behind the ones that are waiting out theirs (a
+     * queue that grows with every request, and requests that hang for minutes). */
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_sec += BUSY_TIMEOUT_MS / 1000;
+    dl.tv_nsec += (long)(BUSY_TIMEOUT_MS % 1000) * 1000000L;
+    if (dl.tv_nsec >= 1000000000L) {
+        dl.tv_sec++;
+        dl.tv_nsec -= 1000000000L;
+    }
+    if (pthread_mutex_timedlock(&writer_mu, &dl) != 0) {
+        store_fault_note(STORE_FAULT_LOCKED, true, b->path, op, SQLITE_BUSY,
+            "database is locked (this process's writers queued behind one that waited for it)");
+        return GH_ESTORE;
+    }
     b->wlocked = true;
     b->light = false;
-    if ((rc = run(b, Q_BEGIN_WRITE, op)) != GH_OK) {
+    waited_ms = (clock_mono_us() - t0) / 1000;
+    if (waited_ms > 0)
+        (void)sqlite3_busy_timeout(b->db,
+            waited_ms < BUSY_TIMEOUT_MS ? BUSY_TIMEOUT_MS - (int)waited_ms : 1);
+    rc = run(b, Q_BEGIN_WRITE, op);
+    if (waited_ms > 0)
+        (void)sqlite3_busy_timeout(b->db, BUSY_TIMEOUT_MS);
+    if (rc != GH_OK) {
         b->wlocked = false;
         pthread_mutex_unlock(&writer_mu);
     }
@@ -485,7 +694,7 @@ sq_read_begin(void *impl)
     struct sq *b = impl;
     int rc;
 
-    if (b->snap || b->wlocked || !sqlite3_get_autocommit(b->db))
+    if (b->snap || b->wlocked || (b->db && !sqlite3_get_autocommit(b->db)))
         return GH_OK;
     if ((rc = run(b, Q_BEGIN_READ, "read_begin")) == GH_OK)
         b->snap = true;
@@ -500,14 +709,22 @@ sq_read_end(void *impl)
     if (!b->snap)
         return;
     b->snap = false;
-    if (!sqlite3_get_autocommit(b->db))
-        (void)run(b, Q_COMMIT, "read_end");
+    if (!b->db || sqlite3_get_autocommit(b->db))
+        return;
+    /* A snapshot that stayed open would show this thread an old state of the database (a
+     * revoked token still live) and hold back every checkpoint. */
+    if (run(b, Q_COMMIT, "read_end") != GH_OK && !sqlite3_get_autocommit(b->db))
+        (void)run(b, Q_ROLLBACK, "read_end");
+    if (!sqlite3_get_autocommit(b->db)) {
+        b->stuck = b->reset = true;
+        b->reset_kind = STORE_FAULT_IO;
+    }
 }
 
 int
 sq_tx_commit(struct sq *b, const char *op)
 {
-    bool durable = b->wlocked && !b->light;
+    bool durable = b->wlocked && !b->light, write = b->wlocked;
     uint64_t seq = 0;
     int rc;
 
@@ -526,6 +743,8 @@ sq_tx_commit(struct sq *b, const char *op)
         b->ticket = seq;   /* the caller waits for it later (store_sync_take) */
     else if (seq)
         rc = group_sync(b, seq, op);
+    if (rc == GH_OK)
+        store_fault_ok(write);   /* the kind of operation that failed works again */
     return rc;
 }
 
@@ -559,9 +778,18 @@ sq_tx_rollback(struct sq *b)
 {
     if (b->snap && !b->wlocked)
         return;         /* a read inside the snapshot failed; the snapshot stays */
-    if (!sqlite3_get_autocommit(b->db))
+    if (b->db && !sqlite3_get_autocommit(b->db)) {
         (void)run(b, Q_ROLLBACK, "rollback");
+        /* still open: it would keep SQLite's write lock once writer_mu is released, and every
+         * later write of every process would wait for it; the connection goes instead */
+        if (!sqlite3_get_autocommit(b->db)) {
+            b->stuck = b->reset = true;
+            b->reset_kind = STORE_FAULT_IO;
+        }
+    }
     writer_release(b);
+    if (b->stuck)
+        (void)conn_reopen(b, "rollback");   /* now: this thread may not write again soon */
 }
 
 /* --- open, migrate, check ---------------------------------------------------------------- */
@@ -782,18 +1010,18 @@ sq_init(void)
     (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
+/* Open and check one connection to path (the work of sq_open, and of conn_reopen). */
 static int
-sq_open(const char *path, unsigned flags, void **impl, char *err, size_t errsz)
+conn_open(const char *path, unsigned flags, sqlite3 **out, char *err, size_t errsz)
 {
     bool ro = (flags & STORE_READONLY) != 0;
     bool create = (flags & STORE_CREATE) != 0 && !ro;
-    struct sq *b = NULL;
     sqlite3 *db = NULL;
     struct stat sb;
     char dir[PATH_MAX];
     int oflags, rc;
 
-    *impl = NULL;
+    *out = NULL;
     if (strlen(path) >= PATH_MAX)
         return open_err(err, errsz, GH_EINVAL, "database path is too long");
     if (stat(path, &sb) == 0) {
@@ -840,9 +1068,24 @@ sq_open(const char *path, unsigned flags, void **impl, char *err, size_t errsz)
         sqlite3_close(db);
         return GH_ESTORE;
     }
+    *out = db;
+    return GH_OK;
+}
+
+static int
+sq_open(const char *path, unsigned flags, void **impl, char *err, size_t errsz)
+{
+    struct sq *b = NULL;
+    sqlite3 *db = NULL;
+    int rc;
+
+    *impl = NULL;
+    if ((rc = conn_open(path, flags, &db, err, errsz)) != GH_OK)
+        return rc;
     b = x_calloc(1, sizeof(*b));
     b->db = db;
     b->path = x_strdup(path);
+    b->flags = flags;
     *impl = b;
     return GH_OK;
 }
@@ -856,8 +1099,10 @@ sq_close(void *impl)
     if (!b)
         return;
     sq_tx_rollback(b);   /* a transaction left open is a bug; never keep writer_mu with it */
-    for (size_t i = 0; i < Q_COUNT; i++)
+    for (size_t i = 0; i < Q_COUNT; i++) {
         sqlite3_finalize(b->stmt[i]);
+        sqlite3_finalize(b->old_stmt[i]);
+    }
     if ((rc = sqlite3_close(b->db)) != SQLITE_OK)
         sq_fail(b, "close", rc);
     free(b->path);

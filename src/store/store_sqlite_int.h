@@ -104,9 +104,15 @@ enum q_id {
 };
 
 struct sq {
-    sqlite3 *db;
+    sqlite3 *db;                /* NULL after a reset whose reopen failed (conn_reopen) */
     char *path;                 /* for log lines */
+    unsigned flags;             /* the store_open flags, for a reopen */
     sqlite3_stmt *stmt[Q_COUNT];
+    sqlite3_stmt *old_stmt[Q_COUNT]; /* the previous connection's, finalized at the next reset */
+    bool reset;                 /* reopen the connection when it is next idle */
+    bool stuck;                 /* a transaction could not be ended: reopen even inside it */
+    int reset_kind;             /* enum store_fault that caused the reset */
+    int64_t reopen_us;          /* the last reopen attempt (clock_mono_us) */
     bool wlocked;               /* this handle holds writer_mu (between tx_write and the end) */
     bool light;                 /* the open write need not wait for a sync (tx_write_light) */
     bool snap;                  /* a read snapshot is open (sq_read_begin) */
