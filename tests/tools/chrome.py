@@ -22,7 +22,8 @@ import urllib.parse
 
 try:   # a missing python3-selenium is reported by browser(), as a failure that names it
     from selenium import webdriver
-    from selenium.common.exceptions import TimeoutException
+    from selenium.common.exceptions import (NoSuchElementException,
+                                            StaleElementReferenceException, TimeoutException)
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.support.ui import WebDriverWait
 except ImportError:  # pragma: no cover - depends on the machine
@@ -143,7 +144,11 @@ def browser(window=WINDOW, perf_log=False):
 def wait_for(driver, condition, timeout=WAIT_TIMEOUT, what=None):
     """WebDriverWait(driver, timeout).until(condition), failing with the page it is on."""
     try:
-        return WebDriverWait(driver, timeout, poll_frequency=0.05).until(condition)
+        # a page that is replaced while the condition reads it (a navigation, a form post)
+        # leaves stale elements: look again at the next poll
+        return WebDriverWait(driver, timeout, poll_frequency=0.05,
+                             ignored_exceptions=(NoSuchElementException,
+                                                 StaleElementReferenceException)).until(condition)
     except TimeoutException:
         body = ""
         with contextlib.suppress(Exception):
