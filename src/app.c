@@ -15,6 +15,7 @@
 #include "crypto/pw.h"
 #include "crypto/secret.h"
 #include "oidc/issuer_keys.h"
+#include "model/ratelimit.h"
 #include "model/throttle.h"
 #include "store/store.h"
 #include "util/clock.h"
@@ -65,7 +66,9 @@ app_key_hold(const struct cfg *cfg)
     uint32_t ttl = cfg->access_token_ttl > cfg->id_token_ttl ? cfg->access_token_ttl :
         cfg->id_token_ttl;
 
-    return (int64_t)ttl + GH_KEY_SKEW_S;
+    /* verifiers we do not configure may allow more skew than we do (GH_KEY_SKEW_S) */
+    return (int64_t)ttl + (cfg->clock_skew > GH_KEY_SKEW_S ? (int64_t)cfg->clock_skew :
+        GH_KEY_SKEW_S);
 }
 
 int64_t
@@ -247,6 +250,9 @@ app_open(struct app *app, const struct cfg *cfg, unsigned flags, char *err, size
     }
     app->issuer_keys = issuer_keys_new(cfg->issuer_jwks_cache_ttl,
         cfg->issuer_jwks_refetch_interval, GH_ISSUER_FETCH_TIMEOUT_MS);
+    /* fixed tables; pages no key touches cost nothing (calloc) */
+    app->client_rates = rl_table_new(GH_CLIENT_RATE_SLOTS);
+    app->client_auth_fails = rl_table_new(GH_CLIENT_AUTH_IP_SLOTS);
     return GH_OK;
 fail:
     app_close(app);
@@ -269,6 +275,8 @@ app_close(struct app *app)
     pthread_key_delete(app->tls_store);
     keys_ring_free(app->keys);
     issuer_keys_free(app->issuer_keys);
+    rl_table_free(app->client_rates);
+    rl_table_free(app->client_auth_fails);
     sec_free(app->secrets);
     store_close(app->store);
     free(app->issuer);

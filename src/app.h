@@ -20,6 +20,7 @@ struct store;
 struct ep_docs;
 struct issuer_keys;
 struct pw_params;
+struct rl_table;
 
 enum app_flags {
     APP_INIT = 1,        /* create the database, secret and signing keys when absent */
@@ -36,6 +37,8 @@ struct app {
     pthread_key_t tls_store;   /* worker threads' own handles, closed at thread exit */
     struct net_list trusted_proxies; /* cfg->trusted_proxies, parsed (util/net.h) */
     struct issuer_keys *issuer_keys; /* trusted issuers' jwks_uri key sets (thread-safe) */
+    struct rl_table *client_rates;   /* client_rate per client_id (model/ratelimit.h) */
+    struct rl_table *client_auth_fails; /* client_auth_ip_failures per address */
     struct ep_demo *demo;      /* serve --demo: the built-in demo app (ep/demo.h); NULL: off */
 };
 
@@ -49,7 +52,8 @@ void app_close(struct app *app);
  * --issuer), or when TLS is on and the recorded issuer is not https. */
 int  app_resolve_issuer(struct app *app, unsigned port, char *err, size_t errsz);
 /* Seconds a retired signing key stays published: the longest token lifetime (access, ID) plus
- * GH_KEY_SKEW_S, so every token it signed has expired for every verifier first. */
+ * max(GH_KEY_SKEW_S, clock_skew), so every token it signed has expired for every verifier
+ * first. */
 int64_t app_key_hold(const struct cfg *cfg);
 /* Seconds from `keys rotate` until the new key signs: cache_max_age + GH_KEY_ROTATE_MARGIN_S, so
  * a verifier caching the JWKS for the advertised max-age has fetched it before it is needed. */

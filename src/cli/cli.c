@@ -205,12 +205,13 @@ static const struct cli_cmd commands[] = {
         "let a client present an issuer's assertions", NULL },
     { "issuer disallow", "ISSUER CLIENT_ID", 2, 2, 0, opt_none, cli_issuer_disallow,
         "stop a client presenting an issuer's assertions (at its next request)", NULL },
-    { "token verify", "TOKEN", 1, 1, 0, opt_token_verify, cli_token_verify,
+    { "token verify", "TOKEN", 1, 1, CFG_G_CLOCK, opt_token_verify, cli_token_verify,
         "verify an access token as a resource server would; print its claims",
         "A TOKEN of - is read from one line of standard input. Checks the signature against\n"
         "the key set (alg RS256, PS256 or ES256 and fitting the key its kid names),\n"
         "typ at+jwt, iss (default: --config's issuer, else the one init --issuer recorded),\n"
-        "aud (with --audience), and exp, nbf and iat (60 s leeway). A --jwks URL must be\n"
+        "aud (with --audience), and exp, nbf and iat (allowing --clock-skew seconds, default\n"
+        "30). A --jwks URL must be\n"
         "https, or http to a loopback host; it is fetched once, without proxies or redirects,\n"
         "within 5 s and 64 KiB. Exit 0 with the claims as JSON, or 1 with the reason the\n"
         "token is not valid. Revocation is not checked (POST /introspect does that)." },
@@ -225,7 +226,8 @@ static const struct cli_cmd commands[] = {
         "add a next key per alg; it signs after the JWKS cache lifetime",
         "The new key is published at once and signs from now + cache_max_age + 120 s, so\n"
         "verifiers caching the JWKS have it before they meet it; then the key it replaces\n"
-        "is retired and stays published for max(access_token_ttl, id_token_ttl) + 300 s.\n"
+        "is retired and stays published for max(access_token_ttl, id_token_ttl) plus\n"
+        "max(300 s, clock_skew).\n"
         "A running server picks the key up within 60 s, or at once on SIGHUP." },
     { "keys retire", "KID", 1, 1, CFG_G_HTTP, opt_none, cli_keys_retire,
         "stop a key signing now; it stays published until its tokens expired",

@@ -208,8 +208,9 @@ cli_token_verify(struct cli_ctx *ctx)
         goto out;
     }
 
+    /* the clock_skew setting (--clock-skew), like the server's own checks */
     ex = (struct jwks_expect){ .iss = iss, .aud = aud, .now = clock_now(),
-        .leeway = JWKS_LEEWAY_S };
+        .leeway = ctx->cfg.clock_skew };
     if (jwks_verify_at(ks, tok, toklen, &ex, &claims, why, sizeof(why)) != GH_OK) {
         rc = cli_fail(ctx, "%s", why);
         goto out;

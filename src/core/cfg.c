@@ -92,6 +92,14 @@ static const struct setting settings[] = {
         "seconds such a lock lasts (gatehouse user unlock ends it)" },
     { "login_ip_failures", T_U32, F(login_ip_failures), CFG_G_HTTP, 0, 1000000,
         "failed sign-ins per client address per 5 minutes (0: no limit)" },
+    { "client_rate", T_U32, F(client_rate), CFG_G_HTTP, 0, 1000000,
+        "token, introspection and revocation requests per second per client (0: no limit)" },
+    { "client_burst", T_U32, F(client_burst), CFG_G_HTTP, 0, 1000000,
+        "requests a client may make at once before client_rate applies (0: client_rate)" },
+    { "client_auth_ip_failures", T_U32, F(client_auth_ip_failures), CFG_G_HTTP, 0, 1000000,
+        "failed client authentications per client address per minute (0: no limit)" },
+    { "clock_skew", T_U32, F(clock_skew), CFG_G_HTTP | CFG_G_CLOCK, 0, GH_CLOCK_SKEW_MAX_S,
+        "seconds of clock difference allowed on exp, nbf and iat of assertions and tokens" },
     { "trusted_proxies", T_STR, F(trusted_proxies), CFG_G_HTTP, 0, 0,
         "LIST of proxy addresses/networks whose X-Forwarded-For names the client" },
     { "tls_cert", T_STR, F(tls_cert), CFG_G_HTTP, 0, 0,
@@ -135,6 +143,10 @@ cfg_defaults(struct cfg *c)
     c->login_lock_failures = 100;            /* NIST SP 800-63B §3.2.2: at most 100 in a row */
     c->login_lock_time = 86400;
     c->login_ip_failures = 20;               /* 20 per 5 min per address (Authelia, OWASP) */
+    c->client_rate = 0;                      /* SECURITY.md (d): successes are not limited */
+    c->client_burst = 0;
+    c->client_auth_ip_failures = 100;        /* 256-bit secrets: a cost bound, not a guess bound */
+    c->clock_skew = GH_CLOCK_SKEW_DEFAULT_S;
 }
 
 void

@@ -16,6 +16,7 @@ enum cfg_group {
     CFG_G_DATA = 1,   /* db, keys, config, log_level, audit_log: every command */
     CFG_G_PW = 2,     /* password hashing and policy: user add/passwd, init, serve */
     CFG_G_HTTP = 4,   /* the server: serve */
+    CFG_G_CLOCK = 8,  /* clock_skew: serve, keys and token verify */
 };
 
 struct cfg {
@@ -43,6 +44,10 @@ struct cfg {
     uint32_t issuer_jwks_refetch_interval;  /* seconds between two fetches of one jwks_uri */
     uint32_t login_free_failures, login_max_delay;            /* model/throttle.h */
     uint32_t login_lock_failures, login_lock_time, login_ip_failures;
+    uint32_t client_rate;         /* token/introspect/revoke requests/s per client (0: off) */
+    uint32_t client_burst;        /* requests at once per client (0: client_rate) */
+    uint32_t client_auth_ip_failures; /* failed client authentications per address per minute */
+    uint32_t clock_skew;          /* seconds allowed on exp, nbf, iat (GH_CLOCK_SKEW_*) */
     char *trusted_proxies;        /* LIST of addresses/networks whose X-Forwarded-For counts */
     char *tls_cert, *tls_key;     /* PEM files for native HTTPS; both or neither */
 };

@@ -79,8 +79,19 @@
                                                 * last failure (Keycloak's maxDeltaTime) */
 #define GH_LOGIN_IP_WINDOW_S      300          /* login_ip_failures counts per 5 minutes */
 
+/* Back-channel endpoints: token, introspection, revocation (ep/client_req.c with
+ * model/ratelimit.c; the limits themselves are settings: client_rate, client_burst,
+ * client_auth_ip_failures) */
+#define GH_CLIENT_AUTH_IP_WINDOW_S 60          /* client_auth_ip_failures counts per minute */
+#define GH_CLIENT_AUTH_IP_SLOTS   8192         /* addresses tracked at once (fixed table) */
+#define GH_CLIENT_RATE_SLOTS      4096         /* clients whose request rate is tracked at once */
+
+/* Clock skew (setting clock_skew): allowed on the exp, nbf and iat of client assertions,
+ * JWT-bearer grant assertions and access tokens presented to us, and by `token verify` */
+#define GH_CLOCK_SKEW_DEFAULT_S   30           /* SECURITY.md (d); oidc-provider allows 15 */
+#define GH_CLOCK_SKEW_MAX_S       600          /* RFC 7519 §4.1.4: "a few minutes" at most */
+
 /* Client assertions (RFC 7523 §3 items 4-7 leave these to us) */
-#define GH_ASSERTION_LEEWAY_S     30           /* clock skew allowed on exp, nbf, iat */
 #define GH_ASSERTION_MAX_LIFE_S   300          /* exp at most this far ahead, iat at most this
                                                 * old: each used jti is kept < 6 minutes */
 #define GH_ASSERTION_JTI_MAX      256          /* bytes */
@@ -100,7 +111,9 @@
 #define GH_MAX_TEMPLATE_DEPTH     8            /* nested {{#…}}/{{^…}} sections */
 
 /* Staged key rotation (crypto/keys.h keys_state_at, docs/configuration.md) */
-#define GH_KEY_SKEW_S             300          /* verifiers' clock skew: retired keys stay this much longer */
+#define GH_KEY_SKEW_S             300          /* retired keys outlive their tokens by
+                                                * max(this, clock_skew): verifiers we do not
+                                                * configure often allow 5 min of skew */
 #define GH_KEY_POLL_S             60           /* serve re-reads the key list this often */
 #define GH_KEY_ROTATE_MARGIN_S    120          /* a next key waits cache_max_age + this (> GH_KEY_POLL_S) */
 #define GH_RELOAD_GRACE_S         120          /* a replaced key ring / document set is freed this much later */

@@ -7,9 +7,10 @@
  * single usable key); the key's kty (and crv) must fit the alg, and its alg, when the JWK has
  * one, must equal it; typ must be at+jwt; iss must equal the expected issuer; aud must contain
  * the expected audience when one is given; exp must be in the future and nbf and iat not in
- * the future, each within the leeway. Header members other than alg, kid and typ (jwk, jku,
- * x5u, x5c, crit, cty, …) are refused: gatehouse writes none, and a key or a URL carried by the
- * token must never be trusted. Thread-safe once a set is loaded (read-only). */
+ * the future, each within the caller's leeway (`token verify`: the clock_skew setting). Header
+ * members other than alg, kid and typ (jwk, jku, x5u, x5c, crit, cty, …) are refused: gatehouse
+ * writes none, and a key or a URL carried by the token must never be trusted. Thread-safe once
+ * a set is loaded (read-only). */
 #ifndef GH_CRYPTO_JWKS_VERIFY_H
 #define GH_CRYPTO_JWKS_VERIFY_H
 
@@ -18,7 +19,6 @@
 
 #include <jansson.h>
 
-#define JWKS_LEEWAY_S   60   /* clock skew allowed on exp, nbf and iat */
 #define JWKS_WHY_MAX    256  /* a reason fits in this many bytes */
 
 struct jwks; /* the usable public keys of one JWK Set; opaque, read-only once loaded */

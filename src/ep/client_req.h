@@ -28,9 +28,11 @@ enum client_req_flags {
 
 /* Parse rq's form body into cq->ps and authenticate the caller (flags: enum
  * client_req_flags). true: cq->c is the client. false: a response was queued (400
- * invalid_request for a bad body or conflicting credentials, 401 invalid_client, 503 when the
- * store is down or the worker queue full) or could not be, and *rc is what the handler must
- * return — or, with *rc GH_OK and nothing queued, the request was suspended to fetch the
+ * invalid_request for a bad body or conflicting credentials, 401 invalid_client, 429
+ * temporarily_unavailable with Retry-After when the client's address is over
+ * client_auth_ip_failures — checked first, before anything is parsed — or the authenticated
+ * client over client_rate, 503 when the store is down or the worker queue full) or could not
+ * be, and *rc is what the handler must return — or, with *rc GH_OK and nothing queued, the request was suspended to fetch the
  * client's jwks_uri keys (req_defer) and the handler runs again from the start when they are
  * cached; it must not treat that deferral as its own (client_req_prefetched). Either way the
  * caller calls client_req_free(cq) afterwards. st must be non-NULL. */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "core/cfg.h"
 #include "core/err.h"
 #include "core/limits.h"
 #include "core/log.h"
@@ -21,15 +22,13 @@
 #include "store/store.h"
 #include "util/clock.h"
 
-#define LEEWAY_S 30
-
 int
 ep_userinfo(struct req *rq)
 {
     struct req_params ps;
     struct store *st = app_store(rq->app);
     struct jwt_expect ex = { .typ = "at+jwt", .iss = rq->app->issuer, .aud = rq->app->issuer,
-                             .now = clock_now(), .leeway = LEEWAY_S };
+                             .now = clock_now(), .leeway = rq->app->cfg->clock_skew };
     const char *tok = NULL, *form_tok = NULL, *why = NULL, *jti, *sub, *scope;
     json_t *claims = NULL, *out = NULL;
     struct user *u = NULL;
@@ -71,6 +70,12 @@ ep_userinfo(struct req *rq)
     if (rc != GH_OK) {
         rc = resp_bearer_error(rq, 401, "invalid_token",
             rc == GH_EEXPIRED ? "the access token expired" : "the access token is not valid");
+        goto out;
+    }
+    /* exp strictly, as at introspection: clock_skew is for another instance's clock on iat,
+     * not a longer life for the token */
+    if (json_integer_value(json_object_get(claims, "exp")) <= ex.now) {
+        rc = resp_bearer_error(rq, 401, "invalid_token", "the access token expired");
         goto out;
     }
     jti = json_string_value(json_object_get(claims, "jti"));

@@ -1,15 +1,13 @@
 /* throttle.c — limits on password guessing; the rules are in throttle.h. */
 #include <pthread.h>
 #include <stdbool.h>
-#include <string.h>
 
 #include "core/err.h"
 #include "core/limits.h"
 #include "core/log.h"
-#include "crypto/rnd.h"
+#include "model/ratelimit.h"
 #include "model/throttle.h"
 #include "store/store.h"
-#include "util/net.h"
 
 /* --- per account name ----------------------------------------------------------------------- */
 
@@ -56,129 +54,48 @@ decide(void *arg, struct login_count *c)
 
 /* --- per address ------------------------------------------------------------------------ */
 
-#define IP_SLOTS 8192   /* a power of two; 40 bytes each, untouched pages cost no memory */
-#define IP_PROBE 8
+#define IP_SLOTS 8192   /* model/ratelimit.c: a fixed table, the oldest windows forgotten first */
 
-struct ip_slot {
-    unsigned char key[16];
-    bool used;
-    uint32_t count;
-    int64_t start;      /* the window began here */
-};
+static struct rl_table *ip_tab;
+static pthread_once_t ip_once = PTHREAD_ONCE_INIT;
 
-static struct ip_slot ip_tab[IP_SLOTS];
-static pthread_mutex_t ip_mu = PTHREAD_MUTEX_INITIALIZER;
-static uint64_t ip_seed;
-static bool ip_seeded;
-
-/* The key of an address: IPv4 as it is, IPv6 as its /64, which one subscriber usually holds
- * whole. false when ip is not an address. */
-static bool
-ip_key(const char *ip, unsigned char key[16])
+static void
+ip_tab_make(void)
 {
-    if (!net_addr_parse(ip, strlen(ip), key))
-        return false;
-    if (!net_addr_is_v4(key))
-        memset(key + 8, 0, 8);
-    return true;
+    ip_tab = rl_table_new(IP_SLOTS);   /* lives as long as the process */
 }
 
-/* FNV-1a over a secret seed and the key, so nobody can aim addresses at one slot. */
-static size_t
-ip_hash(const unsigned char key[16])
+static struct rl_table *
+ips(void)
 {
-    uint64_t h = 14695981039346656037ULL ^ ip_seed;
-
-    for (size_t i = 0; i < 16; i++) {
-        h ^= key[i];
-        h *= 1099511628211ULL;
-    }
-    return (size_t)(h ^ (h >> 32));
-}
-
-/* The slot for key, with its window restarted if it has ended; a free slot, or the one with
- * the oldest window among the probed, is taken over. Call under ip_mu. */
-static struct ip_slot *
-ip_slot(const unsigned char key[16], int64_t now)
-{
-    size_t h = ip_hash(key);
-    struct ip_slot *victim = NULL;
-
-    for (size_t i = 0; i < IP_PROBE; i++) {
-        struct ip_slot *s = &ip_tab[(h + i) & (IP_SLOTS - 1)];
-        if (s->used && memcmp(s->key, key, 16) == 0) {
-            if (now - s->start >= GH_LOGIN_IP_WINDOW_S) {
-                s->start = now;
-                s->count = 0;
-            }
-            return s;
-        }
-        if (!s->used || now - s->start >= GH_LOGIN_IP_WINDOW_S) {
-            if (!victim || victim->used)
-                victim = s;
-        } else if (!victim || (victim->used && s->start < victim->start)) {
-            victim = s;
-        }
-    }
-    memcpy(victim->key, key, 16);
-    victim->used = true;
-    victim->count = 0;
-    victim->start = now;
-    return victim;
+    pthread_once(&ip_once, ip_tab_make);
+    return ip_tab;
 }
 
 static int
 ip_begin(const struct throttle_policy *p, const char *ip, int64_t now, int64_t *retry_after)
 {
-    unsigned char key[16];
-    struct ip_slot *s;
-    int rc = GH_OK;
+    unsigned char key[RL_KEY_LEN];
 
-    if (!p->ip_failures || !ip || !ip_key(ip, key))
+    if (!p->ip_failures || !rl_key_addr(ip, key))
         return GH_OK;
-    pthread_mutex_lock(&ip_mu);
-    if (!ip_seeded) {
-        ip_seeded = rnd_bytes(&ip_seed, sizeof(ip_seed)) == GH_OK;
-    }
-    s = ip_slot(key, now);
-    if (s->count >= p->ip_failures) {
-        *retry_after = s->start + GH_LOGIN_IP_WINDOW_S - now;
-        rc = GH_ELIMIT;
-    } else {
-        s->count++;
-    }
-    pthread_mutex_unlock(&ip_mu);
-    return rc;
+    return rl_window_take(ips(), key, p->ip_failures, GH_LOGIN_IP_WINDOW_S, now, retry_after);
 }
 
 /* Take a counted attempt back (it succeeded). */
 static void
 ip_undo(const char *ip)
 {
-    unsigned char key[16];
-    size_t h;
+    unsigned char key[RL_KEY_LEN];
 
-    if (!ip || !ip_key(ip, key))
-        return;
-    pthread_mutex_lock(&ip_mu);
-    h = ip_hash(key);
-    for (size_t i = 0; i < IP_PROBE; i++) {
-        struct ip_slot *s = &ip_tab[(h + i) & (IP_SLOTS - 1)];
-        if (s->used && memcmp(s->key, key, 16) == 0) {
-            if (s->count)
-                s->count--;
-            break;
-        }
-    }
-    pthread_mutex_unlock(&ip_mu);
+    if (rl_key_addr(ip, key))
+        rl_window_undo(ips(), key);
 }
 
 void
 throttle_ip_reset(void)
 {
-    pthread_mutex_lock(&ip_mu);
-    memset(ip_tab, 0, sizeof(ip_tab));
-    pthread_mutex_unlock(&ip_mu);
+    rl_table_reset(ips());
 }
 
 /* --- both ------------------------------------------------------------------------------- */

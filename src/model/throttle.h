@@ -13,8 +13,8 @@
  *
  * Per client address (IPv4, or the /64 of IPv6), in memory per process: at most `ip_failures`
  * failed sign-ins in a GH_LOGIN_IP_WINDOW_S window, whatever the names (password spraying),
- * counted the same way (before the check, undone by a success). A full table forgets its
- * oldest windows first. */
+ * counted the same way (before the check, undone by a success), in a fixed-size table of
+ * model/ratelimit.h that forgets its oldest windows first. */
 #ifndef GH_SESSION_THROTTLE_H
 #define GH_SESSION_THROTTLE_H
 

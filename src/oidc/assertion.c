@@ -41,6 +41,7 @@ struct assertion {
     const char *client_id, *jti;   /* borrowed from jwt's claims; client_id is iss */
     const char *sub;               /* borrowed; = client_id for a client assertion */
     int64_t exp;
+    int64_t skew;                  /* the clock skew it was checked with */
 };
 
 void
@@ -140,8 +141,8 @@ int_claim(const json_t *c, const char *name, bool required, int64_t *out, const 
 
 /* RFC 7523 §3 items 1-7, everything but the signature and the replay check. */
 static int
-check_claims(struct assertion *a, const json_t *c, const char *issuer, int64_t now, bool grant,
-    const char **why)
+check_claims(struct assertion *a, const json_t *c, const char *issuer, int64_t now, int64_t skew,
+    bool grant, const char **why)
 {
     const char *iss = json_string_value(json_object_get(c, "iss"));
     const char *sub = json_string_value(json_object_get(c, "sub"));
@@ -181,25 +182,26 @@ check_claims(struct assertion *a, const json_t *c, const char *issuer, int64_t n
     *why = "aud names neither our token endpoint nor our issuer";
     if (!aud_names_us(json_object_get(c, "aud"), issuer, token_ep, why))
         return GH_EDENIED;
-    /* items 4-6; the leeway is for clock skew only */
+    /* items 4-6; the skew allowance is for clocks only (the claims are integers well inside
+     * int64: now +- a few minutes cannot overflow, and a claim far out fails either way) */
     if (!int_claim(c, "exp", true, &exp, why) || !int_claim(c, "iat", false, &iat, why) ||
         !int_claim(c, "nbf", false, &nbf, why))
         return GH_EINVAL;
-    if (exp <= now - GH_ASSERTION_LEEWAY_S) {
+    if (exp <= now - skew) {
         *why = "expired";
         return GH_EEXPIRED;
     }
     /* RFC 7523 §3 item 4 lets us bound the lifetime; a short one also bounds the jti store */
-    if (exp > now + GH_ASSERTION_MAX_LIFE_S + GH_ASSERTION_LEEWAY_S) {
+    if (exp > now + GH_ASSERTION_MAX_LIFE_S + skew) {
         *why = "exp more than 5 minutes ahead";
         return GH_EDENIED;
     }
-    if (json_object_get(c, "nbf") && nbf > now + GH_ASSERTION_LEEWAY_S) {
+    if (json_object_get(c, "nbf") && nbf > now + skew) {
         *why = "nbf in the future";
         return GH_EDENIED;
     }
     if (json_object_get(c, "iat") &&
-        (iat > now + GH_ASSERTION_LEEWAY_S || iat < now - GH_ASSERTION_MAX_LIFE_S - GH_ASSERTION_LEEWAY_S)) {
+        (iat > now + skew || iat < now - GH_ASSERTION_MAX_LIFE_S - skew)) {
         *why = "iat in the future or more than 5 minutes old";
         return GH_EDENIED;
     }
@@ -214,11 +216,12 @@ check_claims(struct assertion *a, const json_t *c, const char *issuer, int64_t n
     a->sub = sub;
     a->jti = json_string_value(jti);
     a->exp = exp;
+    a->skew = skew;
     return GH_OK;
 }
 
 static int
-parse(const char *jwt, size_t len, const char *issuer, int64_t now, bool grant,
+parse(const char *jwt, size_t len, const char *issuer, int64_t now, int64_t skew, bool grant,
     struct assertion **out, const char **why)
 {
     struct assertion *a = NULL;
@@ -228,6 +231,8 @@ parse(const char *jwt, size_t len, const char *issuer, int64_t now, bool grant,
     *why = "no issuer";
     if (!issuer)
         return GH_EINTERNAL;
+    if (skew < 0 || skew > GH_CLOCK_SKEW_MAX_S)
+        skew = skew < 0 ? 0 : GH_CLOCK_SKEW_MAX_S;
     if (len > GH_MAX_JWT_LEN) {
         *why = "over GH_MAX_JWT_LEN";
         return GH_ETOOBIG;
@@ -240,7 +245,7 @@ parse(const char *jwt, size_t len, const char *issuer, int64_t now, bool grant,
         rc = GH_EDENIED;
         goto out;
     }
-    rc = check_claims(a, jwt_unverified_claims_borrow(a->jwt), issuer, now, grant, why);
+    rc = check_claims(a, jwt_unverified_claims_borrow(a->jwt), issuer, now, skew, grant, why);
     if (rc != GH_OK)
         goto out;
     *out = a;
@@ -251,17 +256,17 @@ out:
 }
 
 int
-assertion_parse(const char *jwt, size_t len, const char *issuer, int64_t now,
+assertion_parse(const char *jwt, size_t len, const char *issuer, int64_t now, int64_t skew,
     struct assertion **out, const char **why)
 {
-    return parse(jwt, len, issuer, now, false, out, why);
+    return parse(jwt, len, issuer, now, skew, false, out, why);
 }
 
 int
 assertion_parse_grant(const char *jwt, size_t len, const char *issuer, int64_t now,
-    struct assertion **out, const char **why)
+    int64_t skew, struct assertion **out, const char **why)
 {
-    return parse(jwt, len, issuer, now, true, out, why);
+    return parse(jwt, len, issuer, now, skew, true, out, why);
 }
 
 /* client_secret_jwt: the HMAC key is the secret's bytes (OIDC Core §16.19), held sealed
@@ -340,7 +345,7 @@ assertion_verify_keys(const struct assertion *a, const char *jwks, size_t len, c
 int
 assertion_spend(struct store *st, const struct assertion *a)
 {
-    /* accepted until exp + leeway, so remembered as long: a purge at exp would let a replay
-     * through in the leeway window */
-    return store_jti_use(st, a->client_id, a->jti, a->exp + GH_ASSERTION_LEEWAY_S);
+    /* accepted until exp + skew, so remembered as long: a purge at exp would let a replay
+     * through in the skew window */
+    return store_jti_use(st, a->client_id, a->jti, a->exp + a->skew);
 }

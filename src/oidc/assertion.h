@@ -20,20 +20,21 @@ struct store;
  * what needs no key: the header (crypto/jwt.c rules; typ absent, "JWT" or
  * "client-authentication+jwt"), iss = sub (a client_id, at most GH_MAX_CLIENT_ID bytes), aud
  * naming issuer + "/token" or issuer (a string or an array of strings), exp (integer) after
- * now - leeway and at most 5 minutes + leeway ahead, nbf and iat (integers, when present) not
- * after now + leeway, iat not more than 5 minutes + leeway old, jti a string of 1..256 bytes
- * without control characters. issuer: ours, without a trailing "/token".
+ * now - skew and at most 5 minutes + skew ahead, nbf and iat (integers, when present) not
+ * after now + skew, iat not more than 5 minutes + skew old, jti a string of 1..256 bytes
+ * without control characters. issuer: ours, without a trailing "/token". skew: seconds of
+ * clock difference allowed (the clock_skew setting; clamped to 0..GH_CLOCK_SKEW_MAX_S).
  * GH_OK: *out (free with assertion_free). Otherwise *out is NULL and *why says why:
  * GH_ETOOBIG, GH_EINVAL (malformed, a claim of the wrong type), GH_EDENIED (a value refused),
  * GH_EEXPIRED. */
-int  assertion_parse(const char *jwt, size_t len, const char *issuer, int64_t now,
+int  assertion_parse(const char *jwt, size_t len, const char *issuer, int64_t now, int64_t skew,
          struct assertion **out, const char **why);
 /* The same checks for an assertion presented as an authorization grant (RFC 7523 §2.1,
  * `assertion` at grant_type jwt-bearer), except: iss and sub may differ, each a string of
  * 1..GH_MAX_URI bytes without control characters; typ absent or "JWT" (never
  * "client-authentication+jwt"). */
 int  assertion_parse_grant(const char *jwt, size_t len, const char *issuer, int64_t now,
-         struct assertion **out, const char **why);
+         int64_t skew, struct assertion **out, const char **why);
 void assertion_free(struct assertion *a);                     /* NULL is a no-op */
 const char *assertion_client_id(const struct assertion *a);   /* iss (= sub); borrowed */
 const char *assertion_sub(const struct assertion *a);         /* borrowed */
@@ -56,8 +57,8 @@ int  assertion_verify_keys(const struct assertion *a, const char *jwks, size_t l
          const char **why);
 
 /* RFC 7523 §3 item 7: record (iss, jti) until the assertion can no longer be accepted
- * (exp + leeway). Call only after assertion_verify. GH_OK the first time; GH_EEXIST for a
- * replay; GH_ESTORE. */
+ * (exp + the skew it was parsed with). Call only after assertion_verify. GH_OK the first time;
+ * GH_EEXIST for a replay; GH_ESTORE. */
 int  assertion_spend(struct store *st, const struct assertion *a);
 
 #endif

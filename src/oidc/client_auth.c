@@ -135,7 +135,7 @@ assertion_auth(struct store *st, const struct secrets *sec, const struct client_
     len = strnlen(cr->assertion, GH_MAX_JWT_LEN + 1);
     if (len > GH_MAX_JWT_LEN)
         return assertion_fail(cr, NULL, "assertion over GH_MAX_JWT_LEN", oe);
-    rc = assertion_parse(cr->assertion, len, cr->issuer, clock_now(), &a, &why);
+    rc = assertion_parse(cr->assertion, len, cr->issuer, clock_now(), cr->skew, &a, &why);
     if (rc == GH_EINTERNAL) {
         log_err("client_auth", "cannot check assertions: %s", why);
         return rc;

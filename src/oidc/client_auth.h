@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "oidc/oauth_err.h"
 
@@ -43,6 +44,9 @@ struct client_creds {
     /* Set by the endpoint, not from the request: our issuer (app->issuer). An assertion's aud
      * must name issuer + "/token" or the issuer; NULL refuses every assertion (500). */
     const char *issuer;
+    /* Set by the endpoint: seconds of clock skew allowed on an assertion's exp, nbf and iat
+     * (the clock_skew setting; oidc/assertion.h). */
+    int64_t skew;
     /* Set by the endpoint: the cache of fetched key sets (app->issuer_keys) for private_key_jwt
      * clients registered with a jwks_uri; NULL refuses their assertions. client_auth() only
      * looks in it, never fetches (may_fetch false): it may run on an HTTP thread. */

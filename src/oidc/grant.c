@@ -607,9 +607,6 @@ grant_client_credentials(struct app *app, struct store *st, const struct client 
 
 /* ---- checking tokens we issued (introspection, revocation) --------------------------- */
 
-/* Access tokens: clock skew allowed on iat, as at userinfo */
-#define ACCESS_LEEWAY_S 30
-
 int
 grant_refresh_find(struct store *st, const char *tok, size_t len, int64_t now,
     struct grant **out)
@@ -641,7 +638,7 @@ grant_access_check(struct app *app, struct store *st, const char *tok, size_t le
 {
     int64_t now = clock_now();
     struct jwt_expect ex = { .typ = "at+jwt", .iss = app->issuer, .now = now,
-                             .leeway = ACCESS_LEEWAY_S };
+                             .leeway = app->cfg->clock_skew };
     const char *jti, *dot, *aud, *scope;
     json_t *cl = NULL, *exp;
     char gid[64], *allowed = NULL;
@@ -653,7 +650,7 @@ grant_access_check(struct app *app, struct store *st, const char *tok, size_t le
     if ((rc = jwt_verify(app->keys, tok, len, &ex, &cl)) != GH_OK)
         goto out;
     /* RFC 9068 §2.2 claims, all set by issue() / grant_client_credentials(); exp strictly:
-     * the leeway is for clocks of other instances on iat, not for a longer life */
+     * the clock_skew allowance is for clocks of other instances on iat, not a longer life */
     rc = GH_EINVAL;
     jti = json_string_value(json_object_get(cl, "jti"));
     aud = json_string_value(json_object_get(cl, "aud"));

@@ -66,7 +66,7 @@ int  grant_refresh_find(struct store *st, const char *tok, size_t len, int64_t n
          struct grant **out);
 
 /* Whether tok (len bytes) is a live access token we issued: signed by our ring, typ at+jwt,
- * iss ours (aud not checked), exp > now (strict; iat may be up to 30 s ahead), with string
+ * iss ours (aud not checked), exp > now (strict; iat may be up to clock_skew ahead), with string
  * jti, sub, client_id, aud and integer iat, and not revoked: a jti "<grant id>.<random>" needs
  * its grant live (store_token_check); a jti without '.' (client_credentials) must not be on
  * the deny list, and its client must still be allowed at its aud with its scope.

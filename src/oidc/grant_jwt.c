@@ -138,7 +138,8 @@ grant_jwt_bearer(struct app *app, struct store *st, const struct client *c,
         rc = refuse(c, NULL, "assertion over GH_MAX_JWT_LEN", oe);
         goto out;
     }
-    rc = assertion_parse_grant(gr->assertion, len, app->issuer, clock_now(), &a, &why);
+    rc = assertion_parse_grant(gr->assertion, len, app->issuer, clock_now(),
+        app->cfg->clock_skew, &a, &why);
     if (rc == GH_EINTERNAL) {
         log_err("jwt_grant", "cannot check assertions: %s", why);
         goto out;

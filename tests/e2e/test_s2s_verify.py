@@ -244,8 +244,8 @@ def test_cli_sees_expiry_by_the_clock(s2s):
     tok = s2s.cc_token()
     exp = jwt_parts(tok)[1]["exp"]
     args = ("token", "verify", "--issuer", s2s.op.issuer, tok)
-    s2s.gh.ok(*args, env={"GATEHOUSE_FAKE_NOW": exp + 30})          # within the leeway
-    line = s2s.gh.fails(*args, env={"GATEHOUSE_FAKE_NOW": exp + 61})
+    s2s.gh.ok(*args, env={"GATEHOUSE_FAKE_NOW": exp + 20})    # within clock_skew (30 s)
+    line = s2s.gh.fails(*args, env={"GATEHOUSE_FAKE_NOW": exp + 31})
     assert "expired at" in line, line
     line = s2s.gh.fails(*args, env={"GATEHOUSE_FAKE_NOW": exp - 3600})
     assert "issued in the future" in line, line

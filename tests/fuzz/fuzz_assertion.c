@@ -139,7 +139,7 @@ parse(const char *t, size_t len, struct assertion **out)
 {
     struct assertion *a = (struct assertion *)1;
     const char *why = NULL;
-    int rc = assertion_parse(t, len, ISSUER, NOW, &a, &why);
+    int rc = assertion_parse(t, len, ISSUER, NOW, 30, &a, &why);
 
     FUZZ_CHECK(rc == GH_OK || rc == GH_EINVAL || rc == GH_EDENIED || rc == GH_EEXPIRED ||
                rc == GH_ETOOBIG);

@@ -258,7 +258,7 @@ parse_rc(const char *t, int64_t now)
 {
     struct assertion *a = (struct assertion *)1;
     const char *why = NULL;
-    int rc = assertion_parse(t, strlen(t), ISSUER, now, &a, &why);
+    int rc = assertion_parse(t, strlen(t), ISSUER, now, 30, &a, &why);
 
     T_ASSERT(rc == GH_OK ? a != NULL : a == NULL && why != NULL);
     assertion_free(a);
@@ -273,7 +273,7 @@ verify_rc(const char *t, const struct client *c)
     const char *why = NULL;
     int rc;
 
-    T_EQ_INT(assertion_parse(t, strlen(t), ISSUER, NOW, &a, &why), GH_OK);
+    T_EQ_INT(assertion_parse(t, strlen(t), ISSUER, NOW, 30, &a, &why), GH_OK);
     why = NULL;
     rc = assertion_verify(a, c, sec, &why);
     T_ASSERT(rc == GH_OK || why != NULL);
@@ -352,7 +352,7 @@ test_good_assertions_parse(void)
         free(t);
     }
     t = hs("hs", SECRET64, NOW);
-    T_EQ_INT(assertion_parse(t, strlen(t), ISSUER, NOW, &a, &why), GH_OK);
+    T_EQ_INT(assertion_parse(t, strlen(t), ISSUER, NOW, 30, &a, &why), GH_OK);
     T_EQ_STR(assertion_client_id(a), "hs");
     T_ASSERT(strncmp(assertion_jti(a), "jti-", 4) == 0);
     T_EQ_STR(assertion_alg(a), "HS256");
@@ -511,7 +511,7 @@ test_structure_tampering_refused(void)
     T_ASSERT(t);
     memset(t, 'A', big);
     t[big] = '\0';
-    T_EQ_INT(assertion_parse(t, big, ISSUER, NOW, &a, &why), GH_ETOOBIG);
+    T_EQ_INT(assertion_parse(t, big, ISSUER, NOW, 30, &a, &why), GH_ETOOBIG);
     T_ASSERT(a == NULL);
     free(t);
 }

@@ -292,7 +292,7 @@ parse_grant(const char *hdr, const char *claims, const char **sub)
     snprintf(tok, sizeof(tok), "%s.%s.c2ln", h, c);
     free(h);
     free(c);
-    rc = assertion_parse_grant(tok, strlen(tok), OURS, NOW, &a, &why);
+    rc = assertion_parse_grant(tok, strlen(tok), OURS, NOW, 30, &a, &why);
     if (rc == GH_OK && sub) {
         static char got[256];
         snprintf(got, sizeof(got), "%s", assertion_sub(a));
@@ -344,7 +344,7 @@ test_grant_assertion_claims(void)
         memset(big, 'A', sizeof(big) - 1);
         big[10] = '.';
         big[20] = '.';
-        T_EQ_INT(assertion_parse_grant(big, sizeof(big) - 1, OURS, NOW, &a, &why), GH_ETOOBIG);
+        T_EQ_INT(assertion_parse_grant(big, sizeof(big) - 1, OURS, NOW, 30, &a, &why), GH_ETOOBIG);
         T_ASSERT(a == NULL);
     }
 }

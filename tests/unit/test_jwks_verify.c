@@ -222,7 +222,7 @@ claims_with(const char *name, json_t *v)
 static int
 check(const struct jwks *ks, char *tok, const char *aud, char *why)
 {
-    struct jwks_expect ex = { .iss = ISS, .aud = aud, .now = NOW, .leeway = JWKS_LEEWAY_S };
+    struct jwks_expect ex = { .iss = ISS, .aud = aud, .now = NOW, .leeway = 60 };
     json_t *c = NULL;
     int rc = jwks_verify_at(ks, tok, strlen(tok), &ex, &c, why, JWKS_WHY_MAX);
 
