@@ -9,7 +9,7 @@ PYTHON    ?= /usr/bin/python3
 # Build dependencies: pkg-config module => Debian package, the one list `make deps` installs from.
 PKG_DEPS  = libmicrohttpd:libmicrohttpd-dev openssl:libssl-dev jansson:libjansson-dev \
             sqlite3:libsqlite3-dev libargon2:libargon2-dev cjose:libcjose-dev \
-            libcurl:libcurl4-openssl-dev
+            libcurl:libcurl4-openssl-dev libpq:libpq-dev
 # Other build inputs: file => Debian package (the common-password list is Openwall's, from john-data).
 FILE_DEPS = /usr/share/john/password.lst:john-data /usr/bin/pkg-config:pkg-config \
             /usr/bin/cc:gcc /usr/bin/make:make
@@ -23,7 +23,8 @@ TEST_DEPS = /usr/lib/python3/dist-packages/pytest/__init__.py:python3-pytest \
             /usr/lib/python3/dist-packages/selenium/__init__.py:python3-selenium \
             /usr/sbin/apache2:apache2 \
             /usr/lib/apache2/modules/mod_auth_openidc.so:libapache2-mod-auth-openidc \
-            /usr/bin/node:nodejs /usr/bin/npm:npm
+            /usr/bin/node:nodejs /usr/bin/npm:npm \
+            /usr/lib/postgresql/15/bin/initdb:postgresql
 # `make bench` only.
 BENCH_DEPS = /usr/bin/wrk:wrk /usr/sbin/nginx:nginx-light /usr/bin/hyperfine:hyperfine \
              /usr/lib/python3/dist-packages/cryptography/__init__.py:python3-cryptography
@@ -50,9 +51,10 @@ ALL_LDFLAGS= $(LDOPT) $(LDFLAGS)
 
 SRC        := $(shell find src -name '*.c' | sort)
 LIB_SRC    := $(filter-out src/main.c,$(SRC))
-GEN_SRC    := $(BUILD)/gen/schema_sqlite.c $(BUILD)/gen/common_passwords.c
+GEN_SRC    := $(BUILD)/gen/schema_sqlite.c $(BUILD)/gen/schema_pg.c $(BUILD)/gen/common_passwords.c
 LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o) $(GEN_SRC:$(BUILD)/gen/%.c=$(BUILD)/gen/%.o)
 SCHEMA     := $(sort $(wildcard src/store/schema/sqlite/*.sql))
+SCHEMA_PG  := $(sort $(wildcard src/store/schema/pg/*.sql))
 UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # Fuzz targets (STYLE.md §9): tests/fuzz/fuzz_<name>.c. Each is linked with tests/fuzz/replay.c
@@ -115,7 +117,11 @@ $(BUILD)/gen/%.o: $(BUILD)/gen/%.c
 # Schema migrations are compiled in: one C string per numbered .sql file, in order.
 $(BUILD)/gen/schema_sqlite.c: $(SCHEMA) src/store/schema/embed.sh | deps
 	@mkdir -p $(@D)
-	sh src/store/schema/embed.sh $(SCHEMA) > $@.tmp && mv $@.tmp $@
+	sh src/store/schema/embed.sh sqlite $(SCHEMA) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/schema_pg.c: $(SCHEMA_PG) src/store/schema/embed.sh | deps
+	@mkdir -p $(@D)
+	sh src/store/schema/embed.sh pg $(SCHEMA_PG) > $@.tmp && mv $@.tmp $@
 
 # The shipped common-password list (lower-cased, sorted, unique) for model/user.c.
 $(BUILD)/gen/common_passwords.c: src/model/blocklist.sh | deps
@@ -158,9 +164,14 @@ ASAN_VARS = BUILD=build/asan BIN=build/asan/gatehouse OPT="$(SAN)" LDOPT="-fsani
 
 # `make test` runs every test twice: against the normal build and against one built with
 # AddressSanitizer + UndefinedBehaviorSanitizer (+ LeakSanitizer), so a memory error fails CI.
+# E2E_PG: the e2e modules that run a third time, against the normal build with their databases
+# in a throw-away PostgreSQL cluster (issue 7; GATEHOUSE_TEST_PG=1 runs any module so).
+E2E_PG = tests/e2e/test_pg_backend.py tests/e2e/test_pg_race.py tests/e2e/test_flow_token.py \
+         tests/e2e/test_flow_sso.py tests/e2e/test_s2s_client_credentials.py
+
 test: test-deps $(RP_NODE_MODULES) build-tests
 	@$(MAKE) --no-print-directory $(ASAN_VARS) build-tests
-	@sh tests/run.sh $(BUILD):$(BIN) build/asan:build/asan/gatehouse
+	@E2E_PG="$(E2E_PG)" sh tests/run.sh $(BUILD):$(BIN) build/asan:build/asan/gatehouse
 
 # Quicker loops while developing: one build, or one kind of test.
 test-fast: test-deps $(RP_NODE_MODULES) build-tests

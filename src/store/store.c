@@ -1,7 +1,7 @@
 /* store.c — the storage front: picks a backend by DSN and forwards every call to its ops table
  * (STYLE.md §7). It knows no SQL and holds no state beyond the backend handle; the contracts
- * are in store.h. DSNs: "sqlite:FILE" or a plain path (SQLite); "postgresql://…" is reserved
- * for a PostgreSQL backend that does not exist yet. */
+ * are in store.h. DSNs: "sqlite:FILE" or a plain path (SQLite); "postgresql://…" or
+ * "postgres://…" (PostgreSQL: the whole DSN is libpq's conninfo URI, store_pg.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,14 +55,14 @@ store_open(const char *dsn, unsigned flags, struct store **out, char *err, size_
         return GH_EINVAL;
     }
     if (str_has_prefix(dsn, "postgresql://") || str_has_prefix(dsn, "postgres://")) {
-        set_err(err, errsz, "PostgreSQL support is not built in yet");
-        return GH_EINVAL;
-    }
-    if (str_has_prefix(dsn, "sqlite:")) {
+        ops = &store_pg_ops;
+        target = dsn;
+    } else if (str_has_prefix(dsn, "sqlite:")) {
         ops = &store_sqlite_ops;
         target = dsn + strlen("sqlite:");
     } else if (looks_like_url(dsn)) {
-        set_err(err, errsz, "unknown database type (use a file path or sqlite:FILE)");
+        set_err(err, errsz,
+            "unknown database type (use a file path, sqlite:FILE or postgresql://…)");
         return GH_EINVAL;
     } else {
         ops = &store_sqlite_ops;

@@ -8,8 +8,9 @@
 #include "store/store.h"
 
 struct store_ops {
-    const char *scheme; /* "sqlite", later "postgres" */
-    /* target is the DSN without its scheme prefix (for sqlite: the file path). */
+    const char *scheme; /* "sqlite", "postgresql" */
+    /* target is the DSN without its scheme prefix (for sqlite: the file path); for postgresql
+     * the whole DSN, which is libpq's conninfo URI. */
     int  (*open)(const char *target, unsigned flags, void **impl, char *err, size_t errsz);
     void (*close)(void *impl);
     int  (*schema_version)(void *impl, int *current, int *supported);
@@ -114,5 +115,6 @@ void store_fault_note(enum store_fault kind, bool write, const char *path, const
 void store_fault_ok(bool write);
 
 extern const struct store_ops store_sqlite_ops;
+extern const struct store_ops store_pg_ops;
 
 #endif

@@ -8,7 +8,6 @@ port that is stopped with SIGTERM (and must exit 0) when the test ends. Tests ne
 each other or on a server started by hand.
 """
 import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -17,6 +16,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 
 from ghtest import Gatehouse, Server, binary_path  # noqa: E402
+# GATEHOUSE_TEST_PG=1: the sqlite_only marker and the PostgreSQL fixtures (no-ops otherwise)
+from conftest_pg import (pg_cluster, pytest_collection_modifyitems,  # noqa: E402,F401
+                         pytest_configure)
 
 
 @pytest.fixture(scope="session")
@@ -35,6 +37,7 @@ def initialised_template(gh_bin, tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("template")
     t = Gatehouse(gh_bin, root)
     t.init()
+    t.as_template()
     return t.dir
 
 
@@ -46,9 +49,10 @@ def gh(gh_bin, tmp_path, initialised_template) -> Gatehouse:
     g = Gatehouse(gh_bin, tmp_path)
 
     def init_copy():
-        shutil.copytree(initialised_template, g.dir, dirs_exist_ok=True)  # keeps modes
+        g.init_from(initialised_template)
     g.init_copy = init_copy
-    return g
+    yield g
+    g.drop()
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ reason of a failure is in the audit log only, never on the page."""
 import base64
 import json
 import re
-import shutil
 
 import pytest
 
@@ -50,7 +49,7 @@ def one(events, **want):
 def test_audit_log_records_every_event(gh, start_server, users_template):
     audit = gh.root / "audit.log"
     src, users = users_template
-    shutil.copytree(src, gh.dir, dirs_exist_ok=True)
+    gh.init_from(src)
     op = OP(gh, start_server("--audit-log", str(audit)))
     op.premade = dict(users)
     assert (audit.stat().st_mode & 0o777) == 0o600

@@ -56,6 +56,7 @@ def test_config_flag_and_config_env(ready):
     assert rc == 0, err
 
 
+@pytest.mark.sqlite_only("the db setting names a file")
 def test_config_file_sets_db_and_keys(gh, tmp_path):
     conf = write_config(gh, f"# where the data lives\n\ndb = {tmp_path}/via-conf.db\n"
                             f"keys   =   {tmp_path}/via-conf-keys   \n")
@@ -66,6 +67,7 @@ def test_config_file_sets_db_and_keys(gh, tmp_path):
     assert not gh.db.exists()
 
 
+@pytest.mark.sqlite_only("the default database file")
 def test_defaults_are_gatehouse_db_and_keys_in_the_working_directory(gh):
     work = gh.root / "work"
     work.mkdir()

@@ -23,6 +23,7 @@ def schema(gh):
     return gh.sql(".schema"), gh.sql("PRAGMA user_version;").strip()
 
 
+@pytest.mark.sqlite_only("the database is a file with private modes")
 def test_init_creates_database_secret_and_three_signing_keys_with_private_modes(gh):
     gh.init()
     assert gh.db.is_file()
@@ -40,6 +41,7 @@ def test_init_creates_database_secret_and_three_signing_keys_with_private_modes(
     assert sorted(k["alg"] for k in gh.key_list()) == ["ES256", "PS256", "RS256"]
 
 
+@pytest.mark.sqlite_only("PRAGMA user_version and WAL")
 def test_init_records_a_positive_schema_version_and_wal(gh):
     gh.init()
     version = int(gh.sql("PRAGMA user_version;").strip())
@@ -47,6 +49,7 @@ def test_init_records_a_positive_schema_version_and_wal(gh):
     assert gh.sql("PRAGMA journal_mode;").strip() == "wal"
 
 
+@pytest.mark.sqlite_only("compares the SQLite .schema")
 def test_init_is_idempotent(gh):
     gh.init()
     gh.add_user("alice")
@@ -136,6 +139,7 @@ def test_init_demo_makes_the_demo_user_and_app_and_prints_the_password_every_tim
 
 # --- a missing, corrupt, newer, read-only data location ------------------------------------
 
+@pytest.mark.sqlite_only("a database file that does not exist")
 def test_missing_database_is_an_error_and_is_not_created(gh):
     missing = gh.dir / "missing.db"
     line = gh.fails("user", "list", "--db", missing)
@@ -145,6 +149,7 @@ def test_missing_database_is_an_error_and_is_not_created(gh):
     assert not (gh.dir / "missing.db-wal").exists()
 
 
+@pytest.mark.sqlite_only("a database file that does not exist")
 @pytest.mark.parametrize("words", [["user", "list"], ["client", "list"], ["keys", "list"],
                                    ["user", "show", "alice"]])
 def test_commands_other_than_init_do_not_create_a_database(gh, words):
@@ -153,6 +158,7 @@ def test_commands_other_than_init_do_not_create_a_database(gh, words):
     assert not gh.db.exists()
 
 
+@pytest.mark.sqlite_only("a corrupt SQLite file")
 def test_corrupt_database_is_refused_and_left_unchanged(gh):
     junk = os.urandom(8192)
     gh.db.write_bytes(junk)
@@ -162,11 +168,13 @@ def test_corrupt_database_is_refused_and_left_unchanged(gh):
     assert gh.db.read_bytes() == junk
 
 
+@pytest.mark.sqlite_only("a text file as the database")
 def test_text_file_as_database_is_refused(gh):
     gh.db.write_text("this is not a database\n" * 100)
     gh.fails("user", "list")
 
 
+@pytest.mark.sqlite_only("sets PRAGMA user_version (test_pg_backend covers PostgreSQL)")
 def test_newer_schema_is_refused_with_its_version(gh):
     gh.init()
     gh.add_user("alice")
@@ -178,6 +186,7 @@ def test_newer_schema_is_refused_with_its_version(gh):
     assert gh.dump() == before
 
 
+@pytest.mark.sqlite_only("sets PRAGMA user_version")
 def test_newer_schema_stops_serve(gh):
     gh.init()
     gh.sql("PRAGMA user_version=999;")
@@ -236,6 +245,7 @@ def unprivileged(gh):
     u.close()
 
 
+@pytest.mark.sqlite_only("file permissions of the database")
 def test_read_only_data_directory_is_a_clear_error(unprivileged):
     u = unprivileged
     os.chmod(u.dir, 0o500)
@@ -246,6 +256,7 @@ def test_read_only_data_directory_is_a_clear_error(unprivileged):
     assert not os.path.exists(u.db)
 
 
+@pytest.mark.sqlite_only("file permissions of the database")
 def test_read_only_database_is_a_clear_error_and_unchanged(unprivileged):
     u = unprivileged
     rc, out, err = u.run("init")
@@ -275,6 +286,7 @@ def test_secret_key_created_once(gh):
 
 
 
+@pytest.mark.sqlite_only("SQLite integrity_check findings (test_pg_backend covers PostgreSQL)")
 def test_db_check(ready):
     rc, out, err = ready.run("db", "check")
     assert rc == 0, err

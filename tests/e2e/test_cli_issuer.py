@@ -25,7 +25,8 @@ def gh(ready):
     ready.ok("client", "add", "svc", "--grant-types", GT)
     ready.ok("client", "add", "svc2", "--grant-types", GT)
     ready.ok("client", "add", "spa", "--public", "--redirect-uri", "https://rp.example/cb")
-    ready.sql("INSERT OR REPLACE INTO meta (name, value) VALUES ('issuer', 'https://id.example')")
+    ready.sql("INSERT INTO meta (name, value) VALUES ('issuer', 'https://id.example') "
+              "ON CONFLICT (name) DO UPDATE SET value = excluded.value")   # SQLite and PG
     return ready
 
 

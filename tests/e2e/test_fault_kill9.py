@@ -15,6 +15,7 @@ import pytest
 
 pytest.register_assert_rewrite("oidc")
 from oidc import OP, PASSWORD, start_op  # noqa: E402
+from ghtest import PG_MODE  # noqa: E402
 
 pytest_plugins = ["oidc"]
 
@@ -89,7 +90,8 @@ def add_users(gh, ledger, stop, seq):
 
 
 def verify(op, shop, ledger):
-    assert op.gh.sql("PRAGMA integrity_check").strip() == "ok"
+    if not PG_MODE:   # the SQLite file survived; PostgreSQL's own recovery is not ours
+        assert op.gh.sql("PRAGMA integrity_check").strip() == "ok"
     known = {u["username"] for u in op.gh.users()}
     missing = [u for u in ledger.users if u not in known]
     assert not missing, f"users the CLI reported added are gone: {missing}"

@@ -31,6 +31,7 @@ def test_port_file_holds_the_bound_port(server):
     assert server.get("/jwks.json").status_code == 200
 
 
+@pytest.mark.sqlite_only("checks that the database file appears")
 def test_serve_initialises_an_empty_data_location(gh, start_server):
     s = start_server(init=False)
     assert gh.db.is_file()

@@ -59,7 +59,7 @@ def clock(gh):
 
 def make_op(gh, start_server, users_template, *serve_args):
     src, users = users_template
-    shutil.copytree(src, gh.dir, dirs_exist_ok=True)
+    gh.init_from(src)
     op = OP(gh, start_server(*serve_args))
     op.premade = dict(users)
     gh.ok("resource", "add", API, "--scopes", "read")

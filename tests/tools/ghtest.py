@@ -3,6 +3,11 @@
 Gatehouse: one throw-away data location (db + keys in a temp dir) and a `run()` that calls the
 binary there with a clean environment, fast Argon2 and no controlling terminal.
 Server: one `gatehouse serve` on a free loopback port, its stderr in a file.
+
+With GATEHOUSE_TEST_PG=1 (opt-in; default off) every Gatehouse gets a fresh database of its own
+in one throw-away PostgreSQL cluster per test session (pgtmp.py), passed as GATEHOUSE_DB; gh.db
+then stands for that database (PgDb) instead of a file, and sql()/dump() go through psql and
+pg_dump. Tests that only make sense with SQLite files carry @pytest.mark.sqlite_only.
 """
 import base64
 import json
@@ -16,7 +21,70 @@ from pathlib import Path
 
 import requests
 
-REPO = Path(__file__).resolve().parents[2]
+import pgtmp
+
+PG_MODE = os.environ.get("GATEHOUSE_TEST_PG") == "1"
+_pg_cluster = None
+_pg_counter = 0
+_pg_templates = {}          # data dir of a template Gatehouse -> its database name
+
+
+def pg_cluster():
+    """The session's throw-away cluster, started on first use and stopped at exit."""
+    global _pg_cluster
+    if _pg_cluster is None:
+        import atexit
+        _pg_cluster = pgtmp.Cluster.start()
+        atexit.register(_pg_cluster.stop)
+    return _pg_cluster
+
+
+def pg_new_name() -> str:
+    """A name for a new database in the session cluster (created when first needed)."""
+    global _pg_counter
+    _pg_counter += 1
+    return f"gh_{os.getpid()}_{_pg_counter}"
+
+
+class PgDb:
+    """gh.db in PostgreSQL mode: the test's database, created when something first uses it
+    (empty, or as a copy of a template: CREATE DATABASE costs about as much as a test).
+    exists() is true once it has a schema, which is what `gh.db.exists()` means for a SQLite
+    file: `gatehouse init` ran."""
+
+    def __init__(self, name):
+        self.name = name
+        self.created = False
+
+    @property
+    def dsn(self) -> str:
+        return pg_cluster().dsn(self.name)
+
+    def __str__(self):
+        return self.dsn
+
+    def __fspath__(self):
+        raise TypeError("the PostgreSQL test database is not a file (mark the test sqlite_only)")
+
+    def ensure(self, template=None):
+        """Create it (from template when given; a template replaces an existing database)."""
+        c = pg_cluster()
+        if self.created and template is None:
+            return
+        if self.created:
+            c.drop_db(self.name)
+        c.create_db(self.name, template)
+        self.created = True
+
+    def exists(self) -> bool:
+        return self.created and pg_cluster().psql(
+            "SELECT to_regclass('gatehouse_schema') IS NOT NULL", self.name).strip() == "t"
+
+    def drop(self):
+        if self.created:
+            pg_cluster().drop_db_later(self.name)
+            self.created = False
+
 
 # OWASP floor; fast enough that a test can hash dozens of passwords.
 FAST_ARGON2 = {"GATEHOUSE_ARGON2_MEMORY_KIB": "19456", "GATEHOUSE_ARGON2_ITERATIONS": "2"}
@@ -65,6 +133,8 @@ class Gatehouse:
         self.dir = root / "data"
         self.dir.mkdir(mode=0o700)
         self.db = self.dir / "gatehouse.db"
+        if PG_MODE:
+            self.db = PgDb(pg_new_name())
         self.keys = self.dir / "keys"
         self.env = clean_env()
         self.env["GATEHOUSE_DB"] = str(self.db)
@@ -87,6 +157,8 @@ class Gatehouse:
         """Run `gatehouse ARGS...`; returns (rc, stdout, stderr). Without input, stdin is
         /dev/null; there is never a controlling terminal (new session)."""
         kw = {}
+        if PG_MODE and isinstance(self.db, PgDb):
+            self.db.ensure()
         if input is None:
             kw["stdin"] = subprocess.DEVNULL
         else:
@@ -150,14 +222,44 @@ class Gatehouse:
     def key_list(self) -> list:
         return self.json("keys", "list")
 
+    def init_from(self, template_dir: Path):
+        """Fill the data location with a copy of an initialised one (keys, and the database:
+        the file, or in PostgreSQL mode a copy made with CREATE DATABASE … TEMPLATE)."""
+        import shutil
+        shutil.copytree(template_dir, self.dir, dirs_exist_ok=True)   # keeps modes
+        if PG_MODE:
+            self.db.ensure(template=_pg_templates[str(template_dir)])
+
+    def as_template(self):
+        """Remember this (initialised) data location's database as a template (PG mode)."""
+        if PG_MODE:
+            _pg_templates[str(self.dir)] = self.db.name
+
+    def drop(self):
+        """PG mode: drop the database (at the end of the test); no-op for SQLite."""
+        if PG_MODE and self.db.name not in _pg_templates.values():
+            self.db.drop()
+
     def sql(self, statement: str) -> str:
+        if PG_MODE:
+            self.db.ensure()
+            return pg_cluster().psql_list(statement, self.db.name)
         p = subprocess.run(["sqlite3", str(self.db), statement], capture_output=True,
                            text=True, timeout=30)
         assert p.returncode == 0, f"sqlite3 {statement!r}: {p.stderr}"
         return p.stdout
 
     def dump(self) -> str:
-        """The whole database as SQL text (to prove a failed command changed nothing)."""
+        """The whole database as SQL text (to prove a failed command changed nothing). In PG
+        mode pg_dump --inserts, without the sequences' positions (a failed INSERT consumes an
+        identity value in PostgreSQL, which changes no row) and pg_dump's random per-run
+        \\restrict key."""
+        if PG_MODE:
+            self.db.ensure()
+            text = pg_cluster().dump(self.db.name)
+            return "\n".join(ln for ln in text.splitlines()
+                             if not ln.startswith(("SELECT pg_catalog.setval(", "\\restrict",
+                                                   "\\unrestrict")))
         return self.sql(".dump")
 
     def all_output(self) -> str:
@@ -177,6 +279,8 @@ class Server:
         self.port_file = gh.root / f"{name}.port"
         self.stderr_path = gh.root / f"{name}.stderr"
         self.stdout_path = gh.root / f"{name}.stdout"
+        if PG_MODE and isinstance(gh.db, PgDb):
+            gh.db.ensure()
         cmd = [str(gh.binary), "serve", "--listen", listen, "--port-file", str(self.port_file)]
         if issuer:
             cmd += ["--issuer", issuer]

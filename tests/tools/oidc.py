@@ -24,7 +24,6 @@ import hashlib
 import hmac
 import json
 import secrets
-import shutil
 import subprocess
 import time
 import urllib.parse
@@ -634,15 +633,16 @@ TEMPLATE_USERS = ("alice", "bob", "mallory", "victim")
 def users_template(gh_bin, initialised_template, tmp_path_factory):
     """(directory, {username: User}) of an initialised data location with TEMPLATE_USERS."""
     g = Gatehouse(gh_bin, tmp_path_factory.mktemp("oidc-users"))
-    shutil.copytree(initialised_template, g.dir, dirs_exist_ok=True)
+    g.init_from(initialised_template)
     users = {n: add_user(g, add_user_spec(n)) for n in TEMPLATE_USERS}
+    g.as_template()
     return g.dir, users
 
 
 def start_op(gh, start_server, users_template, **start_kw) -> OP:
     """A server on a copy of the users template (start_kw go to start_server)."""
     src, users = users_template
-    shutil.copytree(src, gh.dir, dirs_exist_ok=True)
+    gh.init_from(src)
     o = OP(gh, start_server(**start_kw))
     o.premade = dict(users)
     return o

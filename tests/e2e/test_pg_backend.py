@@ -1,0 +1,96 @@
+"""The PostgreSQL backend's own behaviour (GATEHOUSE_TEST_PG=1 only): migrations under a
+concurrent start, a lost connection survived, a foreign database refused, `db check`."""
+import threading
+
+import pytest
+
+pytest.register_assert_rewrite("oidc")   # before the import: asserts in helpers
+from oidc import start_op  # noqa: E402
+
+pytest_plugins = ["oidc"]   # fixtures: users_template
+
+pytestmark = pytest.mark.pg_only
+
+
+def test_two_inits_at_once_migrate_the_empty_database_once(gh, pg_cluster):
+    """pg_advisory_xact_lock: the second waits for the first and finds the schema in place
+    (without the lock both would CREATE TABLE and one would fail)."""
+    gh.db.ensure()
+    results = [None, None]
+    go = threading.Barrier(2)
+
+    def init(i):
+        go.wait()
+        results[i] = gh.run("init", env={"GATEHOUSE_KEYS": gh.root / f"keys{i}"})
+
+    threads = [threading.Thread(target=init, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    # Signing keys are still files per data location: each init may find the other's keys
+    # listed in the database but not in its own directory, and say so (keys move into the
+    # database in the next step). What must never happen is a failed or doubled migration.
+    for rc, out, err in results:
+        assert "migrating" not in err and "not a gatehouse database" not in err, err
+        assert rc == 0 or "No such file or directory" in err, f"stdout: {out}\nstderr: {err}"
+    assert pg_cluster.psql("SELECT version FROM gatehouse_schema", gh.db.name).strip() == "8"
+
+
+def test_a_database_with_other_tables_is_refused(gh, pg_cluster):
+    gh.db.ensure()
+    pg_cluster.psql("CREATE TABLE invoices (id integer PRIMARY KEY)", gh.db.name)
+    line = gh.fails("init")
+    assert "is not a gatehouse database" in line, line
+    assert "gatehouse_schema" not in pg_cluster.psql(
+        "SELECT string_agg(tablename, ',') FROM pg_tables WHERE schemaname = 'public'",
+        gh.db.name)
+
+
+def test_commands_on_an_empty_database_ask_for_init(gh):
+    gh.db.ensure()
+    line = gh.fails("user", "list")
+    assert "run: gatehouse init" in line, line
+
+
+def test_a_password_in_the_dsn_is_never_printed(gh, pg_cluster):
+    dsn = f"postgresql://postgres:s3cr3t-pw@127.0.0.1:{pg_cluster.port}/no_such_db"
+    rc, out, err = gh.run("user", "list", env={"GATEHOUSE_DB": dsn})
+    assert rc != 0
+    assert "no_such_db@127.0.0.1" in err, err
+    assert "s3cr3t-pw" not in out + err, err
+
+
+def test_db_check_finds_a_missing_table(ready, pg_cluster):
+    out = ready.ok("db", "check")
+    assert out.strip().endswith(": ok"), out
+    pg_cluster.psql("DROP TABLE consents", ready.db.name)
+    rc, out, err = ready.run("db", "check")
+    assert rc != 0
+    # opening prepares every statement: the one that reads consents fails, and says so
+    assert 'relation "consents" does not exist' in err, out + err
+    assert "does not have the schema this gatehouse expects" in err, err
+
+
+def terminate_backends(pg_cluster, db) -> int:
+    """What a server restart or a failover does to every open connection of this database."""
+    return int(pg_cluster.psql(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+        f"WHERE datname = '{db}' AND application_name = 'gatehouse'", "postgres").strip())
+
+
+def test_lost_connections_are_reestablished(gh, start_server, users_template, pg_cluster):
+    op = start_op(gh, start_server, users_template)
+    shop, alice = op.client("shop"), op.user("alice")
+    t = op.browser().tokens(shop, alice)
+    assert terminate_backends(pg_cluster, gh.db.name) >= 1
+    # Each call below begins with a BEGIN or a read outside a transaction, which is sent again
+    # on a new connection: no request fails.
+    r = shop.refresh(t["refresh_token"])
+    assert r.status_code == 200, r.text
+    assert op.userinfo(r.json()["access_token"]).status_code == 200
+    assert terminate_backends(pg_cluster, gh.db.name) >= 1
+    t2 = op.browser().tokens(shop, alice)
+    assert op.userinfo(t2["access_token"]).status_code == 200
+    assert "store_reconnected" in op.server.stderr()
+    assert op.server.alive()
