@@ -25,7 +25,6 @@
 #include "util/str.h"
 #include "util/xmem.h"
 
-#define GATEHOUSE_VERSION "0.1.0"
 
 static void report_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

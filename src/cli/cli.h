@@ -10,6 +10,7 @@
 
 enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
 
+#define GATEHOUSE_VERSION "0.1.0"   /* --version, gatehouse_build_info */
 #define CLI_MAX_ARGS 64
 
 struct cli_opt {

@@ -23,6 +23,7 @@
 #include "core/err.h"
 #include "core/limits.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "crypto/tlscert.h"
 #include "ep/demo.h"
 #include "ep/ep.h"
@@ -76,13 +77,14 @@ cli_serve(struct cli_ctx *ctx)
 {
     struct app app;
     struct srv *srv = NULL;
+    struct srv_metrics *msrv = NULL;   /* metrics_listen: GET /metrics */
     struct tls_pem *tls = NULL;   /* libmicrohttpd keeps pointers into it: freed after srv */
     struct reloader *rl = NULL;   /* SIGHUP and key rotation (cli_reload.c) */
     struct cli_demo demo = { .password = NULL };  /* --demo: the credentials to print */
     int64_t next_purge;
     sigset_t set;
     char err[512];
-    unsigned port = 0, cut;
+    unsigned port = 0, mport = 0, cut;
     int sig = 0, rc;
 
     signal(SIGPIPE, SIG_IGN);
@@ -102,6 +104,7 @@ cli_serve(struct cli_ctx *ctx)
         return rc;
     }
     rc = CLI_FAIL;
+    met_init(GATEHOUSE_VERSION);
     if (srv_listen(&app, &srv, &port, err, sizeof(err)) != GH_OK ||
         (tls && srv_tls(srv, tls->cert, tls->key, err, sizeof(err)) != GH_OK) ||
         app_resolve_issuer(&app, port, err, sizeof(err)) != GH_OK) {
@@ -123,6 +126,11 @@ cli_serve(struct cli_ctx *ctx)
         cli_fail(ctx, "%s", err);
         goto out;
     }
+    if (ctx->cfg.metrics_listen && srv_metrics_start(srv, ctx->cfg.metrics_listen, &msrv, &mport,
+                                       err, sizeof(err)) != GH_OK) {
+        cli_fail(ctx, "%s", err);
+        goto out;
+    }
     if (ctx->cfg.port_file && write_port_file(ctx->cfg.port_file, port, err, sizeof(err)) != GH_OK) {
         cli_fail(ctx, "%s", err);
         goto out;
@@ -131,6 +139,9 @@ cli_serve(struct cli_ctx *ctx)
         log_warn("log", "cannot start the access-log flusher; writing lines one by one");
     log_info("serve_started", "listen=%s port=%u issuer=%s%s", ctx->cfg.listen, port, app.issuer,
         app.demo ? " demo=on" : "");
+    if (msrv)
+        log_info("metrics_started", "listen=%s port=%u path=/metrics", ctx->cfg.metrics_listen,
+            mport);
     if (demo.password) {
         /* stdout, for the person who started it (make run); never the log */
         char home[4200];
@@ -165,6 +176,8 @@ cli_serve(struct cli_ctx *ctx)
     }
     log_info("serve_stopping", "signal=%s drain_timeout=%ds", sig == SIGINT ? "INT" : "TERM",
         GH_DRAIN_TIMEOUT_S);
+    srv_metrics_stop(msrv);   /* it reads srv's gauges: stopped first */
+    msrv = NULL;
     cut = srv_drain_and_stop(srv, GH_DRAIN_TIMEOUT_S);
     srv = NULL;
     tlscert_free(tls);   /* the daemon is gone: wipe the key text */
@@ -173,6 +186,7 @@ cli_serve(struct cli_ctx *ctx)
     log_info("serve_stopped", "cut_connections=%u", cut);
     rc = CLI_OK;
 out:
+    srv_metrics_stop(msrv);
     if (srv)
         srv_drain_and_stop(srv, 0);
     tlscert_free(tls);

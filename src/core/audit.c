@@ -27,6 +27,7 @@
 #include "core/audit.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "util/clock.h"
 #include "util/str.h"
 
@@ -111,6 +112,7 @@ static void
 failed(const char *why)
 {
     atomic_fetch_add(&failures, 1);
+    met_inc(MET_AUDIT_WRITE_FAILURES);
     /* one line, not one per event: a full disk must not flood the ordinary log */
     if (!atomic_exchange(&reported, true))
         log_err("audit_write_failed", "cannot write the audit log: %s (further failures are "

@@ -52,6 +52,8 @@ static const struct setting settings[] = {
     { "issuer", T_STR, F(issuer), CFG_G_HTTP, 0, 0, "issuer URL (https, or http on loopback)" },
     { "listen", T_STR, F(listen), CFG_G_HTTP, 0, 0, "ADDR:PORT to serve on (port 0: any free)" },
     { "port_file", T_STR, F(port_file), CFG_G_HTTP, 0, 0, "write the bound port to this file" },
+    { "metrics_listen", T_STR, F(metrics_listen), CFG_G_HTTP, 0, 0,
+        "ADDR:PORT serving GET /metrics (Prometheus), apart from listen (none: off)" },
     { "threads", T_U32, F(threads), CFG_G_HTTP, 0, 64, "worker threads (0: one per core)" },
     { "max_connections", T_U32, F(max_connections), CFG_G_HTTP, 1, 65536,
         "open connections, in all" },
@@ -430,6 +432,16 @@ cfg_validate(const struct cfg *c, char *err, size_t errsz)
     }
     if (!strrchr(c->listen, ':')) {
         snprintf(err, errsz, "listen '%.200s': expected ADDR:PORT", c->listen);
+        return GH_EINVAL;
+    }
+    if (c->metrics_listen && !strrchr(c->metrics_listen, ':')) {
+        snprintf(err, errsz, "metrics_listen '%.200s': expected ADDR:PORT", c->metrics_listen);
+        return GH_EINVAL;
+    }
+    if (c->metrics_listen && strcmp(c->metrics_listen, c->listen) == 0 &&
+        strcmp(strrchr(c->listen, ':'), ":0") != 0) {
+        snprintf(err, errsz, "metrics_listen must differ from listen: the metrics are never "
+            "served on the main port");
         return GH_EINVAL;
     }
     if (c->session_idle_timeout > c->session_lifetime) {

@@ -26,6 +26,7 @@ struct cfg {
     char *issuer;                 /* NULL: the one recorded by init, else http://<listen> */
     char *listen;                 /* ADDR:PORT, default 127.0.0.1:8080 */
     char *port_file;              /* serve writes the bound port here (tests use port 0) */
+    char *metrics_listen;         /* ADDR:PORT of GET /metrics; NULL: no metrics listener */
     enum log_level log_level;
     char *audit_log;              /* audit events (JSON lines) go here; NULL: stderr */
     bool access_log;

@@ -13,6 +13,7 @@
 #define GH_MAX_PARAM_LEN          2048
 #define GH_MAX_PATH_LEN           1024
 #define GH_DRAIN_TIMEOUT_S        10           /* SIGTERM: wait this long for in-flight requests */
+#define GH_READY_DB_TIMEOUT_MS    250          /* /readyz: longest wait for a busy database */
 #define GH_MAX_DEFERRED           256          /* requests waiting for a password hash */
 
 /* Identity data (model/) */

@@ -950,6 +950,26 @@ keys_ring_signer(const struct keyring *kr, enum key_alg alg)
     return keys_ring_signer_at(kr, alg, clock_now());
 }
 
+bool
+keys_ring_ready(const struct keyring *kr, int64_t now)
+{
+    bool used[KEY_ALG_COUNT] = { false }, signs[KEY_ALG_COUNT] = { false }, any = false;
+
+    for (size_t i = 0; kr && i < kr->n; i++) {
+        enum key_state st = keys_state_at(kr->refs, kr->n, i, now, kr->hold, NULL);
+
+        if (st == KEY_ACTIVE || st == KEY_RETIRED)
+            used[kr->refs[i].alg] = true;
+        if (st == KEY_ACTIVE)
+            signs[kr->refs[i].alg] = any = true;
+    }
+    for (unsigned a = 0; a < KEY_ALG_COUNT; a++) {
+        if (used[a] && !signs[a])
+            return false;
+    }
+    return any;
+}
+
 int64_t
 keys_ring_next_change(const struct keyring *kr, int64_t now)
 {

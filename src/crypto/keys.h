@@ -93,6 +93,10 @@ size_t keys_ring_count(const struct keyring *kr);
  * keys_ring_signer uses clock_now(). Borrowed. */
 const struct key *keys_ring_signer_at(const struct keyring *kr, enum key_alg alg, int64_t now);
 const struct key *keys_ring_signer(const struct keyring *kr, enum key_alg alg);
+/* Readiness (/readyz): true when the ring has a signer at now and every alg that has signed
+ * (an active or retired key) still has one. An alg with only a next key is being introduced
+ * and does not count. */
+bool keys_ring_ready(const struct keyring *kr, int64_t now);
 /* The earliest date after now at which a ring key changes state; 0 if none will. */
 int64_t keys_ring_next_change(const struct keyring *kr, int64_t now);
 /* The key named kid (signing or only published), NULL if none, if kid is NULL or if the key is

@@ -31,6 +31,7 @@
 #include "core/err.h"
 #include "core/limits.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "ep/client_req.h"
 #include "http/resp.h"
 #include "model/client.h"
@@ -163,6 +164,7 @@ client_req_auth(struct req *rq, struct store *st, unsigned flags, struct client_
                        cfg->client_auth_ip_failures, now, &wait) != GH_OK) {
         log_debug("client_auth_limited", "rid=%s ip=%s retry_after=%" PRId64, req_rid(rq),
             req_client_ip(rq), wait);
+        met_inc(MET_RATE_CLIENT_AUTH_IP);
         *rc = too_many(rq, wait, "too many failed client authentications from this address; "
                                  "retry after the time in Retry-After");
         return false;
@@ -239,6 +241,7 @@ client_req_auth(struct req *rq, struct store *st, unsigned flags, struct client_
         log_debug("client_rate_limited", "rid=%s client=%s path=%s retry_after=%" PRId64,
             req_rid(rq), cq->c->client_id, rq->path, wait);
         audit_client_rate(rq, cq->c);
+        met_inc(MET_RATE_CLIENT_RATE);
         *rc = too_many(rq, wait, "too many requests from this client; retry after the time "
                                  "in Retry-After");
         return false;

@@ -65,5 +65,8 @@ int  ep_logout(struct req *rq);
 int  ep_static(struct req *rq);
 /* GET /healthz: 200 {"status":"ok"}, no-store. Says the process serves HTTP, nothing more. */
 int  ep_health(struct req *rq);
+/* GET /readyz: 200 {"status":"ready"} when the database answers and the keys can sign; else
+ * 503 {"status":"not_ready","reason":...} with Retry-After. No-store. */
+int  ep_ready(struct req *rq);
 
 #endif

@@ -14,6 +14,7 @@
 #include "core/err.h"
 #include "core/limits.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "crypto/pw.h"
 #include "ep/ep.h"
 #include "ep/flow.h"
@@ -190,6 +191,7 @@ ep_login(struct req *rq)
                 req_rid(rq), c->client_id, log_esc(username ? username : "", esc),
                 req_client_ip(rq), (long long)wait);
             audit_login(rq, "login_throttled", NULL, c, username, NULL, wait);
+            met_inc(MET_LOGIN_THROTTLED);
             keep_username(&ar, username);
             rc = flow_login_page_wait(rq, c, &ar, iid, bind, wait);
             goto out;
@@ -220,6 +222,7 @@ ep_login(struct req *rq)
         log_info("login_fail", "rid=%s client=%s username=%s", req_rid(rq), c->client_id,
             log_esc(username ? username : "", esc));
         audit_login(rq, "login_failure", NULL, c, username, job->reason, 0);
+        met_inc(MET_LOGIN_FAILURE);
         keep_username(&ar, username);
         rc = flow_login_page(rq, c, &ar, iid, bind, generic_error, NULL);
         goto out;
@@ -238,6 +241,7 @@ ep_login(struct req *rq)
         goto out;
     log_info("login_ok", "rid=%s client=%s sub=%s", req_rid(rq), c->client_id, u->sub);
     audit_login(rq, "login_success", u->sub, c, u->username, NULL, 0);
+    met_inc(MET_LOGIN_SUCCESS);
     rc = flow_authorize(rq, st, c, &ar, s, FLOW_AUTHENTICATED, iid, set_cookie);
 out:
     if (rc == GH_ESTORE && !rq->status)

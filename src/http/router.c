@@ -4,6 +4,7 @@
  * rather than repair; nothing here maps a path to a file: /static/<name> is looked up in a
  * table built at start-up, ep/pages.c). The table is small and static;
  * a linear scan costs less than hashing would. New endpoints add one line here. */
+#include <stdint.h>
 #include <string.h>
 
 #include "core/limits.h"
@@ -17,6 +18,7 @@ static const struct route routes[] = {
     { REQ_GET, "/.well-known/oauth-authorization-server", ep_discovery, 0 },
     { REQ_GET, "/jwks.json", ep_jwks, 0 },
     { REQ_GET, "/healthz", ep_health, 0 },
+    { REQ_GET, "/readyz", ep_ready, 0 },
     { REQ_GET | REQ_POST, "/authorize", ep_authorize, ROUTE_BODY },
     { REQ_POST, "/login", ep_login, ROUTE_BODY },
     { REQ_POST, "/consent", ep_consent, ROUTE_BODY },
@@ -73,6 +75,30 @@ route_lookup(unsigned method, const char *path, size_t path_len, const struct ro
 {
     return route_lookup_in(routes, sizeof(routes) / sizeof(routes[0]), method, path, path_len,
         out, allow);
+}
+
+size_t
+route_count(void)
+{
+    return sizeof(routes) / sizeof(routes[0]);
+}
+
+const char *
+route_path(size_t i)
+{
+    return i < route_count() ? routes[i].path : "other";
+}
+
+size_t
+route_index(const struct route *r)
+{
+    /* compare addresses as integers: relational operators on pointers into different
+     * objects are undefined */
+    uintptr_t a = (uintptr_t)r, lo = (uintptr_t)routes;
+
+    if (!r || a < lo || a >= lo + sizeof(routes))
+        return route_count();
+    return (size_t)(a - lo) / sizeof(routes[0]);
 }
 
 char *

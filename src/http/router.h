@@ -38,6 +38,11 @@ enum route_result route_lookup_in(const struct route *table, size_t n, unsigned 
 /* The same against gatehouse's own table. */
 enum route_result route_lookup(unsigned method, const char *path, size_t path_len,
     const struct route **out, unsigned *allow);
+/* The table's size, and the path of its entry i (i < route_count()), for the metrics labels. */
+size_t route_count(void);
+const char *route_path(size_t i);
+/* The index of r in gatehouse's table; route_count() for NULL or a route of another table. */
+size_t route_index(const struct route *r);
 /* Format an Allow header value ("GET, HEAD, POST") for methods into out. Returns out. */
 char *route_allow_str(unsigned methods, char *out, size_t outsz);
 

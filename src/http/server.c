@@ -33,6 +33,7 @@
 #include "core/err.h"
 #include "core/limits.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "http/req.h"
 #include "http/resp.h"
 #include "http/router.h"
@@ -187,6 +188,7 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
             rq->status = ci->http_status;
     }
     resp_log_access(rq, (unsigned)toe < sizeof(ends) / sizeof(ends[0]) ? ends[toe] : "other");
+    met_request(route_index(rq->route), rq->status, clock_mono_us() - rq->t0_us);
     req_free(rq);
     *con_cls = NULL;
     atomic_fetch_sub_explicit(&s->inflight, 1, memory_order_relaxed);
@@ -602,13 +604,60 @@ bad:
 }
 
 int
+srv_bind(const char *listen_s, int *fd, bool *v6, unsigned *port, char *err, size_t errsz)
+{
+    struct sockaddr_storage ss, bound;
+    socklen_t sslen = 0, blen = sizeof(bound);
+    int one = 1, s = -1, rc;
+
+    *fd = -1;
+    *port = 0;
+    if ((rc = parse_listen(listen_s, &ss, &sslen, v6, err, errsz)) != GH_OK)
+        return rc;
+    rc = GH_EIO;
+    s = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (s < 0) {
+        snprintf(err, errsz, "%s: socket: %s", listen_s, strerror(errno));
+        goto out;
+    }
+    /* SO_REUSEADDR: a restart may bind while old connections sit in TIME_WAIT (it does not
+     * let two servers share the port; that would be SO_REUSEPORT) */
+    if (setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+        (*v6 && setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0)) {
+        snprintf(err, errsz, "%s: setsockopt: %s", listen_s, strerror(errno));
+        goto out;
+    }
+    if (bind(s, (struct sockaddr *)&ss, sslen) != 0) {
+        snprintf(err, errsz, "%s: %s", listen_s, strerror(errno));
+        goto out;
+    }
+    /* we own listen(), so the backlog is set here (MHD_OPTION_LISTEN_BACKLOG_SIZE only
+     * applies to sockets MHD creates) */
+    if (listen(s, GH_LISTEN_BACKLOG) != 0) {
+        snprintf(err, errsz, "%s: %s", listen_s, strerror(errno));
+        goto out;
+    }
+    if (getsockname(s, (struct sockaddr *)&bound, &blen) != 0) {
+        snprintf(err, errsz, "%s: getsockname: %s", listen_s, strerror(errno));
+        goto out;
+    }
+    *port = bound.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&bound)->sin6_port)
+                                        : ntohs(((struct sockaddr_in *)&bound)->sin_port);
+    *fd = s;
+    s = -1;
+    rc = GH_OK;
+out:
+    if (s >= 0)
+        close(s);
+    return rc;
+}
+
+int
 srv_listen(struct app *app, struct srv **out, unsigned *port, char *err, size_t errsz)
 {
     struct srv *s = NULL;
-    struct sockaddr_storage ss, bound;
-    socklen_t sslen = 0, blen = sizeof(bound);
-    const char *listen_s = app->cfg->listen;
-    int one = 1, rc;
+    const char *names[MET_MAX_ROUTES];
+    int rc;
 
     *out = NULL;
     *port = 0;
@@ -618,42 +667,18 @@ srv_listen(struct app *app, struct srv **out, unsigned *port, char *err, size_t 
     atomic_init(&s->seq, 0);
     atomic_init(&s->inflight, 0);
     atomic_init(&s->draining, false);
-    if ((rc = parse_listen(listen_s, &ss, &sslen, &s->v6, err, errsz)) != GH_OK)
-        goto out;
-    rc = GH_EIO;
     /* request ids only need to be unique, not secret: getrandom is enough */
     if (getrandom(&s->rid_prefix, sizeof(s->rid_prefix), 0) != (ssize_t)sizeof(s->rid_prefix)) {
         snprintf(err, errsz, "getrandom: %s", strerror(errno));
+        rc = GH_EIO;
         goto out;
     }
-    s->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (s->fd < 0) {
-        snprintf(err, errsz, "%s: socket: %s", listen_s, strerror(errno));
+    if ((rc = srv_bind(app->cfg->listen, &s->fd, &s->v6, &s->port, err, errsz)) != GH_OK)
         goto out;
-    }
-    /* SO_REUSEADDR: a restart may bind while old connections sit in TIME_WAIT (it does not
-     * let two servers share the port; that would be SO_REUSEPORT) */
-    if (setsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-        (s->v6 && setsockopt(s->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0)) {
-        snprintf(err, errsz, "%s: setsockopt: %s", listen_s, strerror(errno));
-        goto out;
-    }
-    if (bind(s->fd, (struct sockaddr *)&ss, sslen) != 0) {
-        snprintf(err, errsz, "%s: %s", listen_s, strerror(errno));
-        goto out;
-    }
-    /* we own listen(), so the backlog is set here (MHD_OPTION_LISTEN_BACKLOG_SIZE only
-     * applies to sockets MHD creates) */
-    if (listen(s->fd, GH_LISTEN_BACKLOG) != 0) {
-        snprintf(err, errsz, "%s: %s", listen_s, strerror(errno));
-        goto out;
-    }
-    if (getsockname(s->fd, (struct sockaddr *)&bound, &blen) != 0) {
-        snprintf(err, errsz, "%s: getsockname: %s", listen_s, strerror(errno));
-        goto out;
-    }
-    s->port = bound.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&bound)->sin6_port)
-                                          : ntohs(((struct sockaddr_in *)&bound)->sin_port);
+    /* the metrics' route labels: the table's paths, before any thread counts a request */
+    for (size_t i = 0; i < route_count() && i < MET_MAX_ROUTES; i++)
+        names[i] = route_path(i);
+    met_routes(names, route_count() < MET_MAX_ROUTES ? route_count() : MET_MAX_ROUTES);
     *port = s->port;
     *out = s;
     s = NULL;
@@ -665,6 +690,21 @@ out:
         free(s);
     }
     return rc;
+}
+
+void
+srv_gauges(struct srv *s, struct met_gauges *g)
+{
+    memset(g, 0, sizeof(*g));
+    if (!s)
+        return;
+    g->requests_in_flight = atomic_load_explicit(&s->inflight, memory_order_relaxed);
+    if (s->qinit) {
+        pthread_mutex_lock(&s->qmu);   /* a scrape, not the hot path */
+        g->hash_queue_depth = s->qlen;
+        g->hash_in_flight = s->running;
+        pthread_mutex_unlock(&s->qmu);
+    }
 }
 
 static unsigned

@@ -21,6 +21,7 @@
 #include "core/err.h"
 #include "core/limits.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "crypto/digest.h"
 #include "crypto/jwt.h"
 #include "crypto/keys.h"
@@ -146,6 +147,7 @@ issue(struct app *app, const struct client *c, const struct grant *g,
     audit_event(au, "token_issued", g->sub, c->client_id, "grant_type", gt, "jti", jti,
         "grant", g->id, "scope", scope, "id_token", id_token ? "yes" : "no",
         "refresh_token", refresh_token ? "yes" : "no", NULL);
+    met_token_issued(gt);
     *resp = r;
     r = NULL;
     rc = GH_OK;
@@ -316,6 +318,7 @@ grant_refresh(struct app *app, struct store *st, const struct client *c,
             "its family is revoked", c->client_id);
         audit_event(au, "refresh_reuse", NULL, c->client_id, "grant_type", "refresh_token",
             "action", "family_revoked", NULL);
+        met_inc(MET_REFRESH_REUSE);
         rc = invalid_grant(oe, "the refresh token is invalid, expired or revoked");
         goto out;
     }
@@ -333,6 +336,7 @@ grant_refresh(struct app *app, struct store *st, const struct client *c,
         audit_event(au, "refresh_reuse", g->sub, c->client_id, "grant_type", "refresh_token",
             "reason", "wrong_client", "owner", g->client_id, "grant", g->id,
             "action", "family_revoked", NULL);
+        met_inc(MET_REFRESH_REUSE);
         store_grant_revoke(st, g->id);
         rc = invalid_grant(oe, "the refresh token is invalid, expired or revoked");
         goto out;
@@ -567,6 +571,7 @@ grant_resource_token(struct app *app, const struct client *c, const char *sub,
         log_esc(resource, esc));
     audit_event(au, "token_issued", sub, c->client_id, "grant_type", gt, "jti", jti,
         "aud", resource, "scope", scope, NULL);
+    met_token_issued(gt);
     *resp = r;
     r = NULL;
     rc = GH_OK;

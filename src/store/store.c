@@ -97,6 +97,17 @@ store_schema_version(struct store *st, int *current, int *supported)
 }
 
 int
+store_ping(struct store *st, unsigned timeout_ms)
+{
+    int cur, sup;
+
+    /* a backend without its own ping: the schema version is a read as cheap */
+    if (!st->ops->ping)
+        return store_schema_version(st, &cur, &sup);
+    return st->ops->ping(st->impl, timeout_ms);
+}
+
+int
 store_check(struct store *st, bool full, char **report)
 {
     *report = NULL;

@@ -27,6 +27,10 @@ enum store_flags {
 int  store_open(const char *dsn, unsigned flags, struct store **out, char *err, size_t errsz);
 void store_close(struct store *st);   /* NULL is a no-op */
 int  store_schema_version(struct store *st, int *current, int *supported);
+/* A cheap read that proves the database answers on this handle (readiness, /readyz): waits at
+ * most timeout_ms for a lock held by another process. GH_OK, or GH_ESTORE (also when the file
+ * was removed or replaced under the open handle; noted as a storage fault). */
+int  store_ping(struct store *st, unsigned timeout_ms);
 /* PRAGMA integrity_check (full) or quick_check; *report gets "ok" or the findings (caller frees). */
 int  store_check(struct store *st, bool full, char **report);
 

@@ -18,6 +18,7 @@
 
 #include "core/err.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "store/store.h"
 #include "store/store_impl.h"
 #include "util/clock.h"
@@ -25,6 +26,8 @@
 
 #define REMIND_US (60 * 1000000LL)   /* at most one line per kind and minute */
 #define FAULT_KINDS (STORE_FAULT_CORRUPT + 1)
+_Static_assert(MET_STORE_CORRUPT - MET_STORE_LOCKED == STORE_FAULT_CORRUPT - STORE_FAULT_LOCKED,
+    "the MET_STORE_* counters follow enum store_fault");
 
 static const char *const kind_name[FAULT_KINDS] = {
     [STORE_FAULT_NONE] = "none",
@@ -104,6 +107,7 @@ store_fault_note(enum store_fault kind, bool write, const char *path, const char
 
     if (kind == STORE_FAULT_NONE || (unsigned)kind >= FAULT_KINDS)
         return;
+    met_inc((enum met_counter)(MET_STORE_LOCKED + (kind - STORE_FAULT_LOCKED)));
     pthread_mutex_lock(&fs.mu);
     fs.code = code;
     (void)str_copy(fs.detail, sizeof(fs.detail), detail ? detail : "");   /* cut is fine */

@@ -15,6 +15,8 @@ struct store_ops {
     void (*close)(void *impl);
     int  (*schema_version)(void *impl, int *current, int *supported);
     int  (*check)(void *impl, bool full, char **report);
+    /* optional (NULL: store.c uses schema_version) */
+    int  (*ping)(void *impl, unsigned timeout_ms);
 
     int  (*meta_get)(void *impl, const char *name, char **value);
     int  (*meta_set)(void *impl, const char *name, const char *value);

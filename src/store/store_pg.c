@@ -45,6 +45,7 @@
 
 #include "core/err.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "store/store.h"
 #include "store/store_impl.h"
 #include "store/store_pg_int.h"
@@ -286,6 +287,7 @@ fail(struct pg *b, const char *op, const char *state, const char *msg)
         store_fault_note(k, b->tx != PG_TX_NONE && b->tx != PG_TX_SNAP, b->label, op, 0, buf);
         return GH_ESTORE;
     }
+    met_inc(MET_STORE_OTHER);
     log_err("store_error", "op=%s db=%s state=%s msg=%s", op, b->label, state ? state : "-",
         log_esc(buf, esc));
     return GH_ESTORE;

@@ -43,6 +43,7 @@
 
 #include "core/err.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "model/client.h"
 #include "model/user.h"
 #include "store/store.h"
@@ -300,6 +301,7 @@ fail_rw(struct sq *b, const char *op, int rc, bool write)
     bool same;
 
     if (k == STORE_FAULT_NONE) {
+        met_inc(MET_STORE_OTHER);
         log_err("store_error", "op=%s rc=%d msg=%s", op, rc, log_esc(m, msg));
         return GH_ESTORE;
     }
@@ -1128,6 +1130,34 @@ out:
     return rc == GH_ENOTFOUND ? GH_ESTORE : rc;
 }
 
+/* PRAGMA user_version: a read transaction on the file, so a lock another process holds in
+ * exclusive mode makes it wait, here at most timeout_ms instead of the busy timeout. A file
+ * unlinked or renamed away under the open handle still reads (the descriptor keeps the old
+ * inode) while nothing new reaches the path: SQLite's HAS_MOVED check tells. */
+static int
+sq_ping(void *impl, unsigned timeout_ms)
+{
+    struct sq *b = impl;
+    sqlite3_stmt *s = NULL;
+    int moved = 0, rc;
+
+    if ((rc = sq_prep(b, Q_USER_VERSION, "ping", &s)) != GH_OK)
+        return rc;
+    if (sqlite3_file_control(b->db, "main", SQLITE_FCNTL_HAS_MOVED, &moved) == SQLITE_OK &&
+        moved) {
+        sq_done(s);
+        store_fault_note(STORE_FAULT_READONLY, true, b->path, "ping", SQLITE_READONLY_DBMOVED,
+            "the database file was removed or replaced while open");
+        return GH_ESTORE;
+    }
+    (void)sqlite3_busy_timeout(b->db, timeout_ms < BUSY_TIMEOUT_MS ? (int)timeout_ms
+                                                                  : BUSY_TIMEOUT_MS);
+    rc = sq_step_row(b, s, "ping");
+    (void)sqlite3_busy_timeout(b->db, BUSY_TIMEOUT_MS);
+    sq_done(s);
+    return rc == GH_ENOTFOUND ? GH_ESTORE : rc;
+}
+
 /* Append one report line; past CHECK_REPORT_MAX the report is cut (it is for a human). */
 static void
 report_add(char **rep, size_t *len, const char *line)
@@ -1477,6 +1507,7 @@ const struct store_ops store_sqlite_ops = {
     .close = sq_close,
     .schema_version = sq_schema_version,
     .check = sq_check,
+    .ping = sq_ping,
     .meta_get = sq_meta_get,
     .meta_set = sq_meta_set,
     .user_add = sq_user_add,
