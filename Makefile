@@ -24,7 +24,8 @@ TEST_DEPS = /usr/lib/python3/dist-packages/pytest/__init__.py:python3-pytest \
             /usr/sbin/apache2:apache2 \
             /usr/lib/apache2/modules/mod_auth_openidc.so:libapache2-mod-auth-openidc \
             /usr/bin/node:nodejs /usr/bin/npm:npm \
-            /usr/lib/postgresql/15/bin/initdb:postgresql
+            /usr/lib/postgresql/15/bin/initdb:postgresql \
+            /usr/sbin/nginx:nginx-light
 # `make bench` only.
 BENCH_DEPS = /usr/bin/wrk:wrk /usr/sbin/nginx:nginx-light /usr/bin/hyperfine:hyperfine \
              /usr/lib/python3/dist-packages/cryptography/__init__.py:python3-cryptography
@@ -167,7 +168,8 @@ ASAN_VARS = BUILD=build/asan BIN=build/asan/gatehouse OPT="$(SAN)" LDOPT="-fsani
 # E2E_PG: the e2e modules that run a third time, against the normal build with their databases
 # in a throw-away PostgreSQL cluster (issue 7; GATEHOUSE_TEST_PG=1 runs any module so).
 E2E_PG = tests/e2e/test_pg_backend.py tests/e2e/test_pg_race.py tests/e2e/test_flow_token.py \
-         tests/e2e/test_flow_sso.py tests/e2e/test_s2s_client_credentials.py
+         tests/e2e/test_flow_sso.py tests/e2e/test_s2s_client_credentials.py \
+         tests/e2e/test_pg_balanced.py
 
 test: test-deps $(RP_NODE_MODULES) build-tests
 	@$(MAKE) --no-print-directory $(ASAN_VARS) build-tests
