@@ -21,7 +21,7 @@ import pytest
 
 pytest.register_assert_rewrite("oidc")
 from oidc import OP, jwt_parts  # noqa: E402
-from ghtest import REPO  # noqa: E402
+from ghtest import REPO, slow  # noqa: E402
 
 pytest_plugins = ["oidc"]
 
@@ -93,7 +93,7 @@ def sighup(server):
     """SIGHUP and wait until the server logged the reload it caused."""
     before = reloads(server)
     os.kill(server.pid, signal.SIGHUP)
-    deadline = time.time() + 10
+    deadline = time.time() + slow(10)
     while reloads(server) == before:
         assert time.time() < deadline, f"no reload logged after SIGHUP:\n{server.stderr()}"
         assert server.proc.poll() is None, server.stderr()

@@ -92,6 +92,9 @@ PASSWORD = "correct horse battery staple"   # 28 characters, not in the common l
 CMD_TIMEOUT = 60
 SERVER_READY_TIMEOUT = 15
 SERVER_STOP_TIMEOUT = 15
+# GATEHOUSE_TEST_SLOW=N multiplies the timeouts above, and every timeout a test passes to the
+# helpers below, by N: for a binary that runs N times slower (valgrind: 20-50). Default 1.
+SLOW = max(1.0, float(os.environ.get("GATEHOUSE_TEST_SLOW") or 1))
 
 B64URL43 = re.compile(r"^[A-Za-z0-9_-]{43}$")
 RFC3339_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
@@ -109,8 +112,15 @@ def binary_path() -> Path:
 REPO = Path(__file__).resolve().parents[2]
 
 
+def slow(timeout):
+    """A timeout a test chose for the normal binary, scaled by GATEHOUSE_TEST_SLOW."""
+    return None if timeout is None else timeout * SLOW
+
+
 def clean_env() -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GATEHOUSE_")}
+    # GATEHOUSE_VALGRIND_* configure tests/tools/valgrind-gatehouse, not gatehouse
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("GATEHOUSE_") or k.startswith("GATEHOUSE_VALGRIND_")}
     env.update(FAST_ARGON2)
     env.setdefault("LC_ALL", "C.UTF-8")
     return env
@@ -164,7 +174,8 @@ class Gatehouse:
         else:
             kw["input"] = input.encode("utf-8") if isinstance(input, str) else input
         p = subprocess.run([str(self.binary), *map(str, args)], capture_output=True,
-                           env=self.cmd_env(env), cwd=str(cwd or self.root), timeout=timeout,
+                           env=self.cmd_env(env), cwd=str(cwd or self.root),
+                           timeout=slow(timeout),
                            start_new_session=True, **kw)
         out = p.stdout.decode("utf-8", "replace")
         err = p.stderr.decode("utf-8", "replace")
@@ -310,6 +321,7 @@ class Server:
                              f"stderr:\n{self.stderr()}")
 
     def wait_ready(self, timeout=SERVER_READY_TIMEOUT):
+        timeout = slow(timeout)
         deadline = time.monotonic() + timeout
         last = "no port file"
         while time.monotonic() < deadline:
@@ -321,7 +333,7 @@ class Server:
                     self.port = int(text)
             if self.port is not None:
                 try:
-                    r = self.session.get(self.base + "/healthz", timeout=2)
+                    r = self.session.get(self.base + "/healthz", timeout=slow(2))
                     if r.status_code == 200:
                         return self
                     last = f"GET /healthz answered {r.status_code}"
@@ -334,7 +346,7 @@ class Server:
     def wait_exit(self, timeout=10):
         """For a serve that must refuse to start: its exit code, or None if it is running."""
         try:
-            return self.proc.wait(timeout)
+            return self.proc.wait(slow(timeout))
         except subprocess.TimeoutExpired:
             return None
 
@@ -347,7 +359,7 @@ class Server:
         return path_or_url
 
     def request(self, method, path, **kw):
-        kw.setdefault("timeout", 10)
+        kw["timeout"] = slow(kw.get("timeout", 10))
         kw.setdefault("allow_redirects", False)
         return self.session.request(method, self.url(path), **kw)
 
@@ -363,12 +375,13 @@ class Server:
                 s.trust_env = False
                 if self.tls_ca:
                     s.verify = self.tls_ca
-                return s.get(self.base + "/healthz", timeout=5).status_code == 200
+                return s.get(self.base + "/healthz", timeout=slow(5)).status_code == 200
         except requests.RequestException:
             return False
 
     def stop(self, sig=signal.SIGTERM, timeout=SERVER_STOP_TIMEOUT):
         """Send sig and wait; returns the exit code. Kills (only this pid) after timeout."""
+        timeout = slow(timeout)
         self.session.close()
         if self.proc.poll() is None:
             os.kill(self.pid, sig)
@@ -389,7 +402,7 @@ def raw_http(port, data: bytes, timeout=10, host="127.0.0.1", read_all=False):
     the bytes received). Connection resets count as a close."""
     got = b""
     try:
-        with socket.create_connection((host, port), timeout=timeout) as s:
+        with socket.create_connection((host, port), timeout=slow(timeout)) as s:
             try:
                 s.sendall(data)
             except (BrokenPipeError, ConnectionResetError):

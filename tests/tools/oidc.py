@@ -34,11 +34,11 @@ from http.cookiejar import DefaultCookiePolicy
 import pytest
 import requests
 
-from ghtest import PASSWORD, Gatehouse, b64url_decode
+from ghtest import PASSWORD, SLOW, Gatehouse, b64url_decode
 
 RP = "https://rp.example/cb"                 # registered redirect_uri of every test client
 RP_LOGOUT = "https://rp.example/signed-out"  # post_logout_redirect_uri where one is registered
-TIMEOUT = 10
+TIMEOUT = 10 * SLOW                          # GATEHOUSE_TEST_SLOW scales it (ghtest.py)
 
 HTML_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'",
