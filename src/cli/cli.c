@@ -210,12 +210,15 @@ static const struct cli_cmd commands[] = {
         "the key set (alg RS256, PS256 or ES256 and fitting the key its kid names),\n"
         "typ at+jwt, iss (default: --config's issuer, else the one init --issuer recorded),\n"
         "aud (with --audience), and exp, nbf and iat (allowing --clock-skew seconds, default\n"
-        "30). A --jwks URL must be\n"
-        "https, or http to a loopback host; it is fetched once, without proxies or redirects,\n"
-        "within 5 s and 64 KiB. Exit 0 with the claims as JSON, or 1 with the reason the\n"
-        "token is not valid. Revocation is not checked (POST /introspect does that)." },
+        "30). A --jwks URL must be https, or http to a loopback host; it is fetched once,\n"
+        "without proxies or redirects, within 5 s and 64 KiB. Exit 0 with the claims as JSON,\n"
+        "or 1 with the reason the token is not valid. Revocation is not checked (POST\n"
+        "/introspect does that)." },
     { "db check", "", 0, 0, 0, opt_none, cli_db_check,
-        "run SQLite's full integrity check on the database", NULL },
+        "check the database: SQLite's full integrity check, or for PostgreSQL the schema",
+        "With SQLite: PRAGMA integrity_check over every page and index. With PostgreSQL: the\n"
+        "schema version is this binary's and every table is present (pages and indexes are\n"
+        "PostgreSQL's to check: data checksums, pg_amcheck). Exit 0 when it is ok." },
     { "keys list", "", 0, 0, CFG_G_HTTP, opt_json, cli_keys_list,
         "list signing keys with their state (next, active, retired, removed) and dates",
         "A key is next (published in the JWKS, not signing), then active (signing), then\n"
