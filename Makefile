@@ -169,7 +169,7 @@ ASAN_VARS = BUILD=build/asan BIN=build/asan/gatehouse OPT="$(SAN)" LDOPT="-fsani
 # in a throw-away PostgreSQL cluster (issue 7; GATEHOUSE_TEST_PG=1 runs any module so).
 E2E_PG = tests/e2e/test_pg_backend.py tests/e2e/test_pg_race.py tests/e2e/test_flow_token.py \
          tests/e2e/test_flow_sso.py tests/e2e/test_s2s_client_credentials.py \
-         tests/e2e/test_pg_balanced.py
+         tests/e2e/test_pg_balanced.py tests/e2e/test_pg_keys.py
 
 test: test-deps $(RP_NODE_MODULES) build-tests
 	@$(MAKE) --no-print-directory $(ASAN_VARS) build-tests

@@ -1,8 +1,12 @@
 /* app.c — opening a data location: database (created and migrated when asked), the realm
  * secret, and the signing keys (generated on first init, then parsed once into the key ring).
+ * With a database several instances share (PostgreSQL, store_shared) the private keys are not
+ * files: they are sealed (crypto/secret.h sec_kek_seal, kid and alg as associated data) into
+ * their store rows under the key-encryption key of kek_file, and opened from there at load.
  * Also the per-thread store handles: SQLite connections are not shared between threads, so
  * each worker opens its own on first use and it is closed when the thread exits. */
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,13 +32,181 @@ tls_store_close(void *p)
     store_close(p);
 }
 
-/* Init: one key for each algorithm that has none (RS256, ES256, PS256). Each file exists
- * before its row; a run that failed half-way is completed by the next init or serve. */
+/* The associated data of a sealed signing key: its kid and alg, so a sealed key copied onto
+ * another row (another kid, or the same key presented as another alg) does not open. */
+static void
+seal_aad(char *buf, size_t sz, const char *kid, const char *alg)
+{
+    snprintf(buf, sz, "gatehouse signing key kid=%s alg=%s", kid, alg);
+}
+
+const char *
+app_kek_path(const struct cfg *cfg, char *buf, size_t sz)
+{
+    size_t dl;
+
+    if (cfg->kek_file)
+        return cfg->kek_file;
+    dl = strlen(cfg->keys_dir);
+    snprintf(buf, sz, "%s%s%s", cfg->keys_dir, dl && cfg->keys_dir[dl - 1] == '/' ? "" : "/",
+        SEC_KEK_FILE);
+    return buf;
+}
+
+/* app->kek, loaded on first use (main thread only: start-up, the CLI, serve's reloader);
+ * with create, the file is made when absent (init). */
+static int
+kek_need(struct app *app, bool create, char *err, size_t errsz)
+{
+    char buf[4200], why[4400];
+    const char *path;
+    int rc;
+
+    if (app->kek)
+        return GH_OK;
+    path = app_kek_path(app->cfg, buf, sizeof(buf));
+    rc = sec_kek_load(path, create, &app->kek, &app->kek_created, why, sizeof(why));
+    if (rc == GH_ENOTFOUND)
+        snprintf(err, errsz, "signing keys are sealed in the database under a key-encryption "
+            "key (--kek-file): %s; copy the file every instance of the realm uses", why);
+    else if (rc != GH_OK)
+        snprintf(err, errsz, "signing keys are sealed in the database under a key-encryption "
+            "key (--kek-file): %s", why);
+    return rc;
+}
+
+/* Open the sealed private key of m (app->kek loaded): *pem (caller wipes and frees). A wrong KEK,
+ * a changed blob and a blob moved from another row all fail GCM's tag the same way. */
+static int
+kek_open(struct app *app, const struct key_meta *m, unsigned char **pem, size_t *len, char *err,
+    size_t errsz)
+{
+    char aad[160];
+    int rc;
+
+    seal_aad(aad, sizeof(aad), m->kid, m->alg);
+    rc = sec_kek_open(app->kek, aad, m->sealed, m->sealed_len, pem, len);
+    if (rc == GH_EDENIED)
+        snprintf(err, errsz, "the key-encryption key does not open signing key %s: "
+            "wrong --kek-file?", m->kid);
+    else if (rc != GH_OK)
+        snprintf(err, errsz, "signing key %s: cannot unseal it: %s", m->kid, gh_strerror(rc));
+    return rc;
+}
+
+/* Init and the first serve of a shared database: the KEK is made when absent only while the
+ * database holds no sealed key (a new realm). With sealed keys a new KEK could open none of
+ * them: the file of the other instances is needed, and its absence is an error. */
+static int
+kek_init(struct app *app, char *err, size_t errsz)
+{
+    struct key_meta *metas = NULL;
+    size_t n = 0;
+    bool sealed = false;
+    int rc;
+
+    if ((rc = store_key_list(app->store, &metas, &n)) != GH_OK) {
+        snprintf(err, errsz, "%s: cannot list signing keys: %s", app->cfg->db, gh_strerror(rc));
+        return rc;
+    }
+    for (size_t i = 0; i < n && !sealed; i++)
+        sealed = metas[i].sealed != NULL;
+    store_key_list_free(metas, n);
+    return kek_need(app, !sealed, err, errsz);
+}
+
+/* Before sealing a new key: the KEK must open a key the realm already has sealed (the newest).
+ * A key sealed under another KEK (a host with the wrong --kek-file) is one no instance of the
+ * realm could open: every reload would fail and every restart would refuse to start. */
+static int
+kek_matches(struct app *app, char *err, size_t errsz)
+{
+    struct key_meta *metas = NULL;
+    unsigned char *pem = NULL;
+    size_t n = 0, len = 0;
+    int rc;
+
+    if ((rc = store_key_list(app->store, &metas, &n)) != GH_OK) {
+        snprintf(err, errsz, "%s: cannot list signing keys: %s", app->cfg->db, gh_strerror(rc));
+        return rc;
+    }
+    for (size_t i = n; i-- > 0;) {
+        if (!metas[i].sealed)
+            continue;
+        rc = kek_open(app, &metas[i], &pem, &len, err, errsz);
+        mem_wipe_free(pem, len);
+        break;
+    }
+    store_key_list_free(metas, n);
+    return rc;
+}
+
+int
+app_key_new(struct app *app, const char *alg, int64_t now, int64_t activate_at,
+    int64_t alg_keys, char *kid, size_t kidsz, char *err, size_t errsz)
+{
+    struct key_meta k = { 0 };
+    enum key_alg a;
+    unsigned char *pem = NULL;
+    size_t pemlen = 0;
+    char newkid[KEYS_KID_MAX + 1], aad[160];
+    bool file = !store_shared(app->store);
+    int rc;
+
+    if (kidsz)
+        kid[0] = '\0';
+    if (keys_alg_parse(alg, &a) != GH_OK) {
+        snprintf(err, errsz, "unknown alg '%s'", alg);
+        return GH_EINVAL;
+    }
+    if (file) {
+        /* the file exists before its row: the store never names a missing file */
+        if ((rc = keys_generate(app->cfg->keys_dir, a, newkid, err, errsz)) != GH_OK)
+            return rc;
+    } else {
+        /* a shared database: the key is sealed into its row and never touches the disk */
+        if ((rc = kek_need(app, false, err, errsz)) != GH_OK ||
+            (rc = kek_matches(app, err, errsz)) != GH_OK)
+            return rc;
+        if ((rc = keys_generate_pem(a, newkid, &pem, &pemlen, err, errsz)) != GH_OK)
+            return rc;
+        seal_aad(aad, sizeof(aad), newkid, alg);
+        if ((rc = sec_kek_seal(app->kek, aad, pem, pemlen, &k.sealed, &k.sealed_len)) != GH_OK) {
+            snprintf(err, errsz, "cannot seal the new %s key", alg);
+            goto out;
+        }
+    }
+    k.kid = newkid;
+    k.alg = (char *)(uintptr_t)alg;
+    k.created_at = now;
+    k.activate_at = activate_at;
+    if ((rc = store_key_insert(app->store, &k, alg_keys)) != GH_OK) {
+        if (file)
+            keys_remove_file(app->cfg->keys_dir, newkid);
+        if (rc == GH_EEXIST)
+            snprintf(err, errsz, "another process added a %s key meanwhile; nothing was added "
+                "(see: gatehouse keys list)", alg);
+        else
+            snprintf(err, errsz, "%s: cannot record the new signing key: %s", app->cfg->db,
+                gh_strerror(rc));
+        goto out;
+    }
+    if (!file)
+        log_info("key_generated", "kid=%s alg=%s sealed=1", newkid, alg);
+    str_copy(kid, kidsz, newkid);
+out:
+    mem_wipe_free(pem, pemlen);
+    free(k.sealed);
+    return rc;
+}
+
+/* Init: one key for each algorithm that has none (RS256, ES256, PS256). A run that failed
+ * half-way is completed by the next init; two inits at once add one key per alg between them
+ * (the second finds the count changed: GH_EEXIST, and takes the first one's key). */
 static int
 generate_missing_keys(struct app *app, const struct key_meta *metas, size_t n, bool *made,
     char *err, size_t errsz)
 {
-    const struct cfg *cfg = app->cfg;
     int rc;
 
     *made = false;
@@ -47,14 +219,9 @@ generate_missing_keys(struct app *app, const struct key_meta *metas, size_t n, b
             have = str_eq(metas[i].alg, name);
         if (have)
             continue;
-        if ((rc = keys_generate(cfg->keys_dir, (enum key_alg)a, kid, err, errsz)) != GH_OK)
+        rc = app_key_new(app, name, clock_now(), 0, 0, kid, sizeof(kid), err, errsz);
+        if (rc != GH_OK && rc != GH_EEXIST)
             return rc;
-        if ((rc = store_key_add(app->store, kid, name, clock_now())) != GH_OK) {
-            keys_remove_file(cfg->keys_dir, kid);
-            snprintf(err, errsz, "%s: cannot record the new signing key: %s", cfg->db,
-                gh_strerror(rc));
-            return rc;
-        }
         *made = true;
     }
     return GH_OK;
@@ -77,11 +244,36 @@ app_key_lead(const struct cfg *cfg)
     return (int64_t)cfg->cache_max_age + GH_KEY_ROTATE_MARGIN_S;
 }
 
+/* The private keys of the sealed rows into pems[i] (caller wipes and frees them). Keys that
+ * are removed by now are skipped (keys_ring_load_pems does not load them either). */
+static int
+unseal_keys(struct app *app, const struct key_meta *metas, const struct key_ref *refs,
+    struct key_pem *pems, size_t n, char *err, size_t errsz)
+{
+    int64_t now = clock_now(), hold = app_key_hold(app->cfg);
+    int rc;
+
+    for (size_t i = 0; i < n; i++) {
+        unsigned char *pem = NULL;
+        size_t len = 0;
+
+        if (!metas[i].sealed || keys_state_at(refs, n, i, now, hold, NULL) == KEY_REMOVED)
+            continue;
+        if ((rc = kek_need(app, false, err, errsz)) != GH_OK ||
+            (rc = kek_open(app, &metas[i], &pem, &len, err, errsz)) != GH_OK)
+            return rc;
+        pems[i].p = pem;
+        pems[i].len = len;
+    }
+    return GH_OK;
+}
+
 static int
 load_keys(struct app *app, unsigned flags, struct keyring **out, char *err, size_t errsz)
 {
     struct key_meta *metas = NULL;
     struct key_ref *refs = NULL;
+    struct key_pem *pems = NULL;
     size_t n = 0;
     int rc;
 
@@ -110,9 +302,15 @@ load_keys(struct app *app, unsigned flags, struct keyring **out, char *err, size
         rc = GH_EINVAL;
         goto out;
     }
-    rc = keys_ring_load_staged(app->cfg->keys_dir, refs, n, app_key_hold(app->cfg), out, err,
+    pems = x_calloc(n ? n : 1, sizeof(*pems));
+    if ((rc = unseal_keys(app, metas, refs, pems, n, err, errsz)) != GH_OK)
+        goto out;
+    rc = keys_ring_load_pems(app->cfg->keys_dir, refs, pems, n, app_key_hold(app->cfg), out, err,
         errsz);
 out:
+    for (size_t i = 0; pems && i < n; i++)
+        mem_wipe_free((void *)(uintptr_t)pems[i].p, pems[i].len);
+    free(pems);
     free(refs);
     store_key_list_free(metas, n);
     return rc;
@@ -139,32 +337,16 @@ app_key_refs(const struct key_meta *metas, size_t n, char *err, size_t errsz)
 }
 
 int
-app_key_rotate(struct app *app, const char *alg, int64_t now, char *kid, size_t kidsz,
-    int64_t *activate_at, char *err, size_t errsz)
+app_key_rotate(struct app *app, const char *alg, int64_t now, int64_t alg_keys, char *kid,
+    size_t kidsz, int64_t *activate_at, char *err, size_t errsz)
 {
-    enum key_alg a;
-    char newkid[KEYS_KID_MAX + 1];
+    int64_t at = now + app_key_lead(app->cfg);
     int rc;
 
     *activate_at = 0;
-    if (kidsz)
-        kid[0] = '\0';
-    if (keys_alg_parse(alg, &a) != GH_OK) {
-        snprintf(err, errsz, "unknown alg '%s'", alg);
-        return GH_EINVAL;
-    }
-    if ((rc = keys_generate(app->cfg->keys_dir, a, newkid, err, errsz)) != GH_OK)
-        return rc;
-    *activate_at = now + app_key_lead(app->cfg);
-    if ((rc = store_key_add_at(app->store, newkid, alg, now, *activate_at)) != GH_OK) {
-        keys_remove_file(app->cfg->keys_dir, newkid);
-        snprintf(err, errsz, "%s: cannot record the new signing key: %s", app->cfg->db,
-            gh_strerror(rc));
-        *activate_at = 0;
-        return rc;
-    }
-    str_copy(kid, kidsz, newkid);
-    return GH_OK;
+    if ((rc = app_key_new(app, alg, now, at, alg_keys, kid, kidsz, err, errsz)) == GH_OK)
+        *activate_at = at;
+    return rc;
 }
 
 int
@@ -241,6 +423,10 @@ app_open(struct app *app, const struct cfg *cfg, unsigned flags, char *err, size
         goto fail;
     if ((rc = sec_load(cfg->keys_dir, flags & APP_INIT, &app->secrets, err, errsz)) != GH_OK)
         goto fail;
+    /* init (and serve's first start) makes the key-encryption key of a new realm in a shared
+     * database, and reads an existing one; other commands read it when they first need it */
+    if ((flags & APP_INIT) && store_shared(app->store) && (rc = kek_init(app, err, errsz)) != GH_OK)
+        goto fail;
     if (!(flags & APP_NO_KEYS)) {
         struct keyring *kr = NULL;
 
@@ -278,6 +464,7 @@ app_close(struct app *app)
     rl_table_free(app->client_rates);
     rl_table_free(app->client_auth_fails);
     sec_free(app->secrets);
+    sec_kek_free(app->kek);
     store_close(app->store);
     free(app->issuer);
     memset(app, 0, sizeof(*app));

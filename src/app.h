@@ -16,6 +16,7 @@
 
 struct keyring;
 struct secrets;
+struct kek;
 struct store;
 struct ep_docs;
 struct issuer_keys;
@@ -32,6 +33,10 @@ struct app {
     char *issuer;              /* effective issuer, set by app_resolve_issuer() */
     struct keyring *_Atomic keys;
     struct secrets *secrets;
+    /* the key-encryption key of sealed signing keys (crypto/secret.h), loaded when first needed
+     * by the main thread (start-up, CLI, serve's reloader); never read by workers */
+    struct kek *kek;
+    bool kek_created;          /* this process made the KEK file (init) */
     struct store *store;       /* the opening thread's handle (CLI, start-up) */
     struct ep_docs *_Atomic docs; /* prebuilt discovery and JWKS responses, owned by ep/ */
     pthread_key_t tls_store;   /* worker threads' own handles, closed at thread exit */
@@ -62,11 +67,20 @@ int64_t app_key_lead(const struct cfg *cfg);
  * from metas): a new array (free()), or NULL with err when a row names an unknown alg. */
 struct key_meta;
 struct key_ref *app_key_refs(const struct key_meta *metas, size_t n, char *err, size_t errsz);
-/* `keys rotate` for one alg ("RS256"): generate a key and record it as next, signing from
- * now + app_key_lead(). kid (>= 65 bytes) and *activate_at get the new key's. GH_OK, or an
- * error with err (the file is removed again when the row cannot be written). */
-int  app_key_rotate(struct app *app, const char *alg, int64_t now, char *kid, size_t kidsz,
-         int64_t *activate_at, char *err, size_t errsz);
+/* The KEK file: cfg->kek_file, else <keys_dir>/kek.key (written into buf). */
+const char *app_kek_path(const struct cfg *cfg, char *buf, size_t sz);
+/* Generate a key for alg ("RS256") and record it, created at now, signing from activate_at (0:
+ * at once). With a shared database (store_shared) it is sealed under the KEK into its row and
+ * never written to disk; otherwise it is the file <keys>/<kid>.pem, written before its row and
+ * removed again when the row cannot be written. alg_keys: the number of keys of alg the caller
+ * saw, or STORE_KEY_ANY (store_key_insert): GH_EEXIST when another process added one meanwhile.
+ * kid (>= 65 bytes) gets the new kid. GH_OK, or an error with one line in err. */
+int  app_key_new(struct app *app, const char *alg, int64_t now, int64_t activate_at,
+         int64_t alg_keys, char *kid, size_t kidsz, char *err, size_t errsz);
+/* `keys rotate` for one alg: app_key_new signing from now + app_key_lead(); *activate_at gets
+ * that date (0 on failure). */
+int  app_key_rotate(struct app *app, const char *alg, int64_t now, int64_t alg_keys, char *kid,
+         size_t kidsz, int64_t *activate_at, char *err, size_t errsz);
 /* Build a key ring from the store's list (no key generation): what serve's reloader swaps in.
  * GH_OK with *out, or an error with one line in err. */
 int  app_keys_load(struct app *app, struct keyring **out, char *err, size_t errsz);

@@ -69,6 +69,11 @@ cli_init(struct cli_ctx *ctx)
     }
     store_schema_version(app.store, &cur, &sup);
     printf("database %s: %s (schema %d)\n", ctx->cfg.db, existed ? "up to date" : "created", cur);
+    if (app.kek) {
+        char kbuf[4200];
+        printf("key-encryption key %s: %s\n", app_kek_path(&ctx->cfg, kbuf, sizeof(kbuf)),
+            app.kek_created ? "created" : "existing");
+    }
     if (store_key_list(app.store, &keys, &nkeys) == GH_OK) {
         for (size_t i = 0; i < nkeys; i++)
             printf("signing key %s %s\n", keys[i].alg, keys[i].kid);

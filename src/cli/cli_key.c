@@ -1,8 +1,11 @@
-/* cli_key.c — `gatehouse keys list|rotate|retire|generate`. Key files are written before their
- * store row, and removed again if the row cannot be written, so the store never names a missing
- * file. A key's state (next, active, retired, removed) is never stored: it follows from its
- * dates and the time (crypto/keys.h keys_state_at), so the CLI and a running server agree
- * without talking to each other; the server re-reads the list every GH_KEY_POLL_S or on SIGHUP. */
+/* cli_key.c — `gatehouse keys list|rotate|retire|generate`. New keys are made by app_key_new:
+ * with a PostgreSQL database sealed into the store row (no file), otherwise a file written
+ * before its row and removed again if the row cannot be written, so the store never names a
+ * missing file. A rotation adds its key only if no other process added one of its alg since the
+ * list was read (two hosts rotating at once add one key, not two). A key's state (next, active,
+ * retired, removed) is never stored: it follows from its dates and the time (crypto/keys.h
+ * keys_state_at), so the CLI and a running server agree without talking to each other; the
+ * server re-reads the list every key_poll_interval seconds or on SIGHUP. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,6 +114,17 @@ out:
     return rc;
 }
 
+/* How many keys of alg the list has (store_key_insert's alg_keys). */
+static int64_t
+keyview_count(const struct keyview *kv, enum key_alg alg)
+{
+    int64_t c = 0;
+
+    for (size_t i = 0; i < kv->n; i++)
+        c += kv->refs[i].alg == alg;
+    return c;
+}
+
 /* The key of alg in state st at kv->now (the first listed), or -1. */
 static long
 keyview_find_state(const struct keyview *kv, enum key_alg alg, enum key_state st)
@@ -165,8 +179,8 @@ cli_keys_rotate(struct cli_ctx *ctx)
         if (!want[a])
             continue;
         any = true;
-        if (app_key_rotate(&app, name, kv.now, kid, sizeof(kid), &at, err, sizeof(err)) !=
-            GH_OK) {
+        if (app_key_rotate(&app, name, kv.now, keyview_count(&kv, (enum key_alg)a), kid,
+                sizeof(kid), &at, err, sizeof(err)) != GH_OK) {
             rc = cli_fail(ctx, "%s", err);
             goto done;
         }
@@ -270,11 +284,9 @@ cli_keys_generate(struct cli_ctx *ctx)
         return cli_usage(ctx, "--alg '%s' is not RS256, ES256 or PS256", alg_s);
     if ((rc = cli_app_open(ctx, &app, APP_NO_KEYS)) != CLI_OK)
         return rc;
-    if ((r = keys_generate(ctx->cfg.keys_dir, alg, kid, err, sizeof(err))) != GH_OK) {
+    if ((r = app_key_new(&app, keys_alg_name(alg), clock_now(), 0, STORE_KEY_ANY, kid,
+             sizeof(kid), err, sizeof(err))) != GH_OK) {
         rc = cli_fail(ctx, "%s", err);
-    } else if ((r = store_key_add(app.store, kid, keys_alg_name(alg), clock_now())) != GH_OK) {
-        keys_remove_file(ctx->cfg.keys_dir, kid);
-        rc = cli_fail(ctx, "%s: cannot record the key: %s", ctx->cfg.db, gh_strerror(r));
     } else {
         if (cli_flag(ctx, "json"))
             cli_print_json(json_pack("{s:s, s:s}", "kid", kid, "alg", keys_alg_name(alg)));

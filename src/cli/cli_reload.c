@@ -10,6 +10,11 @@
  * MHD responses (http/resp.c), so they outlive the grace period when needed. Automatic rotation
  * (key_rotation_interval) adds a next key for an alg whose active key has signed that long and
  * that has no next key yet; the next key signs cache_max_age + GH_KEY_ROTATE_MARGIN_S later.
+ * With a database several instances share (PostgreSQL), every instance runs this: the key is
+ * added only if no other instance added one of its alg since the list was read
+ * (store_key_insert), so instances rotating at the same moment add one key between them, and
+ * the others load it from the database at their next poll (key_poll_interval <= GH_KEY_POLL_S
+ * < GH_KEY_ROTATE_MARGIN_S: every instance publishes a next key before it signs).
  * Runs on serve's main thread only: no locking. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -196,7 +201,7 @@ auto_rotate(struct reloader *rl)
         goto out;
     }
     for (int a = 0; a < KEY_ALG_COUNT; a++) {
-        int64_t active_since = -1, at;
+        int64_t active_since = -1, at, count = 0;
         bool has_next = false;
         char kid[KEYS_KID_MAX + 1];
 
@@ -204,6 +209,7 @@ auto_rotate(struct reloader *rl)
             enum key_state st;
             if (refs[i].alg != (enum key_alg)a)
                 continue;
+            count++;
             st = keys_state_at(refs, n, i, now, hold, NULL);
             if (st == KEY_NEXT)
                 has_next = true;
@@ -213,8 +219,17 @@ auto_rotate(struct reloader *rl)
         if (active_since < 0 || has_next ||
             now - active_since < (int64_t)app->cfg->key_rotation_interval)
             continue;
-        if (app_key_rotate(app, keys_alg_name((enum key_alg)a), now, kid, sizeof(kid), &at, err,
-                sizeof(err)) != GH_OK) {
+        rc = app_key_rotate(app, keys_alg_name((enum key_alg)a), now, count, kid, sizeof(kid),
+            &at, err, sizeof(err));
+        if (rc == GH_EEXIST) {
+            /* another instance of the realm rotated first: its key is the next one, and the
+             * key list poll loads it */
+            log_info("keys_rotation", "alg=%s another instance added the next key first",
+                keys_alg_name((enum key_alg)a));
+            added = true;
+            continue;
+        }
+        if (rc != GH_OK) {
             log_err("keys_rotation", "alg=%s %s", keys_alg_name((enum key_alg)a), err);
             continue;
         }

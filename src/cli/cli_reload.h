@@ -16,8 +16,9 @@ void cli_reload_free(struct reloader *rl);
 /* SIGHUP: rotate keys if due, then reload keys, templates and static files and rebuild the
  * documents. On failure the old ones stay in use and one err line is logged. */
 void cli_reload_now(struct reloader *rl);
-/* Every GH_KEY_POLL_S: rotate keys if due (key_rotation_interval), and reload when the store's
- * key list changed (`keys rotate` in another process) or a key changed state; frees replaced
+/* Every key_poll_interval seconds: rotate keys if due (key_rotation_interval), and reload when
+ * the store's key list changed (`keys rotate` in another process or on another host sharing
+ * the database) or a key changed state; frees replaced
  * generations older than GH_RELOAD_GRACE_S. */
 void cli_reload_tick(struct reloader *rl);
 

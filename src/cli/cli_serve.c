@@ -3,7 +3,7 @@
  * taking connections, drain in-flight requests (http/server.c) and exit 0. Signals are blocked
  * in every thread and taken synchronously here with sigtimedwait(), so no handler ever runs
  * inside a request; SIGHUP reloads keys, templates and static files (cli_reload.c). Between
- * signals this thread checks the key list every GH_KEY_POLL_S seconds (rotation) and deletes
+ * signals this thread checks the key list every key_poll_interval seconds (rotation) and deletes
  * expired sessions, codes and tokens every PURGE_EVERY_S seconds. With --demo it also makes
  * sure the demo user and client fit the issuer (cli_demo.c), serves the demo app at /demo
  * (ep/demo.c) and prints on stdout where to open it and the demo credentials. */
@@ -157,7 +157,7 @@ cli_serve(struct cli_ctx *ctx)
     next_purge = clock_mono_us() + (int64_t)PURGE_EVERY_S * 1000000;
     rl = cli_reload_new(&app);
     for (;;) {
-        struct timespec ts = { GH_KEY_POLL_S, 0 };
+        struct timespec ts = { (time_t)ctx->cfg.key_poll_interval, 0 };
         if ((sig = sigtimedwait(&set, NULL, &ts)) < 0) {
             if (errno != EAGAIN)
                 continue;

@@ -36,6 +36,8 @@ struct setting {
 static const struct setting settings[] = {
     { "db", T_STR, F(db), CFG_G_DATA, 0, 0, "database file (or sqlite:FILE)" },
     { "keys", T_STR, F(keys_dir), CFG_G_DATA, 0, 0, "directory of the secret and signing keys" },
+    { "kek_file", T_STR, F(kek_file), CFG_G_DATA, 0, 0,
+        "key-encryption key of the signing keys in a PostgreSQL database (default: KEYS/kek.key)" },
     { "config", T_STR, F(config_file), CFG_G_DATA, 0, 0, "config file of `key = value` lines" },
     { "log_level", T_LEVEL, F(log_level), CFG_G_DATA, 0, 0,
         "err, warn, info or debug (commands other than serve: warn unless set)" },
@@ -65,6 +67,8 @@ static const struct setting settings[] = {
         "Cache-Control max-age of discovery and JWKS, seconds" },
     { "key_rotation_interval", T_U32, F(key_rotation_interval), CFG_G_HTTP, 0, 3650 * 86400,
         "serve rotates a signing key active this many seconds (0: never; keys rotate by hand)" },
+    { "key_poll_interval", T_U32, F(key_poll_interval), CFG_G_HTTP, 1, GH_KEY_POLL_S,
+        "seconds between two reads of the key list (keys added or retired elsewhere)" },
     { "access_log", T_BOOL, F(access_log), CFG_G_HTTP, 0, 0, "log one line per request: on|off" },
     { "templates", T_STR, F(templates_dir), CFG_G_HTTP, 0, 0,
         "directory of the HTML page templates" },
@@ -130,6 +134,7 @@ cfg_defaults(struct cfg *c)
     c->max_connections_per_ip = GH_MAX_CONN_PER_IP;
     c->connection_timeout = GH_CONN_TIMEOUT_S;
     c->cache_max_age = 3600;
+    c->key_poll_interval = GH_KEY_POLL_S;
     c->templates_dir = x_strdup("./templates");
     c->static_dir = x_strdup("./static");
     c->session_idle_timeout = 2 * 3600;      /* OWASP session cheat sheet: idle timeouts of */

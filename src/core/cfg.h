@@ -22,6 +22,7 @@ enum cfg_group {
 struct cfg {
     char *db;                     /* DSN or file; default ./gatehouse.db */
     char *keys_dir;               /* default ./keys */
+    char *kek_file;               /* NULL: <keys_dir>/kek.key (used with a shared database) */
     char *config_file;            /* NULL if none */
     char *issuer;                 /* NULL: the one recorded by init, else http://<listen> */
     char *listen;                 /* ADDR:PORT, default 127.0.0.1:8080 */
@@ -36,6 +37,7 @@ struct cfg {
     uint32_t max_connections, max_connections_per_ip, connection_timeout;
     uint32_t cache_max_age;       /* seconds, discovery and JWKS */
     uint32_t key_rotation_interval; /* seconds; serve rotates keys this old (0: never) */
+    uint32_t key_poll_interval;   /* seconds between reads of the key list, 1..GH_KEY_POLL_S */
     char *templates_dir;          /* HTML templates, default ./templates */
     char *static_dir;             /* CSS and images, default ./static */
     uint32_t session_idle_timeout, session_lifetime;          /* seconds */

@@ -115,7 +115,7 @@
 #define GH_KEY_SKEW_S             300          /* retired keys outlive their tokens by
                                                 * max(this, clock_skew): verifiers we do not
                                                 * configure often allow 5 min of skew */
-#define GH_KEY_POLL_S             60           /* serve re-reads the key list this often */
+#define GH_KEY_POLL_S             60           /* key_poll_interval: its default and maximum */
 #define GH_KEY_ROTATE_MARGIN_S    120          /* a next key waits cache_max_age + this (> GH_KEY_POLL_S) */
 #define GH_RELOAD_GRACE_S         120          /* a replaced key ring / document set is freed this much later */
 

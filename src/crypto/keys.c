@@ -1,8 +1,10 @@
 /* keys.c — our signing keys and the public JWKS. Keys are generated here (RSA-2048 for RS256
  * and, separately, for PS256, since a published JWK names one alg (RFC 7517 §4.4); P-256 for
  * ES256), written as PKCS#8 PEM to <keys_dir>/<kid>.pem (0600, atomically), and named
- * by their RFC 7638 JWK thumbprint, so a file's name is checked against its content. At start-up
- * the ring loads exactly the keys the store lists: each file is checked (regular, ours, no
+ * by their RFC 7638 JWK thumbprint, so a file's name is checked against its content (or, for a
+ * database several instances share, handed to the caller in memory to be sealed into the store:
+ * keys_generate_pem / keys_ring_load_pems). At start-up the ring loads exactly the keys the
+ * store lists: each file is checked (regular, ours, no
  * group/other bits, bounded size — SECURITY.md J16), parsed once with OpenSSL 3 EVP, turned into
  * a public JWK (RFC 7517/7518 §6: only n, e / crv, x, y) and a private cjose JWK, and proven by a
  * sign + verify self-test against the published JWK; the EVP_PKEY is kept for jwt.c, which
@@ -561,8 +563,8 @@ no_password(char *buf, int size, int rwflag, void *u)
 /* --- generation ------------------------------------------------------------------------- */
 
 int
-keys_generate(const char *dir, enum key_alg alg, char kid[KEYS_KID_MAX + 1], char *err,
-    size_t errsz)
+keys_generate_pem(enum key_alg alg, char kid[KEYS_KID_MAX + 1], unsigned char **out,
+    size_t *outlen, char *err, size_t errsz)
 {
     EVP_PKEY *pkey = NULL;
     BIO *bio = NULL;
@@ -575,6 +577,8 @@ keys_generate(const char *dir, enum key_alg alg, char kid[KEYS_KID_MAX + 1], cha
 
     memset(&pt, 0, sizeof(pt));
     kid[0] = '\0';
+    *out = NULL;
+    *outlen = 0;
     if (err && errsz)
         err[0] = '\0';
     ERR_clear_error();
@@ -609,17 +613,36 @@ keys_generate(const char *dir, enum key_alg alg, char kid[KEYS_KID_MAX + 1], cha
             cry_errs(detail, sizeof(detail)));
         goto out;
     }
-    if ((rc = write_key_file(dir, tkid, (const unsigned char *)pem, (size_t)pemlen, err,
-             errsz)) != GH_OK)
-        goto out;
+    *out = x_malloc((size_t)pemlen);
+    memcpy(*out, pem, (size_t)pemlen);
+    *outlen = (size_t)pemlen;
     str_copy(kid, KEYS_KID_MAX + 1, tkid);
-    log_info("key_generated", "kid=%s alg=%s dir=%s", tkid, keys_alg_name(alg), dir);
     rc = GH_OK;
 out:
     BIO_free(bio);
     json_decref(jwk);
     parts_free(&pt);
     EVP_PKEY_free(pkey);
+    return rc;
+}
+
+int
+keys_generate(const char *dir, enum key_alg alg, char kid[KEYS_KID_MAX + 1], char *err,
+    size_t errsz)
+{
+    unsigned char *pem = NULL;
+    size_t pemlen = 0;
+    char tkid[KEYS_KID_MAX + 1];
+    int rc;
+
+    kid[0] = '\0';
+    if ((rc = keys_generate_pem(alg, tkid, &pem, &pemlen, err, errsz)) != GH_OK)
+        return rc;
+    if ((rc = write_key_file(dir, tkid, pem, pemlen, err, errsz)) == GH_OK) {
+        str_copy(kid, KEYS_KID_MAX + 1, tkid);
+        log_info("key_generated", "kid=%s alg=%s dir=%s", tkid, keys_alg_name(alg), dir);
+    }
+    mem_wipe_free(pem, pemlen);
     return rc;
 }
 
@@ -750,7 +773,8 @@ key_clear(struct key *k)
 }
 
 static int
-load_one(const char *dir, const struct key_ref *ref, struct key *k, char *err, size_t errsz)
+load_one(const char *dir, const struct key_ref *ref, const struct key_pem *kp, struct key *k,
+    char *err, size_t errsz)
 {
     char path[KEYS_PATH_MAX], why[256], detail[256], tp[KEYS_KID_MAX + 1];
     unsigned char *pem = NULL;
@@ -772,12 +796,26 @@ load_one(const char *dir, const struct key_ref *ref, struct key *k, char *err, s
         str_fmt(err, errsz, "key %s: unknown alg %d", ref->kid, (int)ref->alg);
         return GH_EINVAL;
     }
-    if (key_path(path, sizeof(path), dir, "", ref->kid, ".pem") != GH_OK) {
-        str_fmt(err, errsz, "%s: path too long", dir);
-        return GH_EINVAL;
+    if (kp && kp->p) {
+        /* unsealed from the store by the caller: error lines name the key, not a file */
+        str_fmt(path, sizeof(path), "signing key %s", ref->kid);
+        if (kp->len == 0 || kp->len > GH_MAX_KEY_FILE) {
+            str_fmt(err, errsz, "%s: %zu bytes of key; 1 to %d are allowed", path, kp->len,
+                GH_MAX_KEY_FILE);
+            return GH_EINVAL;
+        }
+        pem = x_malloc(kp->len);
+        memcpy(pem, kp->p, kp->len);
+        pemlen = kp->len;
+    } else {
+        if (key_path(path, sizeof(path), dir, "", ref->kid, ".pem") != GH_OK) {
+            str_fmt(err, errsz, "%s: path too long", dir);
+            return GH_EINVAL;
+        }
+        if ((rc = cry_read_private(path, 0, GH_MAX_KEY_FILE, &pem, &pemlen, err, errsz)) !=
+            GH_OK)
+            goto out;
     }
-    if ((rc = cry_read_private(path, 0, GH_MAX_KEY_FILE, &pem, &pemlen, err, errsz)) != GH_OK)
-        goto out;
     rc = GH_EINVAL;
     ERR_clear_error();
     if (!(bio = BIO_new_mem_buf(pem, (int)pemlen)) ||
@@ -858,6 +896,13 @@ int
 keys_ring_load_staged(const char *dir, const struct key_ref *refs, size_t n, int64_t hold,
     struct keyring **out, char *err, size_t errsz)
 {
+    return keys_ring_load_pems(dir, refs, NULL, n, hold, out, err, errsz);
+}
+
+int
+keys_ring_load_pems(const char *dir, const struct key_ref *refs, const struct key_pem *pems,
+    size_t n, int64_t hold, struct keyring **out, char *err, size_t errsz)
+{
     struct keyring *kr = NULL;
     json_t *arr = NULL;
     int64_t now = clock_now();
@@ -891,7 +936,8 @@ keys_ring_load_staged(const char *dir, const struct key_ref *refs, size_t n, int
          * and a key superseded by a removed one was retired no later than it */
         if (keys_state_at(refs, n, i, now, hold, NULL) == KEY_REMOVED)
             continue;
-        if ((rc = load_one(dir, &refs[i], &kr->keys[kr->n], err, errsz)) != GH_OK)
+        if ((rc = load_one(dir, &refs[i], pems ? &pems[i] : NULL, &kr->keys[kr->n], err,
+                 errsz)) != GH_OK)
             goto out;
         kr->refs[kr->n] = refs[i];
         kr->refs[kr->n].kid = kr->keys[kr->n].kid;

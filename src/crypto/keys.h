@@ -1,6 +1,7 @@
 /* keys.h — signing keys: generation, loading (parsed once), RFC 7638 thumbprints as kid, and
  * the public JWKS. Private keys are PKCS#8 PEM files named <kid>.pem in the keys directory
- * (directory 0700, files 0600, owned by us); which keys exist and when they were made is
+ * (directory 0700, files 0600, owned by us), or PEM text the caller hands over (keys a shared
+ * database holds sealed, app.c); which keys exist and when they were made is
  * recorded by the store (struct key_meta), so a stray file never becomes a signing key. */
 #ifndef GH_CRYPTO_KEYS_H
 #define GH_CRYPTO_KEYS_H
@@ -35,6 +36,11 @@ int  keys_thumbprint_jwk(const json_t *jwk, char out[KEYS_KID_MAX + 1]);
  * the thumbprint. GH_OK, GH_EIO (err says which path and why), GH_ECRYPTO. */
 int  keys_generate(const char *dir, enum key_alg alg, char kid[KEYS_KID_MAX + 1],
          char *err, size_t errsz);
+/* Generate a key for alg as keys_generate does, into memory: *out (caller frees with
+ * mem_wipe_free(*out, *outlen)) is its PKCS#8 PEM, kid its thumbprint. Nothing is written or
+ * logged. GH_OK, GH_ECRYPTO, GH_EINVAL. */
+int  keys_generate_pem(enum key_alg alg, char kid[KEYS_KID_MAX + 1], unsigned char **out,
+         size_t *outlen, char *err, size_t errsz);
 /* Remove dir/<kid>.pem (used to undo keys_generate when recording it fails). */
 void keys_remove_file(const char *dir, const char *kid);
 
@@ -50,6 +56,11 @@ struct key_ref {
     int64_t created_at;
     int64_t activate_at;   /* signs from then on, until superseded or retired */
     int64_t retire_at;     /* 0: not retired by hand */
+};
+/* A key handed over as PKCS#8 PEM text (e.g. unsealed from the store) instead of a file. */
+struct key_pem {
+    const unsigned char *p;  /* NULL: the key is the file <dir>/<kid>.pem */
+    size_t len;              /* at most GH_MAX_KEY_FILE */
 };
 
 /* Staged rotation: next (published, not signing) → active (signing) → retired (published, not
@@ -87,6 +98,11 @@ int  keys_ring_load(const char *dir, const struct key_ref *refs, size_t n,
  * keys_ring_load is this with KEYS_HOLD_FOREVER. */
 int  keys_ring_load_staged(const char *dir, const struct key_ref *refs, size_t n, int64_t hold,
          struct keyring **out, char *err, size_t errsz);
+/* keys_ring_load_staged where pems[i].p (pems may be NULL) is refs[i]'s key instead of its file;
+ * such a key is checked exactly like a file's content, and error lines name "signing key KID".
+ * The PEM text is not kept. */
+int  keys_ring_load_pems(const char *dir, const struct key_ref *refs, const struct key_pem *pems,
+         size_t n, int64_t hold, struct keyring **out, char *err, size_t errsz);
 void keys_ring_free(struct keyring *kr);
 size_t keys_ring_count(const struct keyring *kr);
 /* The key that signs with alg at now: the one active then (keys_state_at); NULL if none.

@@ -5,7 +5,10 @@
  * an HMAC-SHA-256 key for the CSRF tokens of the login forms.
  * The file is created once, atomically and without ever replacing an existing one; it is never
  * rotated here (rotating it invalidates every stored client secret). SECURITY.md J16: a file
- * readable by others or owned by someone else is refused, not repaired. */
+ * readable by others or owned by someone else is refused, not repaired.
+ * Also the key-encryption key (kek_file) of the signing keys a PostgreSQL database holds: a
+ * file of its own (base64url text, created the same way), from which one AES-256-GCM key is
+ * derived; sealing and opening share the AEAD code with the realm secret's. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -26,6 +29,7 @@
 #include "crypto/ossl.h"
 #include "crypto/rnd.h"
 #include "crypto/secret.h"
+#include "util/b64url.h"
 #include "util/str.h"
 #include "util/xmem.h"
 
@@ -38,6 +42,7 @@
 static const char info_hash[] = "gatehouse client-secret-hash v1";
 static const char info_seal[] = "gatehouse seal v1";
 static const char info_form[] = "gatehouse form-token v1";
+static const char info_kek[] = "gatehouse signing-key seal v1";
 
 struct secrets {
     unsigned char k_hash[SEC_KEY_LEN];
@@ -110,38 +115,31 @@ fsync_dir(const char *dir)
     close(fd);
 }
 
-/* Write 32 fresh random bytes to dir/secret.key. The bytes go to a 0600 temporary file created
- * with O_EXCL, are fsync'd, then hard-linked to the final name: link(2), unlike rename(2),
- * fails with EEXIST instead of replacing a secret another process created meanwhile.
- * GH_EEXIST then means "someone else won; load theirs". */
+/* Write data (n bytes) to path, a new file in the existing directory dir. The bytes go to a
+ * 0600 temporary file created with O_EXCL, are fsync'd, then hard-linked to the final name:
+ * link(2), unlike rename(2), fails with EEXIST instead of replacing a file another process
+ * created meanwhile. GH_EEXIST then means "someone else won; load theirs". */
 static int
-create_secret(const char *dir, const char *path, char *err, size_t errsz)
+create_file(const char *dir, const char *path, const void *data, size_t n, char *err,
+    size_t errsz)
 {
-    unsigned char key[SEC_KEY_LEN];
     char tmp[SEC_PATH_MAX];
+    const char *base = strrchr(path, '/');
     char *suffix = NULL;
-    int fd = -1, n, rc = GH_EIO;
+    int fd = -1, len, rc = GH_EIO;
     bool made = false;
 
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        str_fmt(err, errsz, "%s: %s", dir, strerror(errno));
-        return GH_EIO;
-    }
+    base = base ? base + 1 : path;
     if (!(suffix = rnd_token(9))) {
         rc = GH_ECRYPTO;
         goto out;
     }
-    n = snprintf(tmp, sizeof(tmp), "%s/.%s.%s.tmp", dir, SEC_FILE, suffix);
-    if (n < 0 || (size_t)n >= sizeof(tmp)) {
+    len = snprintf(tmp, sizeof(tmp), "%s/.%s.%s.tmp", dir, base, suffix);
+    if (len < 0 || (size_t)len >= sizeof(tmp)) {
         str_fmt(err, errsz, "%s: path too long", dir);
         rc = GH_EINVAL;
         goto out;
     }
-    if ((rc = rnd_bytes(key, sizeof(key))) != GH_OK) {
-        str_fmt(err, errsz, "cannot generate %s: CSPRNG failed", path);
-        goto out;
-    }
-    rc = GH_EIO;
     fd = open(tmp, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) {
         str_fmt(err, errsz, "%s: %s", tmp, strerror(errno));
@@ -149,7 +147,7 @@ create_secret(const char *dir, const char *path, char *err, size_t errsz)
     }
     made = true;
     errno = 0;
-    if (write(fd, key, sizeof(key)) != (ssize_t)sizeof(key) || fsync(fd) != 0) {
+    if (write(fd, data, n) != (ssize_t)n || fsync(fd) != 0) {
         str_fmt(err, errsz, "%s: %s", tmp, errno ? strerror(errno) : "short write");
         goto out;
     }
@@ -175,8 +173,27 @@ out:
         close(fd);
     if (made && unlink(tmp) != 0)
         log_warn("secret_tmp", "unlink(%s): %s", tmp, strerror(errno));
-    mem_wipe(key, sizeof(key));
     free(suffix);
+    return rc;
+}
+
+/* Write 32 fresh random bytes to dir/secret.key (create_file). */
+static int
+create_secret(const char *dir, const char *path, char *err, size_t errsz)
+{
+    unsigned char key[SEC_KEY_LEN];
+    int rc;
+
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        str_fmt(err, errsz, "%s: %s", dir, strerror(errno));
+        return GH_EIO;
+    }
+    if ((rc = rnd_bytes(key, sizeof(key))) != GH_OK) {
+        str_fmt(err, errsz, "cannot generate %s: CSPRNG failed", path);
+        return rc;
+    }
+    rc = create_file(dir, path, key, sizeof(key), err, errsz);
+    mem_wipe(key, sizeof(key));
     return rc;
 }
 
@@ -293,8 +310,9 @@ sec_form_mac(const struct secrets *s, const char *purpose, const void *data, siz
     mac2(s->mac_form, "HMAC-SHA-256(form token)", purpose, strlen(purpose), data, n, out);
 }
 
-int
-sec_seal(const struct secrets *s, const char *aad, const void *pt, size_t n,
+/* AES-256-GCM under key with a random 96-bit nonce; see sec_seal. */
+static int
+aead_seal(const unsigned char key[SEC_KEY_LEN], const char *aad, const void *pt, size_t n,
     unsigned char **out, size_t *outlen)
 {
     EVP_CIPHER_CTX *ctx = NULL;
@@ -313,7 +331,7 @@ sec_seal(const struct secrets *s, const char *aad, const void *pt, size_t n,
     if (rnd_bytes(buf, SEC_NONCE_LEN) != GH_OK)
         goto out;
     if (!(ctx = EVP_CIPHER_CTX_new()) ||
-        EVP_EncryptInit_ex2(ctx, EVP_aes_256_gcm(), s->k_seal, buf, NULL) != 1 ||
+        EVP_EncryptInit_ex2(ctx, EVP_aes_256_gcm(), key, buf, NULL) != 1 ||
         EVP_EncryptUpdate(ctx, NULL, &len, (const unsigned char *)aad, (int)strlen(aad)) != 1 ||
         EVP_EncryptUpdate(ctx, buf + SEC_NONCE_LEN, &len, pt, (int)n) != 1 ||
         EVP_EncryptFinal_ex(ctx, buf + SEC_NONCE_LEN + len, &fin) != 1 ||
@@ -332,9 +350,10 @@ out:
     return rc;
 }
 
-int
-sec_open(const struct secrets *s, const char *aad, const unsigned char *in, size_t n,
-    unsigned char **out, size_t *outlen)
+/* Inverse of aead_seal; see sec_open. */
+static int
+aead_open(const unsigned char key[SEC_KEY_LEN], const char *aad, const unsigned char *in,
+    size_t n, unsigned char **out, size_t *outlen)
 {
     EVP_CIPHER_CTX *ctx = NULL;
     unsigned char *pt = NULL;
@@ -353,7 +372,7 @@ sec_open(const struct secrets *s, const char *aad, const unsigned char *in, size
     ptlen = n - SEC_NONCE_LEN - SEC_TAG_LEN;
     pt = x_malloc(ptlen + 1);
     if (!(ctx = EVP_CIPHER_CTX_new()) ||
-        EVP_DecryptInit_ex2(ctx, EVP_aes_256_gcm(), s->k_seal, in, NULL) != 1 ||
+        EVP_DecryptInit_ex2(ctx, EVP_aes_256_gcm(), key, in, NULL) != 1 ||
         EVP_DecryptUpdate(ctx, NULL, &len, (const unsigned char *)aad, (int)strlen(aad)) != 1 ||
         EVP_DecryptUpdate(ctx, pt, &len, in + SEC_NONCE_LEN, (int)ptlen) != 1 ||
         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, SEC_TAG_LEN,
@@ -380,4 +399,131 @@ out:
     EVP_CIPHER_CTX_free(ctx);
     mem_wipe_free(pt, ptlen + 1);
     return rc;
+}
+
+int
+sec_seal(const struct secrets *s, const char *aad, const void *pt, size_t n,
+    unsigned char **out, size_t *outlen)
+{
+    return aead_seal(s->k_seal, aad, pt, n, out, outlen);
+}
+
+int
+sec_open(const struct secrets *s, const char *aad, const unsigned char *in, size_t n,
+    unsigned char **out, size_t *outlen)
+{
+    return aead_open(s->k_seal, aad, in, n, out, outlen);
+}
+
+/* --- the key-encryption key of sealed signing keys ------------------------------------- */
+
+#define KEK_TEXT_LEN 43 /* base64url of 32 bytes, no padding */
+
+struct kek {
+    unsigned char k_seal[SEC_KEY_LEN];
+};
+
+/* 43 base64url characters and an optional newline, decoding to exactly 32 bytes. */
+static int
+kek_parse(const unsigned char *txt, size_t len, unsigned char key[SEC_KEY_LEN])
+{
+    size_t n = 0;
+
+    if (len == KEK_TEXT_LEN + 1 && txt[KEK_TEXT_LEN] == '\n')
+        len--;
+    if (len != KEK_TEXT_LEN)
+        return GH_EINVAL;
+    if (b64url_decode((const char *)txt, len, key, SEC_KEY_LEN, &n) != GH_OK ||
+        n != SEC_KEY_LEN) {
+        mem_wipe(key, SEC_KEY_LEN);
+        return GH_EINVAL;
+    }
+    return GH_OK;
+}
+
+int
+sec_kek_load(const char *path, bool create, struct kek **out, bool *created, char *err,
+    size_t errsz)
+{
+    unsigned char key[SEC_KEY_LEN], *txt = NULL;
+    char line[KEK_TEXT_LEN + 2];
+    size_t len = 0;
+    struct kek *k = NULL;
+    char *dir = NULL, *slash;
+    int rc;
+
+    *out = NULL;
+    if (created)
+        *created = false;
+    if (err && errsz)
+        err[0] = '\0';
+    rc = cry_read_private(path, 0, KEK_TEXT_LEN + 1, &txt, &len, err, errsz);
+    if (rc == GH_ENOTFOUND && create) {
+        if ((rc = rnd_bytes(key, sizeof(key))) != GH_OK) {
+            str_fmt(err, errsz, "cannot generate %s: CSPRNG failed", path);
+            goto out;
+        }
+        if (b64url_encode(key, sizeof(key), line, sizeof(line)) != GH_OK) {
+            rc = GH_EINTERNAL;
+            goto out;
+        }
+        line[KEK_TEXT_LEN] = '\n';
+        dir = x_strdup(path);
+        slash = strrchr(dir, '/');
+        if (slash)
+            slash[slash == dir ? 1 : 0] = '\0';
+        rc = create_file(slash ? dir : ".", path, line, KEK_TEXT_LEN + 1, err, errsz);
+        mem_wipe(line, sizeof(line));
+        mem_wipe(key, sizeof(key));
+        if (rc == GH_OK && created)
+            *created = true;
+        if (rc == GH_OK || rc == GH_EEXIST)
+            rc = cry_read_private(path, 0, KEK_TEXT_LEN + 1, &txt, &len, err, errsz);
+    }
+    if (rc != GH_OK)
+        goto out;
+    if (kek_parse(txt, len, key) != GH_OK) {
+        str_fmt(err, errsz, "%s: not a key-encryption key (one line of 43 base64url "
+            "characters)", path);
+        rc = GH_EINVAL;
+        goto out;
+    }
+    k = x_calloc(1, sizeof(*k));
+    if (hkdf(key, sizeof(key), info_kek, k->k_seal) != GH_OK) {
+        str_fmt(err, errsz, "%s: key derivation failed", path);
+        rc = GH_ECRYPTO;
+        goto out;
+    }
+    *out = k;
+    k = NULL;
+    if (err && errsz)
+        err[0] = '\0';
+    rc = GH_OK;
+out:
+    mem_wipe(key, sizeof(key));
+    mem_wipe_free(txt, len);
+    free(dir);
+    sec_kek_free(k);
+    return rc;
+}
+
+void
+sec_kek_free(struct kek *k)
+{
+    if (k)
+        mem_wipe_free(k, sizeof(*k));
+}
+
+int
+sec_kek_seal(const struct kek *k, const char *aad, const void *pt, size_t n,
+    unsigned char **out, size_t *outlen)
+{
+    return aead_seal(k->k_seal, aad, pt, n, out, outlen);
+}
+
+int
+sec_kek_open(const struct kek *k, const char *aad, const unsigned char *in, size_t n,
+    unsigned char **out, size_t *outlen)
+{
+    return aead_open(k->k_seal, aad, in, n, out, outlen);
 }

@@ -40,4 +40,27 @@ int  sec_seal(const struct secrets *s, const char *aad, const void *pt, size_t n
 int  sec_open(const struct secrets *s, const char *aad, const unsigned char *in, size_t n,
          unsigned char **out, size_t *outlen);
 
+/* The key-encryption key (KEK) of the signing keys a shared database holds (issue 7;
+ * --kek-file, default <keys>/kek.key): 32 random bytes written as one line of 43 base64url
+ * characters (a trailing newline is allowed), mode 0600, owned by us. The same file on every
+ * instance of a realm; losing it loses the sealed keys. The AES-256-GCM key is derived from it
+ * with HKDF-SHA-256 ("gatehouse signing-key seal v1"), apart from every realm-secret key. */
+#define SEC_KEK_FILE "kek.key"
+struct kek;
+
+/* Load path; with create, make it when absent (*created says so; created may be NULL). The
+ * directory must exist. Refuses a file that is group/world-readable, not owned by us, not a
+ * regular file, or not 43 base64url characters of 32 bytes: GH_EDENIED / GH_EINVAL /
+ * GH_ENOTFOUND / GH_EIO, with a one-line reason naming path in err. */
+int  sec_kek_load(const char *path, bool create, struct kek **out, bool *created, char *err,
+         size_t errsz);
+void sec_kek_free(struct kek *k);   /* wipes; NULL is a no-op */
+/* sec_seal / sec_open under the KEK (same format: nonce || ciphertext || tag); aad binds the
+ * sealed text to its place (the key's kid and alg). sec_kek_open: GH_EDENIED when the tag does
+ * not verify (another KEK, a changed blob or aad). */
+int  sec_kek_seal(const struct kek *k, const char *aad, const void *pt, size_t n,
+         unsigned char **out, size_t *outlen);
+int  sec_kek_open(const struct kek *k, const char *aad, const unsigned char *in, size_t n,
+         unsigned char **out, size_t *outlen);
+
 #endif

@@ -2,6 +2,7 @@
  * (STYLE.md §7). It knows no SQL and holds no state beyond the backend handle; the contracts
  * are in store.h. DSNs: "sqlite:FILE" or a plain path (SQLite); "postgresql://…" or
  * "postgres://…" (PostgreSQL: the whole DSN is libpq's conninfo URI, store_pg.c). */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +95,12 @@ int
 store_schema_version(struct store *st, int *current, int *supported)
 {
     return st->ops->schema_version(st->impl, current, supported);
+}
+
+bool
+store_shared(const struct store *st)
+{
+    return st->ops->shared;
 }
 
 int
@@ -208,16 +215,27 @@ store_client_delete(struct store *st, const char *client_id)
 }
 
 int
+store_key_insert(struct store *st, const struct key_meta *k, int64_t alg_keys)
+{
+    if (k->sealed && (k->sealed_len == 0 || k->sealed_len > STORE_KEY_SEALED_MAX))
+        return GH_EINVAL;
+    return st->ops->key_add(st->impl, k, alg_keys < 0 ? STORE_KEY_ANY : alg_keys);
+}
+
+int
 store_key_add(struct store *st, const char *kid, const char *alg, int64_t created_at)
 {
-    return st->ops->key_add(st->impl, kid, alg, created_at, 0);
+    return store_key_add_at(st, kid, alg, created_at, 0);
 }
 
 int
 store_key_add_at(struct store *st, const char *kid, const char *alg, int64_t created_at,
     int64_t activate_at)
 {
-    return st->ops->key_add(st->impl, kid, alg, created_at, activate_at);
+    struct key_meta k = { .kid = (char *)(uintptr_t)kid, .alg = (char *)(uintptr_t)alg,
+        .created_at = created_at, .activate_at = activate_at };
+
+    return store_key_insert(st, &k, STORE_KEY_ANY);
 }
 
 int
@@ -242,6 +260,7 @@ store_key_list_free(struct key_meta *list, size_t n)
     for (size_t i = 0; i < n; i++) {
         free(list[i].kid);
         free(list[i].alg);
+        mem_wipe_free(list[i].sealed, list[i].sealed_len);
     }
     free(list);
 }

@@ -27,6 +27,9 @@ enum store_flags {
 int  store_open(const char *dsn, unsigned flags, struct store **out, char *err, size_t errsz);
 void store_close(struct store *st);   /* NULL is a no-op */
 int  store_schema_version(struct store *st, int *current, int *supported);
+/* true for a backend that several gatehouse instances share (PostgreSQL): signing keys are then
+ * sealed in the database instead of kept as files of one instance (app.c). */
+bool store_shared(const struct store *st);
 /* A cheap read that proves the database answers on this handle (readiness, /readyz): waits at
  * most timeout_ms for a lock held by another process. GH_OK, or GH_ESTORE (also when the file
  * was removed or replaced under the open handle; noted as a storage fault). */
@@ -95,24 +98,40 @@ int  store_client_set_secret(struct store *st, const char *client_id,
          const unsigned char hash[32], const unsigned char *sealed, size_t sealed_len, int64_t now);
 int  store_client_delete(struct store *st, const char *client_id);
 
-/* Signing keys: which key files are part of the realm, and the dates that give each its state
- * (crypto/keys.h keys_state_at). */
+/* Signing keys: which keys are part of the realm, and the dates that give each its state
+ * (crypto/keys.h keys_state_at). A key's private half is the file <keys>/<kid>.pem, or with a
+ * shared database (store_shared) sealed in the row itself (app.c, crypto/secret.h
+ * sec_kek_seal). */
 struct key_meta {
     char *kid;
     char *alg;          /* "RS256" / "ES256" / "PS256" */
     int64_t created_at;
     int64_t activate_at; /* signs from then on (until a newer key of its alg activates) */
     int64_t retire_at;   /* 0: not retired by hand (`keys retire`) */
+    unsigned char *sealed; /* sealed private key, <= STORE_KEY_SEALED_MAX bytes; NULL: a file */
+    size_t sealed_len;
 };
-/* A key that signs at once and whatever the clock says (activate_at = 0: a clock set back
- * must not leave an alg without a signer). GH_EEXIST, GH_ESTORE. */
+#define STORE_KEY_SEALED_MAX 65536  /* the schema's CHECK on signing_keys.sealed */
+#define STORE_KEY_ANY        (-1)   /* store_key_insert: whatever the keys of its alg */
+/* Record k (retire_at is ignored; sealed may be NULL). alg_keys is the number of keys of
+ * k->alg the caller saw in store_key_list, or STORE_KEY_ANY: when the store holds another
+ * number by now (another process added one meanwhile: two instances rotating at once), nothing
+ * is added and the answer is GH_EEXIST. Check and insert are atomic across processes (SQLite:
+ * one write transaction; PostgreSQL: under a transaction-level advisory lock). Also GH_EEXIST
+ * for a kid already listed; GH_EINVAL for sealed over STORE_KEY_SEALED_MAX; GH_ESTORE. */
+int  store_key_insert(struct store *st, const struct key_meta *k, int64_t alg_keys);
+/* A key file that signs at once and whatever the clock says (activate_at = 0: a clock set back
+ * must not leave an alg without a signer); store_key_insert without sealed key or condition.
+ * GH_EEXIST, GH_ESTORE. */
 int  store_key_add(struct store *st, const char *kid, const char *alg, int64_t created_at);
-/* A key published from now on that signs from activate_at (`keys rotate`). */
+/* A key file published from now on that signs from activate_at (`keys rotate`). */
 int  store_key_add_at(struct store *st, const char *kid, const char *alg, int64_t created_at,
          int64_t activate_at);
 /* Set a key's retire_at. GH_ENOTFOUND if no such kid, GH_ESTORE. */
 int  store_key_retire(struct store *st, const char *kid, int64_t retire_at);
-int  store_key_list(struct store *st, struct key_meta **out, size_t *n);  /* oldest first */
+/* Every key with its sealed private key, if any; oldest first. */
+int  store_key_list(struct store *st, struct key_meta **out, size_t *n);
+/* Frees a list (sealed keys are wiped first); NULL is a no-op. */
 void store_key_list_free(struct key_meta *list, size_t n);
 
 /* ---- browser sign-in and tokens (issue 3) ------------------------------------------------

@@ -9,6 +9,7 @@
 
 struct store_ops {
     const char *scheme; /* "sqlite", "postgresql" */
+    bool shared;        /* several instances use one database (store_shared) */
     /* target is the DSN without its scheme prefix (for sqlite: the file path); for postgresql
      * the whole DSN, which is libpq's conninfo URI. */
     int  (*open)(const char *target, unsigned flags, void **impl, char *err, size_t errsz);
@@ -36,8 +37,8 @@ struct store_ops {
              const unsigned char *sealed, size_t sealed_len, int64_t now);
     int  (*client_delete)(void *impl, const char *client_id);
 
-    int  (*key_add)(void *impl, const char *kid, const char *alg, int64_t created_at,
-             int64_t activate_at);
+    /* alg_keys: STORE_KEY_ANY or >= 0 (store_key_insert); sealed is NULL or checked. */
+    int  (*key_add)(void *impl, const struct key_meta *k, int64_t alg_keys);
     int  (*key_retire)(void *impl, const char *kid, int64_t retire_at);
     int  (*key_list)(void *impl, struct key_meta **out, size_t *n);
 

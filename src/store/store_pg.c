@@ -58,6 +58,8 @@ extern const size_t store_pg_migration_count;
 
 /* pg_advisory_xact_lock key of migrations: "GHSE" and 1. */
 #define MIGRATE_LOCK     "4775222467645440001"
+/* pg_advisory_xact_lock key of signing-key additions (store_key_insert): "GHSE" and 2. */
+#define KEYS_LOCK        "4775222467645440002"
 #define CHECK_REPORT_MAX (64 * 1024)
 #define CONNECT_TIMEOUT  "10"   /* seconds; a DSN's own connect_timeout wins */
 
@@ -110,9 +112,15 @@ static const char *const sql_text[P_COUNT] = {
     [P_CLIENT_SET_SECRET] = "UPDATE clients SET secret_hash = $2, secret_sealed = $3, "
                             "updated_at = $4 WHERE client_id = $1",
     [P_CLIENT_DELETE] = "DELETE FROM clients WHERE client_id = $1",
-    [P_KEY_ADD] = "INSERT INTO signing_keys (kid, alg, created_at, activate_at) "
-                  "VALUES ($1, $2, $3, $4)",
-    [P_KEY_LIST] = "SELECT kid, alg, created_at, activate_at, retire_at FROM signing_keys "
+    [P_KEY_LOCK] = "SELECT pg_advisory_xact_lock(" KEYS_LOCK ")",
+    /* $6 < 0: unconditional; else only while the alg still has $6 keys (store_key_insert).
+     * Run after P_KEY_LOCK: at READ COMMITTED this statement's snapshot is taken once the lock
+     * is held, so it sees the key a previous holder committed. */
+    [P_KEY_ADD] = "INSERT INTO signing_keys (kid, alg, created_at, activate_at, sealed) "
+                  "SELECT $1::text, $2::text, $3::bigint, $4::bigint, $5::bytea "
+                  "WHERE $6::bigint < 0 OR "
+                  "(SELECT count(*) FROM signing_keys WHERE alg = $2::text) = $6::bigint",
+    [P_KEY_LIST] = "SELECT kid, alg, created_at, activate_at, retire_at, sealed FROM signing_keys "
                    "ORDER BY created_at, seq",
     [P_KEY_RETIRE] = "UPDATE signing_keys SET retire_at = $2 WHERE kid = $1",
     [P_IA_ADD] = "INSERT INTO interactions (" IA_COLS ") VALUES ($1, $2, $3, $4, $5)",
@@ -1072,16 +1080,35 @@ pg_meta_set(void *impl, const char *name, const char *value)
 }
 
 static int
-pg_key_add(void *impl, const char *kid, const char *alg, int64_t created_at,
-    int64_t activate_at)
+pg_key_add(void *impl, const struct key_meta *k, int64_t alg_keys)
 {
+    struct pg *b = impl;
     struct pgp p = { 0 };
+    size_t n = 0;
+    int rc;
 
-    pgp_text(&p, kid);
-    pgp_text(&p, alg);
-    pgp_int(&p, created_at);
-    pgp_int(&p, activate_at);
-    return pg_write1(impl, P_KEY_ADD, "key_add", &p, false);
+    pgp_text(&p, k->kid);
+    pgp_text(&p, k->alg);
+    pgp_int(&p, k->created_at);
+    pgp_int(&p, k->activate_at);
+    pgp_bytes(&p, k->sealed, k->sealed_len);
+    pgp_int(&p, alg_keys);
+    /* two instances rotating at once: the second waits here, then finds the first's key and
+     * adds nothing (the count it saw is stale) */
+    if ((rc = pg_tx_write(b, "key_add")) != GH_OK)
+        return rc;
+    if ((rc = pg_cmd(b, P_KEY_LOCK, "key_add", NULL, NULL)) != GH_OK ||
+        (rc = pg_cmd(b, P_KEY_ADD, "key_add", &p, &n)) != GH_OK)
+        goto out;
+    if (n == 0) {
+        rc = GH_EEXIST;
+        goto out;
+    }
+    rc = pg_tx_commit(b, "key_add");
+out:
+    if (rc != GH_OK)
+        pg_tx_rollback(b);
+    return rc;
 }
 
 static int
@@ -1104,6 +1131,15 @@ pg_key_list(void *impl, struct key_meta **out, size_t *n)
         list[i].created_at = pg_int(r, (int)i, 2);
         list[i].activate_at = pg_int(r, (int)i, 3);
         list[i].retire_at = pg_int(r, (int)i, 4);   /* NULL reads as 0: never */
+        if (!pg_bytes(r, (int)i, 5, &list[i].sealed, &list[i].sealed_len) ||
+            list[i].sealed_len > STORE_KEY_SEALED_MAX ||
+            (list[i].sealed && list[i].sealed_len == 0)) {
+            log_err("store_error", "op=key_list state=- msg=\"signing key row %zu: bad sealed\"",
+                i);
+            PQclear(r);
+            store_key_list_free(list, len);
+            return GH_ESTORE;
+        }
     }
     PQclear(r);
     *out = list;
@@ -1177,6 +1213,7 @@ pg_split_spaces(const char *s)
 
 const struct store_ops store_pg_ops = {
     .scheme = "postgresql",
+    .shared = true,
     .open = pg_open,
     .close = pg_close,
     .schema_version = pg_schema_version,

@@ -38,6 +38,7 @@ enum pq_id {
     P_CLIENT_URIS,
     P_CLIENT_SET_SECRET,
     P_CLIENT_DELETE,
+    P_KEY_LOCK,
     P_KEY_ADD,
     P_KEY_LIST,
     P_KEY_RETIRE,

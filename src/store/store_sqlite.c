@@ -110,9 +110,12 @@ static const char *const sql_text[Q_COUNT] = {
     [Q_CLIENT_SET_SECRET] = "UPDATE clients SET secret_hash = ?2, secret_sealed = ?3, "
                             "updated_at = ?4 WHERE client_id = ?1",
     [Q_CLIENT_DELETE] = "DELETE FROM clients WHERE client_id = ?1",
-    [Q_KEY_ADD] = "INSERT INTO signing_keys (kid, alg, created_at, activate_at) "
-                  "VALUES (?1, ?2, ?3, ?4)",
-    [Q_KEY_LIST] = "SELECT kid, alg, created_at, activate_at, retire_at FROM signing_keys "
+    /* ?6 < 0: unconditional; else only while the alg still has ?6 keys (store_key_insert):
+     * the count and the insert are one statement in a write transaction */
+    [Q_KEY_ADD] = "INSERT INTO signing_keys (kid, alg, created_at, activate_at, sealed) "
+                  "SELECT ?1, ?2, ?3, ?4, ?5 WHERE ?6 < 0 OR "
+                  "(SELECT count(*) FROM signing_keys WHERE alg = ?2) = ?6",
+    [Q_KEY_LIST] = "SELECT kid, alg, created_at, activate_at, retire_at, sealed FROM signing_keys "
                    "ORDER BY created_at, rowid",
     [Q_KEY_RETIRE] = "UPDATE signing_keys SET retire_at = ?2 WHERE kid = ?1",
     [Q_IA_ADD] = "INSERT INTO interactions (" IA_COLS ") VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -1283,8 +1286,7 @@ out:
 /* --- signing keys ------------------------------------------------------------------------ */
 
 static int
-sq_key_add(void *impl, const char *kid, const char *alg, int64_t created_at,
-    int64_t activate_at)
+sq_key_add(void *impl, const struct key_meta *k, int64_t alg_keys)
 {
     struct sq *b = impl;
     sqlite3_stmt *s = NULL;
@@ -1294,14 +1296,20 @@ sq_key_add(void *impl, const char *kid, const char *alg, int64_t created_at,
         return rc;
     if ((rc = sq_prep(b, Q_KEY_ADD, "key_add", &s)) != GH_OK)
         goto out;
-    sq_bind_text(s, 1, kid, &brc);
-    sq_bind_text(s, 2, alg, &brc);
-    sq_bind_int(s, 3, created_at, &brc);
-    sq_bind_int(s, 4, activate_at, &brc);
+    sq_bind_text(s, 1, k->kid, &brc);
+    sq_bind_text(s, 2, k->alg, &brc);
+    sq_bind_int(s, 3, k->created_at, &brc);
+    sq_bind_int(s, 4, k->activate_at, &brc);
+    sq_bind_blob(s, 5, k->sealed, k->sealed_len, &brc);
+    sq_bind_int(s, 6, alg_keys, &brc);
     if ((rc = sq_bound(b, "key_add", brc)) != GH_OK)
         goto out;
     if ((rc = sq_step_done(b, s, "key_add")) != GH_OK)
         goto out;
+    if (sqlite3_changes(b->db) == 0) {
+        rc = GH_EEXIST; /* another process added a key of this alg first */
+        goto out;
+    }
     sq_done(s);
     s = NULL;
     rc = sq_tx_commit(b, "key_add");
@@ -1337,6 +1345,18 @@ sq_key_list(void *impl, struct key_meta **out, size_t *n)
         list[len].created_at = sqlite3_column_int64(s, 2);
         list[len].activate_at = sqlite3_column_int64(s, 3);
         list[len].retire_at = sqlite3_column_int64(s, 4); /* NULL reads as 0: never */
+        list[len].sealed = NULL; /* x_realloc'd slots are not zeroed */
+        list[len].sealed_len = 0;
+        if (sqlite3_column_type(s, 5) == SQLITE_BLOB) {
+            int bn = sqlite3_column_bytes(s, 5);
+            const void *blob = sqlite3_column_blob(s, 5);
+            /* the schema's CHECK bounds it; a blob read as empty is no key */
+            if (bn > 0 && bn <= STORE_KEY_SEALED_MAX && blob) {
+                list[len].sealed = x_malloc((size_t)bn);
+                memcpy(list[len].sealed, blob, (size_t)bn);
+                list[len].sealed_len = (size_t)bn;
+            }
+        }
         len++;
     }
     if (src != SQLITE_DONE) {
@@ -1503,6 +1523,7 @@ sq_split_spaces(const char *s)
 
 const struct store_ops store_sqlite_ops = {
     .scheme = "sqlite",
+    .shared = false,
     .open = sq_open,
     .close = sq_close,
     .schema_version = sq_schema_version,

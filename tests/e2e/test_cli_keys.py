@@ -1,6 +1,7 @@
 """`gatehouse keys …`: RS256 + ES256 + PS256 after init (PS256 with its own RSA key), kid =
-RFC 7638 thumbprint of the PEM file, `keys generate` adds the newest (signing) key of its
-algorithm."""
+RFC 7638 thumbprint of the PEM key, `keys generate` adds the newest (signing) key of its
+algorithm. With SQLite a key is the file <keys>/<kid>.pem (0600); with PostgreSQL
+(GATEHOUSE_TEST_PG=1) it is sealed in the database and no file exists (gh.key_pem opens it)."""
 import json
 import os
 import re
@@ -9,7 +10,7 @@ import subprocess
 
 import pytest
 
-from ghtest import B64URL43, RFC3339_UTC, b64url_decode
+from ghtest import B64URL43, PG_MODE, RFC3339_UTC, b64url_decode
 from jwk import pem_to_jwk, thumbprint
 
 
@@ -26,6 +27,16 @@ def pem_key_oids(path):
     p = subprocess.run(["openssl", "asn1parse", "-in", str(path)], capture_output=True, text=True)
     assert p.returncode == 0, f"openssl cannot parse {path}: {p.stderr}"
     return [ln.rsplit(":", 1)[1].strip() for ln in p.stdout.splitlines() if "OBJECT" in ln]
+
+
+def key_file(gh, kid):
+    """The PEM of signing key kid: its file (SQLite, mode 0600), or its sealed row opened
+    (PostgreSQL, where no key file may exist)."""
+    if PG_MODE:
+        assert not (gh.keys / f"{kid}.pem").exists(), "a private key file in PostgreSQL mode"
+    else:
+        assert stat.S_IMODE(os.stat(gh.keys / f"{kid}.pem").st_mode) == 0o600
+    return gh.key_pem(kid)
 
 
 def assert_rsa_2048_e65537(pem):
@@ -53,9 +64,7 @@ def test_init_makes_one_signing_key_per_alg_rs256_es256_ps256(ready):
 
 def test_key_files_match_their_alg_and_kid_is_the_rfc7638_thumbprint(ready):
     for k in ready.key_list():
-        pem = ready.keys / f"{k['kid']}.pem"
-        assert pem.is_file(), f"no {pem.name}"
-        assert stat.S_IMODE(os.stat(pem).st_mode) == 0o600
+        pem = key_file(ready, k["kid"])
         info = pem_info(pem)
         if k["alg"] in ("RS256", "PS256"):
             assert "(2048 bit)" in info, info.splitlines()[0]
@@ -69,8 +78,8 @@ def test_key_files_match_their_alg_and_kid_is_the_rfc7638_thumbprint(ready):
 
 def test_ps256_has_its_own_rsa_key_not_the_rs256_one(ready):
     by_alg = {k["alg"]: k for k in ready.key_list()}
-    rs = pem_to_jwk(str(ready.keys / f"{by_alg['RS256']['kid']}.pem"))
-    ps = pem_to_jwk(str(ready.keys / f"{by_alg['PS256']['kid']}.pem"))
+    rs = pem_to_jwk(str(key_file(ready, by_alg["RS256"]["kid"])))
+    ps = pem_to_jwk(str(key_file(ready, by_alg["PS256"]["kid"])))
     assert by_alg["PS256"]["kid"] != by_alg["RS256"]["kid"]
     assert ps["n"] != rs["n"], "PS256 reuses the RS256 modulus"
 
@@ -96,8 +105,7 @@ def test_generate_adds_the_new_signing_key_of_its_alg(ready, alg):
     assert after[kid]["alg"] == alg and after[kid]["signing"] is True
     for old_kid, old in before.items():
         assert after[old_kid]["signing"] is (old["alg"] != alg), after[old_kid]
-    pem = ready.keys / f"{kid}.pem"
-    assert stat.S_IMODE(os.stat(pem).st_mode) == 0o600
+    pem = key_file(ready, kid)
     assert thumbprint(pem_to_jwk(str(pem))) == kid
 
 
@@ -113,9 +121,9 @@ def test_generated_rsa_key_has_a_2048_bit_modulus_and_e_65537(ready, alg):
     j = json.loads(ready.ok("keys", "generate", "--alg", alg, "--json"))
     assert j["alg"] == alg
     kid = j["kid"]
-    jwk = assert_rsa_2048_e65537(ready.keys / f"{kid}.pem")
+    jwk = assert_rsa_2048_e65537(key_file(ready, kid))
     assert thumbprint(jwk) == kid
-    others = [pem_to_jwk(str(ready.keys / f"{k['kid']}.pem"))
+    others = [pem_to_jwk(str(key_file(ready, k["kid"])))
               for k in ready.key_list() if k["kid"] != kid and k["alg"] != "ES256"]
     assert len(others) == 2
     assert all(o["n"] != jwk["n"] for o in others), "a new RSA key reuses a modulus"

@@ -142,7 +142,7 @@ def test_hs256_token_keyed_with_the_rsa_public_key_is_invalid_token(op):
     rsa = [k for k in op.jwks()["keys"] if k["kty"] == "RSA"][0]
     assert header["kid"] == rsa["kid"]
     header["alg"] = "HS256"
-    for key in rsa_public_key_encodings(rsa, op.gh.keys / f"{rsa['kid']}.pem"):
+    for key in rsa_public_key_encodings(rsa, op.gh.key_pem(rsa["kid"])):
         assert_invalid_token(op.userinfo(jwt_build(header, claims, key=key)))
 
 
@@ -151,7 +151,7 @@ def test_hs256_token_keyed_with_the_rsa_public_key_is_invalid_token(op):
 
 def resign(op, token, **kw):
     kid = jwt_parts(token)[0]["kid"]
-    return resign_rs256(token, op.gh.keys / f"{kid}.pem", **kw)
+    return resign_rs256(token, op.gh.key_pem(kid), **kw)
 
 
 def test_resigned_genuine_token_is_accepted(op):

@@ -43,7 +43,7 @@ def test_kids_match_keys_list(gh, server):
 def test_kid_is_the_rfc7638_thumbprint_and_matches_the_pem(gh, server):
     for k in jwks(server)["keys"]:
         assert thumbprint(k) == k["kid"]
-        from_pem = pem_to_jwk(str(gh.keys / f"{k['kid']}.pem"))
+        from_pem = pem_to_jwk(str(gh.key_pem(k["kid"])))
         for m in from_pem:
             assert k[m] == from_pem[m], f"{k['kid']}: {m} differs from the PEM file"
 

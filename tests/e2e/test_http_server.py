@@ -153,6 +153,8 @@ def test_port_in_use(gh, start_server):
     assert not s.port_file.exists()
 
 
+@pytest.mark.sqlite_only("key files: with PostgreSQL the keys are sealed in the database; "
+                         "refusals of those are in test_pg_keys.py")
 @pytest.mark.parametrize("perm", [0o644, 0o640, 0o604])
 def test_private_key_readable_by_others_is_refused(gh, start_server, perm):
     gh.init()
@@ -169,6 +171,8 @@ def test_secret_key_readable_by_others_is_refused(gh, start_server):
     assert_refuses(s, "secret.key")
 
 
+@pytest.mark.sqlite_only("key files: with PostgreSQL the keys are sealed in the database; "
+                         "refusals of those are in test_pg_keys.py")
 def test_missing_key_file_is_refused(gh, start_server):
     gh.init()
     pem = sorted(gh.keys.glob("*.pem"))[0]
@@ -177,6 +181,8 @@ def test_missing_key_file_is_refused(gh, start_server):
     assert_refuses(s, pem.name)
 
 
+@pytest.mark.sqlite_only("key files: with PostgreSQL the keys are sealed in the database; "
+                         "refusals of those are in test_pg_keys.py")
 def test_corrupt_key_file_is_refused(gh, start_server):
     gh.init()
     pem = sorted(gh.keys.glob("*.pem"))[0]
@@ -186,6 +192,8 @@ def test_corrupt_key_file_is_refused(gh, start_server):
     assert_refuses(s, pem.name)
 
 
+@pytest.mark.sqlite_only("key files: with PostgreSQL the keys are sealed in the database; "
+                         "refusals of those are in test_pg_keys.py")
 @pytest.mark.parametrize("alg", ["RS256", "PS256"])
 def test_swapped_key_file_is_refused(gh, start_server, alg):
     # a file whose key does not hash to its kid (e.g. restored from another installation)

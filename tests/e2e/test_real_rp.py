@@ -433,7 +433,7 @@ def cc_token(op, resource=API, client=None) -> str:
 
 
 def own_pem(op, token) -> Path:
-    return op.gh.keys / f"{jwt_parts(token)[0]['kid']}.pem"
+    return op.gh.key_pem(jwt_parts(token)[0]["kid"])
 
 
 def test_resource_server_accepts_a_valid_token(op, api):

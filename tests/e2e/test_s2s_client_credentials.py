@@ -280,7 +280,7 @@ def test_userinfo_refuses_it_even_with_openid_scope_and_the_issuer_as_audience(o
     # userinfo: its jti names no grant and its sub is no user.
     tok = cc_ok(svc, resource=API)["access_token"]
     kid = jwt_parts(tok)[0]["kid"]
-    forged = resign_rs256(tok, op.gh.keys / f"{kid}.pem",
+    forged = resign_rs256(tok, op.gh.key_pem(kid),
                           claims={"aud": op.issuer, "scope": "openid"})
     assert_invalid_token(op.userinfo(forged))
     assert_invalid_token(op.userinfo(forged, method="POST"))

@@ -75,7 +75,7 @@ def user_tokens(op, client=None):
 
 def resign(op, token, **kw):
     kid = jwt_parts(token)[0]["kid"]
-    return resign_rs256(token, op.gh.keys / f"{kid}.pem", **kw)
+    return resign_rs256(token, op.gh.key_pem(kid), **kw)
 
 
 # --- live tokens ---------------------------------------------------------------------------

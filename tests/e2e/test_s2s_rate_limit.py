@@ -312,7 +312,7 @@ def test_zero_clock_skew_allows_none(gh, start_server, users_template):
 def future_iat_token(op, svc, ahead):
     tok = cc(svc).json()["access_token"]
     kid = jwt_parts(tok)[0]["kid"]
-    return resign_rs256(tok, op.gh.keys / f"{kid}.pem",
+    return resign_rs256(tok, op.gh.key_pem(kid),
                         claims={"iat": int(time.time()) + ahead})
 
 

@@ -83,7 +83,7 @@ class S2S:
 
     def pem_of(self, token) -> Path:
         """The realm's private key file that signed token."""
-        return self.gh.keys / f"{jwt_parts(token)[0]['kid']}.pem"
+        return self.gh.key_pem(jwt_parts(token)[0]["kid"])
 
 
 @pytest.fixture

@@ -233,6 +233,47 @@ class Gatehouse:
     def key_list(self) -> list:
         return self.json("keys", "list")
 
+    @property
+    def kek_file(self) -> Path:
+        """The key-encryption key of sealed signing keys (PostgreSQL mode): --kek-file, else
+        the default <keys>/kek.key."""
+        return Path(self.env.get("GATEHOUSE_KEK_FILE") or self.keys / "kek.key")
+
+    def sealed_key(self, kid) -> bytes:
+        """The signing_keys.sealed bytes of kid (b"" for NULL: a key kept as a file)."""
+        if PG_MODE:
+            return bytes.fromhex(self.sql(
+                f"SELECT encode(sealed, 'hex') FROM signing_keys WHERE kid = '{kid}'").strip())
+        return bytes.fromhex(self.sql(
+            f"SELECT hex(sealed) FROM signing_keys WHERE kid = '{kid}'").strip())
+
+    def key_pem(self, kid) -> Path:
+        """A PEM file of signing key kid: <keys>/<kid>.pem, or in PostgreSQL mode the sealed
+        row opened here, independently of gatehouse, the way docs/postgresql.md describes it
+        (HKDF-SHA-256 of the KEK, AES-256-GCM, kid and alg as associated data), written to a
+        0600 file outside the keys directory."""
+        if not PG_MODE:
+            return self.keys / f"{kid}.pem"
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+        from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+        alg = self.sql(f"SELECT alg FROM signing_keys WHERE kid = '{kid}'").strip()
+        blob = self.sealed_key(kid)
+        assert alg and len(blob) > 28, f"signing key {kid} is not sealed in the database"
+        kek = b64url_decode(self.kek_file.read_text().strip())
+        assert len(kek) == 32
+        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                   info=b"gatehouse signing-key seal v1").derive(kek)
+        aad = f"gatehouse signing key kid={kid} alg={alg}".encode()
+        pem = AESGCM(key).decrypt(blob[:12], blob[12:], aad)
+        out = self.root / "unsealed"
+        out.mkdir(mode=0o700, exist_ok=True)
+        path = out / f"{kid}.pem"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(pem)
+        return path
+
     def init_from(self, template_dir: Path):
         """Fill the data location with a copy of an initialised one (keys, and the database:
         the file, or in PostgreSQL mode a copy made with CREATE DATABASE … TEMPLATE)."""

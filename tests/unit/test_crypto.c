@@ -356,6 +356,128 @@ test_open_refuses_tampering_and_wrong_aad(void)
     sec_free(o);
 }
 
+/* --- the key-encryption key of sealed signing keys -------------------------------------- */
+
+static void
+write_text(const char *path, const char *text, mode_t mode)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+
+    T_ASSERT(fd >= 0);
+    T_ASSERT(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+    close(fd);
+    T_ASSERT(chmod(path, mode) == 0);
+}
+
+static void
+test_kek_created_once_as_base64url_line_0600(void)
+{
+    const char *dir = fresh_dir();
+    char path[160], err[512], text[64] = "", again[64] = "";
+    struct kek *k = NULL;
+    struct stat st;
+    bool created = true;
+    int fd;
+
+    T_ASSERT(mkdir(dir, 0700) == 0);
+    snprintf(path, sizeof(path), "%s/%s", dir, SEC_KEK_FILE);
+    T_EQ_INT(sec_kek_load(path, false, &k, &created, err, sizeof(err)), GH_ENOTFOUND);
+    T_ASSERT(k == NULL && !created);
+    T_EQ_INT(sec_kek_load(path, true, &k, &created, err, sizeof(err)), GH_OK);
+    T_ASSERT(k != NULL && created);
+    sec_kek_free(k);
+    T_ASSERT(stat(path, &st) == 0);
+    T_EQ_INT(st.st_mode & 0777, 0600);
+    T_EQ_INT(st.st_size, 44);
+    fd = open(path, O_RDONLY);
+    T_ASSERT(fd >= 0 && read(fd, text, sizeof(text) - 1) == 44);
+    close(fd);
+    T_ASSERT(text[43] == '\n');
+    for (int i = 0; i < 43; i++)
+        T_ASSERT(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
+            text[i]) != NULL);
+    /* present: reused, never replaced */
+    T_EQ_INT(sec_kek_load(path, true, &k, &created, err, sizeof(err)), GH_OK);
+    T_ASSERT(!created);
+    sec_kek_free(k);
+    fd = open(path, O_RDONLY);
+    T_ASSERT(fd >= 0 && read(fd, again, sizeof(again) - 1) == 44);
+    close(fd);
+    T_EQ_STR(again, text);
+    /* without its newline the same key */
+    text[43] = '\0';
+    write_text(path, text, 0600);
+    T_EQ_INT(sec_kek_load(path, false, &k, NULL, err, sizeof(err)), GH_OK);
+    sec_kek_free(k);
+}
+
+static void
+test_kek_file_refusals(void)
+{
+    const char *dir = fresh_dir();
+    char path[160], err[512];
+    struct kek *k = NULL;
+
+    T_ASSERT(mkdir(dir, 0700) == 0);
+    snprintf(path, sizeof(path), "%s/k", dir);
+    write_text(path, "0123456789012345678901234567890123456789abc\n", 0640);
+    T_EQ_INT(sec_kek_load(path, true, &k, NULL, err, sizeof(err)), GH_EDENIED);
+    T_ASSERT(strstr(err, "readable by group or others") != NULL);
+    /* 42, 44 characters; a character outside base64url; two lines; raw bytes; empty */
+    const char *bad[] = { "012345678901234567890123456789012345678901\n",
+        "01234567890123456789012345678901234567890123",
+        "0123456789012345678901234567890123456789ab+",
+        "0123456789012345678901234567890123456789ab\n\n", "", NULL };
+    for (size_t i = 0; bad[i]; i++) {
+        write_text(path, bad[i], 0600);
+        T_EQ_INT(sec_kek_load(path, true, &k, NULL, err, sizeof(err)), GH_EINVAL);
+        T_ASSERT(k == NULL);
+        T_ASSERT(strstr(err, "not a key-encryption key") != NULL);
+    }
+    write_text(path, "0123456789012345678901234567890123456789abcdefgh\n", 0600);
+    T_EQ_INT(sec_kek_load(path, true, &k, NULL, err, sizeof(err)), GH_EINVAL);
+    T_ASSERT(k == NULL);
+}
+
+static void
+test_kek_seal_binds_aad_and_key(void)
+{
+    const char *dir = fresh_dir();
+    char p1[160], p2[160], err[512];
+    struct kek *k1 = NULL, *k2 = NULL;
+    struct secrets *s = NULL;
+    unsigned char *c = NULL, *pt = NULL;
+    size_t n = 0, pn = 0;
+    static const char pem[] = "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49\n";
+
+    T_ASSERT(mkdir(dir, 0700) == 0);
+    snprintf(p1, sizeof(p1), "%s/a", dir);
+    snprintf(p2, sizeof(p2), "%s/b", dir);
+    T_EQ_INT(sec_kek_load(p1, true, &k1, NULL, err, sizeof(err)), GH_OK);
+    T_EQ_INT(sec_kek_load(p2, true, &k2, NULL, err, sizeof(err)), GH_OK);
+    T_EQ_INT(sec_kek_seal(k1, "kid=A alg=ES256", pem, sizeof(pem) - 1, &c, &n), GH_OK);
+    T_EQ_INT(n, 12 + sizeof(pem) - 1 + 16);
+    T_EQ_INT(sec_kek_open(k1, "kid=A alg=ES256", c, n, &pt, &pn), GH_OK);
+    T_EQ_STR((const char *)pt, pem);
+    mem_wipe_free(pt, pn);
+    /* another KEK, another kid or alg, a flipped bit, a truncated blob: refused */
+    T_EQ_INT(sec_kek_open(k2, "kid=A alg=ES256", c, n, &pt, &pn), GH_EDENIED);
+    T_EQ_INT(sec_kek_open(k1, "kid=B alg=ES256", c, n, &pt, &pn), GH_EDENIED);
+    T_EQ_INT(sec_kek_open(k1, "kid=A alg=RS256", c, n, &pt, &pn), GH_EDENIED);
+    c[20] ^= 1;
+    T_EQ_INT(sec_kek_open(k1, "kid=A alg=ES256", c, n, &pt, &pn), GH_EDENIED);
+    c[20] ^= 1;
+    T_EQ_INT(sec_kek_open(k1, "kid=A alg=ES256", c, 27, &pt, &pn), GH_EDENIED);
+    T_ASSERT(pt == NULL);
+    /* the realm secret's sealing key is another key, even if the bytes were the same file */
+    T_EQ_INT(sec_load(dir, true, &s, err, sizeof(err)), GH_OK);
+    T_EQ_INT(sec_open(s, "kid=A alg=ES256", c, n, &pt, &pn), GH_EDENIED);
+    free(c);
+    sec_free(s);
+    sec_kek_free(k1);
+    sec_kek_free(k2);
+}
+
 int
 main(void)
 {
@@ -376,6 +498,9 @@ main(void)
     T_RUN(test_secret_file_refusals);
     T_RUN(test_seal_open_round_trip);
     T_RUN(test_open_refuses_tampering_and_wrong_aad);
+    T_RUN(test_kek_created_once_as_base64url_line_0600);
+    T_RUN(test_kek_file_refusals);
+    T_RUN(test_kek_seal_binds_aad_and_key);
     rm_rf(root);
     return t_done();
 }

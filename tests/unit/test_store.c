@@ -412,6 +412,45 @@ test_key_add_list_oldest_first(void)
     store_close(st);
 }
 
+/* Two processes rotating at once: the second insert, made with the count of keys of its alg it
+ * saw before the first one's, adds nothing. Sealed keys come back byte for byte. */
+static void
+test_key_insert_is_conditional_and_keeps_the_sealed_key(void)
+{
+    char path[128];
+    struct store *st = open_new(path, sizeof(path));
+    unsigned char blob[40];
+    struct key_meta a = { .kid = (char *)"kid-a", .alg = (char *)"RS256", .created_at = 10 };
+    struct key_meta b = { .kid = (char *)"kid-b", .alg = (char *)"RS256", .created_at = 20,
+        .activate_at = 200, .sealed = blob, .sealed_len = sizeof(blob) };
+    struct key_meta c = { .kid = (char *)"kid-c", .alg = (char *)"RS256", .created_at = 21,
+        .activate_at = 201 };
+    struct key_meta e = { .kid = (char *)"kid-e", .alg = (char *)"ES256", .created_at = 22 };
+    struct key_meta *k = NULL;
+    size_t n = 0;
+
+    T_ASSERT(st);
+    for (size_t i = 0; i < sizeof(blob); i++)
+        blob[i] = (unsigned char)(i * 7 + 1);
+    T_EQ_INT(store_key_insert(st, &a, 0), GH_OK);
+    T_EQ_INT(store_key_insert(st, &b, 1), GH_OK);       /* saw kid-a only: right */
+    T_EQ_INT(store_key_insert(st, &c, 1), GH_EEXIST);   /* saw kid-a only: kid-b came since */
+    T_EQ_INT(store_key_insert(st, &e, 0), GH_OK);       /* other algs do not count */
+    T_EQ_INT(store_key_insert(st, &c, STORE_KEY_ANY), GH_OK);
+    b.sealed_len = STORE_KEY_SEALED_MAX + 1;
+    T_EQ_INT(store_key_insert(st, &b, STORE_KEY_ANY), GH_EINVAL);
+    T_EQ_INT(store_key_list(st, &k, &n), GH_OK);
+    T_EQ_INT(n, 4);
+    T_EQ_STR(k[1].kid, "kid-b");
+    T_EQ_INT(k[1].activate_at, 200);
+    T_EQ_INT(k[1].sealed_len, sizeof(blob));
+    T_ASSERT(k[1].sealed && memcmp(k[1].sealed, blob, sizeof(blob)) == 0);
+    T_ASSERT(k[0].sealed == NULL && k[0].sealed_len == 0);
+    T_ASSERT(k[2].sealed == NULL && k[3].sealed == NULL);
+    store_key_list_free(k, n);
+    store_close(st);
+}
+
 /* --- users ------------------------------------------------------------------------------- */
 
 static void
@@ -1022,6 +1061,7 @@ main(void)
     T_RUN(test_check_reports_ok);
     T_RUN(test_meta_get_set);
     T_RUN(test_key_add_list_oldest_first);
+    T_RUN(test_key_insert_is_conditional_and_keeps_the_sealed_key);
     T_RUN(test_user_add_get_list);
     T_RUN(test_user_list_empty);
     T_RUN(test_user_duplicate_is_eexist_case_insensitive);
