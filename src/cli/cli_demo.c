@@ -37,13 +37,23 @@
 #define PW_FILE_MAX 1024
 #define PW_BYTES 18                /* 24 base64url characters, 144 bits */
 
-/* The database path with a final ".db" replaced by ".demo" (else ".demo" appended). */
+/* Where the demo password is kept: beside a SQLite database, the path with a final ".db"
+ * replaced by ".demo" (else ".demo" appended); for a database that is not a file (a
+ * postgresql:// URI), demo.password in the keys directory. */
 static int
-demo_file(const char *db, char *out, size_t outsz)
+demo_file(const struct cfg *cfg, char *out, size_t outsz)
 {
-    size_t n = strlen(db);
+    const char *db = cfg->db;
+    size_t n;
     int w;
 
+    if (strstr(db, "://")) {
+        w = snprintf(out, outsz, "%s/demo.password", cfg->keys_dir);
+        return w > 0 && (size_t)w < outsz ? GH_OK : GH_ETOOBIG;
+    }
+    if (strncmp(db, "sqlite:", 7) == 0)
+        db += 7;
+    n = strlen(db);
     if (n > 3 && strcmp(db + n - 3, ".db") == 0)
         n -= 3;
     if (n > 4000)
@@ -292,7 +302,7 @@ cli_demo_ensure(const struct cli_ctx *ctx, struct app *app, const char *issuer,
     struct cli_demo *d)
 {
     memset(d, 0, sizeof(*d));
-    if (demo_file(ctx->cfg.db, d->file, sizeof(d->file)) != GH_OK)
+    if (demo_file(&ctx->cfg, d->file, sizeof(d->file)) != GH_OK)
         return cli_fail(ctx, "%s: path is too long", ctx->cfg.db);
     if (ensure_user(ctx, app, d) != CLI_OK || ensure_client(ctx, app, issuer, d) != CLI_OK) {
         cli_demo_clear(d);

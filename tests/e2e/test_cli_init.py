@@ -120,9 +120,11 @@ def test_init_demo_makes_the_demo_user_and_app_and_prints_the_password_every_tim
     m = re.search(r"^demo user: demo / (\S+) \(the password is kept in (\S+)\)$", out1, re.M)
     assert m, out1
     password, kept = m.groups()
-    assert kept == str(gh.db.with_suffix(".demo"))
-    assert (gh.dir / "gatehouse.demo").read_text() == password + "\n"
-    assert mode(gh.dir / "gatehouse.demo") == 0o600
+    # beside a SQLite file; with PostgreSQL (no file to sit beside) in the keys directory
+    demo_file = gh.keys / "demo.password" if PG_MODE else gh.db.with_suffix(".demo")
+    assert kept == str(demo_file)
+    assert demo_file.read_text() == password + "\n"
+    assert mode(demo_file) == 0o600
     assert "http://127.0.0.1:8080/demo" in out1, "where to open the demo app"
     demo = gh.user("demo")
     assert demo["has_password"] is True and demo["disabled"] is False
