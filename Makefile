@@ -71,7 +71,7 @@ FUZZ_SAN    = -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-r
 FUZZ_VARS   = BUILD=build/fuzz BIN=build/fuzz/gatehouse CC=$(FUZZ_CC) OPT="$(FUZZ_SAN)" \
               LDOPT="-fsanitize=address,undefined" CFLAGS="-Wno-format-nonliteral $(CFLAGS)"
 
-.PHONY: all deps test-deps bench-deps fuzz-deps fuzz fuzz-build run build-tests test test-fast test-unit test-e2e asan test-asan test-valgrind bench bench-flows bench-cc screenshots lint fmt clean
+.PHONY: all deps test-deps bench-deps fuzz-deps fuzz fuzz-build run build-tests test test-fast test-unit test-e2e asan test-asan test-valgrind bench bench-flows bench-cc bench-mixed screenshots lint fmt clean
 
 all: $(BIN)
 
@@ -193,6 +193,7 @@ bench: bench-deps $(BIN)
 	sh bench/run.sh
 	GATEHOUSE_BIN=$(BIN) sh bench/flows.sh
 	GATEHOUSE_BIN=$(BIN) sh bench/cc.sh
+	GATEHOUSE_BIN=$(BIN) sh bench/mixed.sh
 
 # Sign-in flows, token latency under login load, userinfo (bench/flows.sh; needs linux-perf for
 # the profile, skipped without it).
@@ -203,6 +204,11 @@ bench-flows: bench-deps $(BIN)
 # bench/sign_probe.c, the MHD + one-signature ceiling (bench/cc.sh; needs python3-cryptography).
 bench-cc: bench-deps $(BIN)
 	GATEHOUSE_BIN=$(BIN) sh bench/cc.sh
+
+# 60 s of sign-ins, SSO, client_credentials, documents, userinfo and introspection at once: the
+# load figure of docs/security.md (rate, zero errors, RSS and descriptors before/after).
+bench-mixed: bench-deps $(BIN)
+	GATEHOUSE_BIN=$(BIN) sh bench/mixed.sh
 
 # valgrind memcheck over the e2e suite (issue 5): a second opinion next to `make asan`
 # (uninitialised reads, leaks through other allocators). A -O1 -g build in build/vg/; every
