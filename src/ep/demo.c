@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "app.h"
@@ -22,6 +21,7 @@
 #include "core/err.h"
 #include "crypto/digest.h"
 #include "ep/demo.h"
+#include "ep/pages.h"
 #include "http/req.h"
 #include "http/resp.h"
 #include "tmpl/tmpl.h"
@@ -45,11 +45,7 @@ static int
 read_file(const char *dir, const char *name, char **out, size_t *outlen, char *err, size_t errsz)
 {
     char path[4096];
-    struct stat st;
-    char *text = NULL;
-    size_t got = 0;
-    ssize_t r;
-    int fd = -1, rc = GH_EIO, n;
+    int fd, rc, n;
 
     *out = NULL;
     *outlen = 0;
@@ -59,36 +55,11 @@ read_file(const char *dir, const char *name, char **out, size_t *outlen, char *e
         return GH_ETOOBIG;
     }
     if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)) < 0) {
-        rc = errno == ENOENT ? GH_ENOTFOUND : GH_EIO;
         str_fmt(err, errsz, "%s: %s (demo mode needs it)", path, strerror(errno));
-        goto out;
+        return errno == ENOENT ? GH_ENOTFOUND : GH_EIO;
     }
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < 0 ||
-        st.st_size > DEMO_MAX_FILE) {
-        str_fmt(err, errsz, "%s: not a regular file of at most %d bytes", path, DEMO_MAX_FILE);
-        rc = GH_EINVAL;
-        goto out;
-    }
-    text = x_malloc((size_t)st.st_size + 1);
-    while (got < (size_t)st.st_size) {
-        r = read(fd, text + got, (size_t)st.st_size - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            str_fmt(err, errsz, "%s: %s", path, r < 0 ? strerror(errno) : "short read");
-            goto out;
-        }
-        got += (size_t)r;
-    }
-    text[got] = '\0';
-    *out = text;
-    *outlen = got;
-    text = NULL;
-    rc = GH_OK;
-out:
-    if (fd >= 0)
-        close(fd);
-    free(text);
+    rc = pages_read_fd(fd, path, DEMO_MAX_FILE, out, outlen, err, errsz);
+    close(fd);
     return rc;
 }
 

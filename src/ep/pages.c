@@ -79,10 +79,9 @@ struct pages {
     char css_url[sizeof(STATIC_PREFIX STATIC_CSS "?v=") + CSS_HASH_CHARS];
 };
 
-/* Read the whole file open on fd into a new NUL-terminated buffer. The file must be regular
- * and at most max bytes; shown names it in err. Closes nothing. */
-static int
-read_fd(int fd, const char *shown, size_t max, char **out, size_t *outlen, char *err, size_t errsz)
+int
+pages_read_fd(int fd, const char *shown, size_t max, char **out, size_t *outlen, char *err,
+    size_t errsz)
 {
     struct stat st;
     char *text = NULL, extra;
@@ -175,7 +174,7 @@ load_layout(struct pages *p, const char *tdir, char *err, size_t errsz)
         str_fmt(err, errsz, "%s: %s", path, strerror(errno));
         goto out;
     }
-    if ((rc = read_fd(fd, path, GH_MAX_TEMPLATE, &text, &len, err, errsz)) != GH_OK)
+    if ((rc = pages_read_fd(fd, path, GH_MAX_TEMPLATE, &text, &len, err, errsz)) != GH_OK)
         goto out;
     /* Compile the whole file first: syntax errors then carry their true line and column,
      * and NUL bytes are refused before the text is searched as a C string. */
@@ -319,7 +318,7 @@ load_static_file(
         str_fmt(err, errsz, "%s: %s", shown, strerror(errno));
         goto out;
     }
-    if ((rc = read_fd(fd, shown, STATIC_MAX_FILE, &body, &len, err, errsz)) != GH_OK)
+    if ((rc = pages_read_fd(fd, shown, STATIC_MAX_FILE, &body, &len, err, errsz)) != GH_OK)
         goto out;
     if (strcmp(name, STATIC_CSS) == 0 && (rc = set_css_url(p, body, len)) != GH_OK) {
         str_fmt(err, errsz, "%s: cannot hash the stylesheet", shown);

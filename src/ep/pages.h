@@ -42,6 +42,11 @@ struct pages;
 int  pages_load(const char *tdir, const char *sdir, struct pages **out, char *err,
          size_t errsz);
 void pages_free(struct pages *p);   /* after the daemon stopped; NULL is a no-op */
+/* Read the whole file open on fd into a new NUL-terminated buffer (*out, *outlen). The file
+ * must be regular and at most max bytes, and must not grow while read; shown names it in err.
+ * Closes nothing. GH_OK, GH_EINVAL, GH_ETOOBIG, GH_EIO. */
+int  pages_read_fd(int fd, const char *shown, size_t max, char **out, size_t *outlen, char *err,
+         size_t errsz);
 
 /* Render page id into out (layout around it). vars as for tmpl_render (the first entry with
  * a name wins), at most 32 of them; "css_url" is added ahead of them, so vars cannot replace
