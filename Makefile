@@ -129,7 +129,7 @@ $(BUILD)/gen/common_passwords.c: src/model/blocklist.sh | deps
 	@mkdir -p $(@D)
 	sh src/model/blocklist.sh /usr/share/john/password.lst > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/t.h $(BUILD)/libgh.a
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/t.h tests/unit/vfs_shim.h $(BUILD)/libgh.a
 	@mkdir -p $(@D)
 	@$(if $(V),,echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libgh.a $(ALL_LDFLAGS) $(PKG_LIBS)
