@@ -23,7 +23,8 @@ import urllib.parse
 try:   # a missing python3-selenium is reported by browser(), as a failure that names it
     from selenium import webdriver
     from selenium.common.exceptions import (NoSuchElementException,
-                                            StaleElementReferenceException, TimeoutException)
+                                            StaleElementReferenceException, TimeoutException,
+                                            WebDriverException)
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.support.ui import WebDriverWait
 except ImportError:  # pragma: no cover - depends on the machine
@@ -141,14 +142,31 @@ def browser(window=WINDOW, perf_log=False):
                                  f"quit (killed): {leaked}")
 
 
+def _mid_navigation(e) -> bool:
+    """The exception says the element read belongs to a document being replaced."""
+    return isinstance(e, StaleElementReferenceException) or \
+        "does not belong to the document" in (getattr(e, "msg", "") or "")
+
+
 def wait_for(driver, condition, timeout=WAIT_TIMEOUT, what=None):
     """WebDriverWait(driver, timeout).until(condition), failing with the page it is on."""
+    def looking(d):
+        try:
+            return condition(d)
+        except WebDriverException as e:
+            # chromedriver reports an element of a document that a navigation is replacing
+            # either as stale or, racing the DevTools protocol, as an "unhandled inspector
+            # error: Node with given id does not belong to the document" (CI saw one)
+            if _mid_navigation(e):
+                return False
+            raise
+
     try:
         # a page that is replaced while the condition reads it (a navigation, a form post)
         # leaves stale elements: look again at the next poll
         return WebDriverWait(driver, timeout, poll_frequency=0.05,
                              ignored_exceptions=(NoSuchElementException,
-                                                 StaleElementReferenceException)).until(condition)
+                                                 StaleElementReferenceException)).until(looking)
     except TimeoutException:
         body = ""
         with contextlib.suppress(Exception):
