@@ -1,15 +1,18 @@
 /* app.c — opening a data location: database (created and migrated when asked), the realm
  * secret, and the signing keys (generated on first init, then parsed once into the key ring).
- * With a database several instances share (PostgreSQL, store_shared) the private keys are not
- * files: they are sealed (crypto/secret.h sec_kek_seal, kid and alg as associated data) into
- * their store rows under the key-encryption key of kek_file, and opened from there at load.
+ * With a database several instances share (PostgreSQL, store_shared) neither the realm secret
+ * nor the private keys are files: they are sealed (crypto/secret.h sec_kek_seal, with what they
+ * are as associated data) into their store rows under the key-encryption key of kek_file, and
+ * opened from there at load, so that KEK file is all the instances of a realm share.
  * Also the per-thread store handles: SQLite connections are not shared between threads, so
  * each worker opens its own on first use and it is closed when the thread exits. */
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "app.h"
 #include "core/err.h"
@@ -22,6 +25,7 @@
 #include "model/ratelimit.h"
 #include "model/throttle.h"
 #include "store/store.h"
+#include "util/b64url.h"
 #include "util/clock.h"
 #include "util/str.h"
 #include "util/xmem.h"
@@ -38,6 +42,73 @@ static void
 seal_aad(char *buf, size_t sz, const char *kid, const char *alg)
 {
     snprintf(buf, sz, "gatehouse signing key kid=%s alg=%s", kid, alg);
+}
+
+/* The realm secret of a shared database: meta row APP_META_SECRET, the base64url text of its
+ * 32 bytes sealed under the KEK with this associated data. */
+static const char secret_aad[] = "gatehouse realm secret";
+#define SEALED_SECRET_MAX 256   /* nonce + 32 bytes + tag is 60; anything longer is not ours */
+
+int
+app_key_seal(const struct kek *kek, const char *kid, const char *alg, const unsigned char *pem,
+    size_t len, unsigned char **out, size_t *outlen)
+{
+    char aad[160];
+
+    seal_aad(aad, sizeof(aad), kid, alg);
+    return sec_kek_seal(kek, aad, pem, len, out, outlen);
+}
+
+int
+app_key_unseal(const struct kek *kek, const struct key_meta *m, unsigned char **pem,
+    size_t *len)
+{
+    char aad[160];
+
+    seal_aad(aad, sizeof(aad), m->kid, m->alg);
+    return sec_kek_open(kek, aad, m->sealed, m->sealed_len, pem, len);
+}
+
+int
+app_secret_put(struct store *st, const struct kek *kek, const struct secrets *s)
+{
+    unsigned char raw[SEC_RAW_LEN], *sealed = NULL;
+    size_t sealed_len = 0;
+    char *text = NULL;
+    int rc;
+
+    sec_raw(s, raw);
+    rc = sec_kek_seal(kek, secret_aad, raw, sizeof(raw), &sealed, &sealed_len);
+    mem_wipe(raw, sizeof(raw));
+    if (rc != GH_OK)
+        return rc;
+    text = b64url_encode_new(sealed, sealed_len);
+    rc = store_meta_add(st, APP_META_SECRET, text);
+    free(text);
+    free(sealed);
+    return rc;
+}
+
+int
+app_secret_get(struct store *st, const struct kek *kek, struct secrets **out)
+{
+    unsigned char sealed[SEALED_SECRET_MAX], *raw = NULL;
+    size_t sealed_len = 0, len = 0;
+    char *text = NULL;
+    int rc;
+
+    *out = NULL;
+    if ((rc = store_meta_get(st, APP_META_SECRET, &text)) != GH_OK)
+        return rc;
+    rc = b64url_decode(text, strlen(text), sealed, sizeof(sealed), &sealed_len);
+    free(text);
+    if (rc != GH_OK)
+        return GH_EDENIED;     /* not a sealed secret: opens under no KEK */
+    if ((rc = sec_kek_open(kek, secret_aad, sealed, sealed_len, &raw, &len)) != GH_OK)
+        return rc;
+    rc = len == SEC_RAW_LEN ? sec_from_raw(raw, out) : GH_EDENIED;
+    mem_wipe_free(raw, len);
+    return rc;
 }
 
 const char *
@@ -81,11 +152,8 @@ static int
 kek_open(struct app *app, const struct key_meta *m, unsigned char **pem, size_t *len, char *err,
     size_t errsz)
 {
-    char aad[160];
-    int rc;
+    int rc = app_key_unseal(app->kek, m, pem, len);
 
-    seal_aad(aad, sizeof(aad), m->kid, m->alg);
-    rc = sec_kek_open(app->kek, aad, m->sealed, m->sealed_len, pem, len);
     if (rc == GH_EDENIED)
         snprintf(err, errsz, "the key-encryption key does not open signing key %s: "
             "wrong --kek-file?", m->kid);
@@ -94,50 +162,65 @@ kek_open(struct app *app, const struct key_meta *m, unsigned char **pem, size_t 
     return rc;
 }
 
-/* Init and the first serve of a shared database: the KEK is made when absent only while the
- * database holds no sealed key (a new realm). With sealed keys a new KEK could open none of
- * them: the file of the other instances is needed, and its absence is an error. */
+/* Init of a shared database: the KEK is made when absent only while the database holds
+ * nothing sealed (a new realm). With a sealed secret or key a new KEK could open none of them:
+ * the file of the other instances is needed, and its absence is an error. */
 static int
 kek_init(struct app *app, char *err, size_t errsz)
 {
     struct key_meta *metas = NULL;
+    char *secret = NULL;
     size_t n = 0;
-    bool sealed = false;
+    bool sealed;
     int rc;
 
-    if ((rc = store_key_list(app->store, &metas, &n)) != GH_OK) {
-        snprintf(err, errsz, "%s: cannot list signing keys: %s", app->cfg->db, gh_strerror(rc));
+    rc = store_meta_get(app->store, APP_META_SECRET, &secret);
+    free(secret);
+    sealed = rc == GH_OK;
+    if (rc == GH_ENOTFOUND)
+        rc = store_key_list(app->store, &metas, &n);
+    if (rc != GH_OK && !sealed) {
+        snprintf(err, errsz, "%s: cannot read the realm: %s", app->cfg->db, gh_strerror(rc));
         return rc;
     }
     for (size_t i = 0; i < n && !sealed; i++)
         sealed = metas[i].sealed != NULL;
     store_key_list_free(metas, n);
+    /* keys/ as with a SQLite realm (0700): the default home of the KEK, and of demo.password */
+    if (mkdir(app->cfg->keys_dir, 0700) != 0 && errno != EEXIST) {
+        snprintf(err, errsz, "%s: %s", app->cfg->keys_dir, strerror(errno));
+        return GH_EIO;
+    }
     return kek_need(app, !sealed, err, errsz);
 }
 
-/* Before sealing a new key: the KEK must open a key the realm already has sealed (the newest).
- * A key sealed under another KEK (a host with the wrong --kek-file) is one no instance of the
- * realm could open: every reload would fail and every restart would refuse to start. */
+/* The realm secret of a shared database (see app_secret_get). Init makes it when there is
+ * none, with store_meta_add: of two first inits at once, the second reads the first one's, and
+ * with another KEK fails to open it instead of splitting the realm in two. */
 static int
-kek_matches(struct app *app, char *err, size_t errsz)
+shared_secret(struct app *app, bool create, char *err, size_t errsz)
 {
-    struct key_meta *metas = NULL;
-    unsigned char *pem = NULL;
-    size_t n = 0, len = 0;
+    struct secrets *fresh = NULL;
     int rc;
 
-    if ((rc = store_key_list(app->store, &metas, &n)) != GH_OK) {
-        snprintf(err, errsz, "%s: cannot list signing keys: %s", app->cfg->db, gh_strerror(rc));
+    if ((rc = kek_need(app, false, err, errsz)) != GH_OK)
         return rc;
+    rc = app_secret_get(app->store, app->kek, &app->secrets);
+    if (rc == GH_ENOTFOUND && create) {
+        if ((rc = sec_generate(&fresh)) == GH_OK)
+            rc = app_secret_put(app->store, app->kek, fresh);
+        sec_free(fresh);
+        if (rc == GH_OK || rc == GH_EEXIST)
+            rc = app_secret_get(app->store, app->kek, &app->secrets);
     }
-    for (size_t i = n; i-- > 0;) {
-        if (!metas[i].sealed)
-            continue;
-        rc = kek_open(app, &metas[i], &pem, &len, err, errsz);
-        mem_wipe_free(pem, len);
-        break;
-    }
-    store_key_list_free(metas, n);
+    if (rc == GH_ENOTFOUND)
+        snprintf(err, errsz, "%s holds no realm secret (run: gatehouse init)", app->cfg->db);
+    else if (rc == GH_EDENIED)
+        snprintf(err, errsz, "the key-encryption key does not open the realm secret in %s: "
+            "wrong --kek-file? (every instance of a realm needs the same file)", app->cfg->db);
+    else if (rc != GH_OK)
+        snprintf(err, errsz, "%s: cannot read the realm secret: %s", app->cfg->db,
+            gh_strerror(rc));
     return rc;
 }
 
@@ -149,7 +232,7 @@ app_key_new(struct app *app, const char *alg, int64_t now, int64_t activate_at,
     enum key_alg a;
     unsigned char *pem = NULL;
     size_t pemlen = 0;
-    char newkid[KEYS_KID_MAX + 1], aad[160];
+    char newkid[KEYS_KID_MAX + 1];
     bool file = !store_shared(app->store);
     int rc;
 
@@ -164,14 +247,15 @@ app_key_new(struct app *app, const char *alg, int64_t now, int64_t activate_at,
         if ((rc = keys_generate(app->cfg->keys_dir, a, newkid, err, errsz)) != GH_OK)
             return rc;
     } else {
-        /* a shared database: the key is sealed into its row and never touches the disk */
-        if ((rc = kek_need(app, false, err, errsz)) != GH_OK ||
-            (rc = kek_matches(app, err, errsz)) != GH_OK)
+        /* a shared database: the key is sealed into its row and never touches the disk, under
+         * the KEK app_open proved by opening the realm secret with it (shared_secret): a key
+         * sealed under another KEK would be one no instance of the realm could open */
+        if ((rc = kek_need(app, false, err, errsz)) != GH_OK)
             return rc;
         if ((rc = keys_generate_pem(a, newkid, &pem, &pemlen, err, errsz)) != GH_OK)
             return rc;
-        seal_aad(aad, sizeof(aad), newkid, alg);
-        if ((rc = sec_kek_seal(app->kek, aad, pem, pemlen, &k.sealed, &k.sealed_len)) != GH_OK) {
+        rc = app_key_seal(app->kek, newkid, alg, pem, pemlen, &k.sealed, &k.sealed_len);
+        if (rc != GH_OK) {
             snprintf(err, errsz, "cannot seal the new %s key", alg);
             goto out;
         }
@@ -421,11 +505,12 @@ app_open(struct app *app, const struct cfg *cfg, unsigned flags, char *err, size
     rc = store_open(cfg->db, (flags & APP_INIT) ? STORE_CREATE : 0, &app->store, err, errsz);
     if (rc != GH_OK)
         goto fail;
-    if ((rc = sec_load(cfg->keys_dir, flags & APP_INIT, &app->secrets, err, errsz)) != GH_OK)
-        goto fail;
-    /* init (and serve's first start) makes the key-encryption key of a new realm in a shared
-     * database, and reads an existing one; other commands read it when they first need it */
-    if ((flags & APP_INIT) && store_shared(app->store) && (rc = kek_init(app, err, errsz)) != GH_OK)
+    if (!store_shared(app->store))
+        rc = sec_load(cfg->keys_dir, flags & APP_INIT, &app->secrets, err, errsz);
+    else if (!(flags & APP_INIT) || (rc = kek_init(app, err, errsz)) == GH_OK)
+        /* init makes the key-encryption key of a new realm, and reads an existing one */
+        rc = shared_secret(app, flags & APP_INIT, err, errsz);
+    if (rc != GH_OK)
         goto fail;
     if (!(flags & APP_NO_KEYS)) {
         struct keyring *kr = NULL;

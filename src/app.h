@@ -67,6 +67,21 @@ int64_t app_key_lead(const struct cfg *cfg);
  * from metas): a new array (free()), or NULL with err when a row names an unknown alg. */
 struct key_meta;
 struct key_ref *app_key_refs(const struct key_meta *metas, size_t n, char *err, size_t errsz);
+/* Sealing under the KEK (crypto/secret.h) what a shared database holds; the associated data
+ * names what is sealed, so nothing opens in another place. A signing key's PEM, bound to its
+ * kid and alg: *out (free()). Unseal m->sealed into *pem (wipe and free): GH_EDENIED under
+ * another KEK or for a blob changed or moved. */
+int  app_key_seal(const struct kek *kek, const char *kid, const char *alg,
+         const unsigned char *pem, size_t len, unsigned char **out, size_t *outlen);
+struct key_meta;
+int  app_key_unseal(const struct kek *kek, const struct key_meta *m, unsigned char **pem,
+         size_t *len);
+/* The realm secret, as meta row APP_META_SECRET: put adds it only when there is none
+ * (store_meta_add: GH_EEXIST); get opens it (GH_ENOTFOUND without one, GH_EDENIED under another
+ * KEK). */
+#define APP_META_SECRET "realm_secret"
+int  app_secret_put(struct store *st, const struct kek *kek, const struct secrets *s);
+int  app_secret_get(struct store *st, const struct kek *kek, struct secrets **out);
 /* The KEK file: cfg->kek_file, else <keys_dir>/kek.key (written into buf). */
 const char *app_kek_path(const struct cfg *cfg, char *buf, size_t sz);
 /* Generate a key for alg ("RS256") and record it, created at now, signing from activate_at (0:

@@ -128,7 +128,9 @@ static const struct cli_cmd commands[] = {
         "create or migrate the database and create keys if there are none",
         "Idempotent: creates ./gatehouse.db (or --db), keys/secret.key and one signing key\n"
         "each for RS256 (RSA-2048), ES256 (P-256) and PS256 (its own RSA-2048 key) when\n"
-        "absent, and migrates an older database schema. --demo also does what serve --demo\n"
+        "absent, and migrates an older database schema. With a postgresql:// database the\n"
+        "keys and the realm secret are sealed into it instead, under --kek-file (created\n"
+        "for a new realm; copy it to every instance). --demo also does what serve --demo\n"
         "does to the data (user 'demo', client 'demo-app' for --issuer, the configured or\n"
         "recorded issuer, else http://127.0.0.1:8080) and prints the demo password." },
     { "serve", "", 0, 0, CFG_G_PW | CFG_G_HTTP, opt_serve, cli_serve,

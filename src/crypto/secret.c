@@ -45,6 +45,8 @@ static const char info_form[] = "gatehouse form-token v1";
 static const char info_kek[] = "gatehouse signing-key seal v1";
 
 struct secrets {
+    unsigned char raw[SEC_KEY_LEN];   /* the realm secret itself: sealed into a shared database
+                                       * (app.c) or copied by `gatehouse migrate` */
     unsigned char k_hash[SEC_KEY_LEN];
     unsigned char k_seal[SEC_KEY_LEN];
     unsigned char k_form[SEC_KEY_LEN];
@@ -177,24 +179,16 @@ out:
     return rc;
 }
 
-/* Write 32 fresh random bytes to dir/secret.key (create_file). */
+/* Write key as dir/secret.key (create_file), making dir (0700) when absent. */
 static int
-create_secret(const char *dir, const char *path, char *err, size_t errsz)
+create_secret(const char *dir, const char *path, const unsigned char key[SEC_KEY_LEN], char *err,
+    size_t errsz)
 {
-    unsigned char key[SEC_KEY_LEN];
-    int rc;
-
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
         str_fmt(err, errsz, "%s: %s", dir, strerror(errno));
         return GH_EIO;
     }
-    if ((rc = rnd_bytes(key, sizeof(key))) != GH_OK) {
-        str_fmt(err, errsz, "cannot generate %s: CSPRNG failed", path);
-        return rc;
-    }
-    rc = create_file(dir, path, key, sizeof(key), err, errsz);
-    mem_wipe(key, sizeof(key));
-    return rc;
+    return create_file(dir, path, key, SEC_KEY_LEN, err, errsz);
 }
 
 /* Read exactly SEC_KEY_LEN bytes from path; cry_read_private checks type, owner and mode on the
@@ -213,46 +207,104 @@ read_secret(const char *path, unsigned char key[SEC_KEY_LEN], char *err, size_t 
     return rc;
 }
 
+static int
+secret_path(const char *keys_dir, char path[SEC_PATH_MAX], char *err, size_t errsz)
+{
+    int n = snprintf(path, SEC_PATH_MAX, "%s/%s", keys_dir, SEC_FILE);
+
+    if (n < 0 || n >= SEC_PATH_MAX) {
+        str_fmt(err, errsz, "%s: path too long", keys_dir);
+        return GH_EINVAL;
+    }
+    return GH_OK;
+}
+
+int
+sec_from_raw(const unsigned char raw[SEC_RAW_LEN], struct secrets **out)
+{
+    struct secrets *s = x_calloc(1, sizeof(*s));
+
+    *out = NULL;
+    memcpy(s->raw, raw, SEC_KEY_LEN);
+    if (hkdf(raw, SEC_KEY_LEN, info_hash, s->k_hash) != GH_OK ||
+        hkdf(raw, SEC_KEY_LEN, info_seal, s->k_seal) != GH_OK ||
+        hkdf(raw, SEC_KEY_LEN, info_form, s->k_form) != GH_OK ||
+        !(s->mac_hash = hmac_keyed(s->k_hash)) || !(s->mac_form = hmac_keyed(s->k_form))) {
+        sec_free(s);
+        return GH_ECRYPTO;
+    }
+    *out = s;
+    return GH_OK;
+}
+
+int
+sec_generate(struct secrets **out)
+{
+    unsigned char key[SEC_KEY_LEN];
+    int rc;
+
+    *out = NULL;
+    if ((rc = rnd_bytes(key, sizeof(key))) == GH_OK)
+        rc = sec_from_raw(key, out);
+    mem_wipe(key, sizeof(key));
+    return rc;
+}
+
+void
+sec_raw(const struct secrets *s, unsigned char out[SEC_RAW_LEN])
+{
+    memcpy(out, s->raw, SEC_KEY_LEN);
+}
+
+int
+sec_save(const struct secrets *s, const char *keys_dir, char *err, size_t errsz)
+{
+    char path[SEC_PATH_MAX];
+    int rc;
+
+    if ((rc = secret_path(keys_dir, path, err, errsz)) != GH_OK)
+        return rc;
+    rc = create_secret(keys_dir, path, s->raw, err, errsz);
+    if (rc == GH_EEXIST)
+        str_fmt(err, errsz, "%s exists already", path);
+    return rc;
+}
+
 int
 sec_load(const char *keys_dir, bool create, struct secrets **out, char *err, size_t errsz)
 {
     unsigned char key[SEC_KEY_LEN];
     char path[SEC_PATH_MAX];
-    struct secrets *s = NULL;
-    int n, rc = GH_EINTERNAL;
+    struct secrets *fresh = NULL;
+    int rc;
 
     *out = NULL;
     if (err && errsz)
         err[0] = '\0';
-    n = snprintf(path, sizeof(path), "%s/%s", keys_dir, SEC_FILE);
-    if (n < 0 || (size_t)n >= sizeof(path)) {
-        str_fmt(err, errsz, "%s: path too long", keys_dir);
-        return GH_EINVAL;
-    }
+    if ((rc = secret_path(keys_dir, path, err, errsz)) != GH_OK)
+        return rc;
     rc = read_secret(path, key, err, errsz);
     if (rc == GH_ENOTFOUND && create) {
-        rc = create_secret(keys_dir, path, err, errsz);
+        if ((rc = sec_generate(&fresh)) != GH_OK) {
+            str_fmt(err, errsz, "cannot generate %s: CSPRNG failed", path);
+            goto out;
+        }
+        rc = create_secret(keys_dir, path, fresh->raw, err, errsz);
+        /* GH_EEXIST: another process made it first; read theirs */
         if (rc == GH_OK || rc == GH_EEXIST)
             rc = read_secret(path, key, err, errsz);
     }
     if (rc != GH_OK)
         goto out;
-    s = x_calloc(1, sizeof(*s));
-    if (hkdf(key, sizeof(key), info_hash, s->k_hash) != GH_OK ||
-        hkdf(key, sizeof(key), info_seal, s->k_seal) != GH_OK ||
-        hkdf(key, sizeof(key), info_form, s->k_form) != GH_OK ||
-        !(s->mac_hash = hmac_keyed(s->k_hash)) || !(s->mac_form = hmac_keyed(s->k_form))) {
+    if ((rc = sec_from_raw(key, out)) != GH_OK) {
         str_fmt(err, errsz, "%s: key derivation failed", path);
-        rc = GH_ECRYPTO;
         goto out;
     }
-    *out = s;
-    s = NULL;
     if (err && errsz)
         err[0] = '\0'; /* a "not found" from before creating the file is no longer news */
 out:
     mem_wipe(key, sizeof(key));
-    sec_free(s);
+    sec_free(fresh);
     return rc;
 }
 

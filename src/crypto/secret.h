@@ -11,6 +11,7 @@
 
 #define SEC_FILE     "secret.key"
 #define SEC_HASH_LEN 32
+#define SEC_RAW_LEN  32   /* the realm secret's own length */
 
 struct secrets;
 
@@ -19,6 +20,15 @@ struct secrets;
  * GH_EDENIED / GH_EINVAL / GH_ENOTFOUND / GH_EIO, with a one-line reason in err. */
 int  sec_load(const char *keys_dir, bool create, struct secrets **out, char *err, size_t errsz);
 void sec_free(struct secrets *s);   /* wipes; NULL is a no-op */
+/* The realm secret from its bytes (a shared database keeps them sealed under the KEK, app.c),
+ * or from 32 fresh random ones: GH_OK or GH_ECRYPTO. */
+int  sec_from_raw(const unsigned char raw[SEC_RAW_LEN], struct secrets **out);
+int  sec_generate(struct secrets **out);
+/* Its bytes, to seal them into a shared database or to copy a realm (`gatehouse migrate`). */
+void sec_raw(const struct secrets *s, unsigned char out[SEC_RAW_LEN]);
+/* Write s as a new keys_dir/secret.key (keys_dir made 0700 when absent), never replacing one:
+ * GH_EEXIST when the file exists; GH_EIO / GH_EINVAL with err. */
+int  sec_save(const struct secrets *s, const char *keys_dir, char *err, size_t errsz);
 
 /* HMAC-SHA-256 over client_id, a NUL, and the secret: binding the id means one client's hash
  * can never authenticate another. */

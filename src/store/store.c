@@ -135,6 +135,12 @@ store_meta_set(struct store *st, const char *name, const char *value)
 }
 
 int
+store_meta_add(struct store *st, const char *name, const char *value)
+{
+    return st->ops->meta_add(st->impl, name, value);
+}
+
+int
 store_user_add(struct store *st, const struct user *u)
 {
     return st->ops->user_add(st->impl, u);

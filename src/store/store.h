@@ -80,6 +80,9 @@ int      store_sync_wait(struct store *st, uint64_t ticket);
 
 int  store_meta_get(struct store *st, const char *name, char **value);
 int  store_meta_set(struct store *st, const char *name, const char *value);
+/* Set name only if it is unset, atomically across processes: GH_EEXIST when it has a value
+ * (two first inits of one shared realm: the second keeps the first one's). */
+int  store_meta_add(struct store *st, const char *name, const char *value);
 
 /* Users. Usernames are compared case-insensitively (callers pass them normalised). */
 int  store_user_add(struct store *st, const struct user *u);   /* GH_EEXIST: username or sub taken/retired */

@@ -21,6 +21,7 @@ struct store_ops {
 
     int  (*meta_get)(void *impl, const char *name, char **value);
     int  (*meta_set)(void *impl, const char *name, const char *value);
+    int  (*meta_add)(void *impl, const char *name, const char *value);
 
     int  (*user_add)(void *impl, const struct user *u);
     int  (*user_get)(void *impl, const char *username, struct user **out);

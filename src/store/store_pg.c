@@ -90,6 +90,7 @@ static const char *const sql_text[P_COUNT] = {
     [P_META_GET] = "SELECT value FROM meta WHERE name = $1",
     [P_META_SET] = "INSERT INTO meta (name, value) VALUES ($1, $2) "
                    "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+    [P_META_ADD] = "INSERT INTO meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
     [P_USER_ADD] = "INSERT INTO users (" USER_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     [P_USER_GET] = "SELECT " USER_COLS " FROM users WHERE lower(username) = lower($1)",
     [P_USER_GET_BY_SUB] = "SELECT " USER_COLS " FROM users WHERE sub = $1",
@@ -1080,6 +1081,18 @@ pg_meta_set(void *impl, const char *name, const char *value)
 }
 
 static int
+pg_meta_add(void *impl, const char *name, const char *value)
+{
+    struct pgp p = { 0 };
+    int rc;
+
+    pgp_text(&p, name);
+    pgp_text(&p, value);
+    rc = pg_write1(impl, P_META_ADD, "meta_add", &p, true);
+    return rc == GH_ENOTFOUND ? GH_EEXIST : rc;
+}
+
+static int
 pg_key_add(void *impl, const struct key_meta *k, int64_t alg_keys)
 {
     struct pg *b = impl;
@@ -1220,6 +1233,7 @@ const struct store_ops store_pg_ops = {
     .check = pg_check,
     .meta_get = pg_meta_get,
     .meta_set = pg_meta_set,
+    .meta_add = pg_meta_add,
     .user_add = pg_user_add,
     .user_get = pg_user_get,
     .user_get_by_sub = pg_user_get_by_sub,

@@ -24,6 +24,7 @@ enum pq_id {
     P_TABLE_EXISTS,
     P_META_GET,
     P_META_SET,
+    P_META_ADD,
     P_USER_ADD,
     P_USER_GET,
     P_USER_GET_BY_SUB,

@@ -90,6 +90,7 @@ static const char *const sql_text[Q_COUNT] = {
     [Q_META_GET] = "SELECT value FROM meta WHERE name = ?1",
     [Q_META_SET] = "INSERT INTO meta (name, value) VALUES (?1, ?2) "
                    "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+    [Q_META_ADD] = "INSERT INTO meta (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
     [Q_USER_ADD] = "INSERT INTO users (" USER_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [Q_USER_GET] = "SELECT " USER_COLS " FROM users WHERE username = ?1",
     [Q_USER_GET_BY_SUB] = "SELECT " USER_COLS " FROM users WHERE sub = ?1",
@@ -1256,31 +1257,49 @@ out:
     return rc;
 }
 
+/* meta_set / meta_add: one statement in its own write transaction; *changed: rows written */
 static int
-sq_meta_set(void *impl, const char *name, const char *value)
+meta_write(struct sq *b, enum q_id id, const char *op, const char *name, const char *value,
+    int *changed)
 {
-    struct sq *b = impl;
     sqlite3_stmt *s = NULL;
     int brc = SQLITE_OK, rc;
 
-    if ((rc = sq_tx_write(b, "meta_set")) != GH_OK)
+    if ((rc = sq_tx_write(b, op)) != GH_OK)
         return rc;
-    if ((rc = sq_prep(b, Q_META_SET, "meta_set", &s)) != GH_OK)
+    if ((rc = sq_prep(b, id, op, &s)) != GH_OK)
         goto out;
     sq_bind_text(s, 1, name, &brc);
     sq_bind_text(s, 2, value, &brc);
-    if ((rc = sq_bound(b, "meta_set", brc)) != GH_OK)
+    if ((rc = sq_bound(b, op, brc)) != GH_OK)
         goto out;
-    if ((rc = sq_step_done(b, s, "meta_set")) != GH_OK)
+    if ((rc = sq_step_done(b, s, op)) != GH_OK)
         goto out;
+    *changed = sqlite3_changes(b->db);
     sq_done(s);
     s = NULL;
-    rc = sq_tx_commit(b, "meta_set");
+    rc = sq_tx_commit(b, op);
 out:
     sq_done(s);
     if (rc != GH_OK)
         sq_tx_rollback(b);
     return rc;
+}
+
+static int
+sq_meta_set(void *impl, const char *name, const char *value)
+{
+    int changed = 0;
+
+    return meta_write(impl, Q_META_SET, "meta_set", name, value, &changed);
+}
+
+static int
+sq_meta_add(void *impl, const char *name, const char *value)
+{
+    int changed = 0, rc = meta_write(impl, Q_META_ADD, "meta_add", name, value, &changed);
+
+    return rc == GH_OK && changed == 0 ? GH_EEXIST : rc;
 }
 
 /* --- signing keys ------------------------------------------------------------------------ */
@@ -1531,6 +1550,7 @@ const struct store_ops store_sqlite_ops = {
     .ping = sq_ping,
     .meta_get = sq_meta_get,
     .meta_set = sq_meta_set,
+    .meta_add = sq_meta_add,
     .user_add = sq_user_add,
     .user_get = sq_user_get,
     .user_get_by_sub = sq_user_get_by_sub,

@@ -25,6 +25,7 @@ enum q_id {
     Q_FK_CHECK,
     Q_META_GET,
     Q_META_SET,
+    Q_META_ADD,
     Q_USER_ADD,
     Q_USER_GET,
     Q_USER_GET_BY_SUB,

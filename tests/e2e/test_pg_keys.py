@@ -2,8 +2,9 @@
 
 With a PostgreSQL database the private signing keys live in the database, sealed with
 AES-256-GCM under the key-encryption key (KEK) of --kek-file, and never on disk. Two
-`gatehouse serve` on one DSN that share the KEK file (and nothing else of a keys directory but
-the realm secret) publish the same JWKS and verify each other's tokens; `gatehouse keys rotate`
+`gatehouse serve` on one DSN that share the KEK file (and nothing else of a keys directory: the
+realm secret is sealed in the database too) publish the same JWKS, verify each other's tokens
+and each other's client secrets; `gatehouse keys rotate`
 run once reaches both within key_poll_interval, without SIGHUP or restart; two instances
 rotating automatically at the same moment add one key between them, not two. The threats: a
 wrong or leaked-readable KEK file, and a sealed row that was altered or moved onto another key's
@@ -37,6 +38,7 @@ SLACK = 4                 # seconds of scheduling slack on a loaded machine, on 
 MAX_AGE = 60              # cache_max_age: a next key signs MAX_AGE + 120 s after `keys rotate`
 LEAD = MAX_AGE + 120
 WRONG_KEK = "the key-encryption key does not open signing key"
+WRONG_KEK_SECRET = "the key-encryption key does not open the realm secret in"
 
 
 class Clock:
@@ -65,12 +67,11 @@ def clock(gh):
 
 
 def other_keys_dir(gh):
-    """Instance B's keys directory: only a copy of the realm secret (client secrets are
-    hashed with it); no signing key files, and the KEK comes from --kek-file."""
+    """Instance B's keys directory: empty. The realm secret (client secrets are hashed with
+    it, form tokens made with it) and the signing keys come from the database, the KEK from
+    --kek-file."""
     d = gh.root / "b-keys"
     d.mkdir(mode=0o700)
-    (d / "secret.key").write_bytes((gh.keys / "secret.key").read_bytes())
-    os.chmod(d / "secret.key", 0o600)
     return d
 
 
@@ -153,7 +154,7 @@ def test_two_instances_share_the_sealed_keys_and_verify_each_others_tokens(
     for k in gh.key_list():
         assert len(gh.sealed_key(k["kid"])) > 28, k
     assert_no_private_key_files(gh.keys, b_keys)
-    assert sorted(p.name for p in b_keys.iterdir()) == ["secret.key"]
+    assert sorted(p.name for p in b_keys.iterdir()) == []
 
 
 def test_keys_rotate_on_one_host_reaches_both_instances_within_the_poll_interval(
@@ -245,14 +246,17 @@ def test_wrong_kek_file_stops_serve_with_one_clear_line(gh, start_server, users_
     os.chmod(wrong, 0o600)
     s = start_server(env={"GATEHOUSE_KEK_FILE": str(wrong)}, wait=False)
     line = refused(s)
-    assert re.search(WRONG_KEK + r" [A-Za-z0-9_-]{43}: wrong --kek-file\?$", line), line
-    # nor does the CLI seal a new key under it: no instance of the realm could open that one
-    before = gh.key_list()
-    line = gh.fails("keys", "rotate", "--alg", "ES256", env={"GATEHOUSE_KEK_FILE": str(wrong)})
-    assert WRONG_KEK in line, line
-    line = gh.fails("keys", "generate", "--alg", "ES256", env={"GATEHOUSE_KEK_FILE": str(wrong)})
-    assert WRONG_KEK in line, line
-    assert gh.key_list() == before
+    assert WRONG_KEK_SECRET in line and line.endswith("wrong --kek-file? (every instance of a "
+                                                     "realm needs the same file)"), line
+    # nor does the CLI seal a new key (or hash a client secret) under it: no instance of the
+    # realm could open that key, nor check that secret
+    before, clients = gh.key_list(), gh.clients()
+    wrong_env = {"GATEHOUSE_KEK_FILE": str(wrong)}
+    for cmd in (("keys", "rotate", "--alg", "ES256"), ("keys", "generate", "--alg", "ES256"),
+                ("client", "add", "evil", "--redirect-uri", "https://evil.example/cb")):
+        line = gh.fails(*cmd, env=wrong_env)
+        assert WRONG_KEK_SECRET in line, line
+    assert gh.key_list() == before and gh.clients() == clients
     # a missing KEK file: a clear line too, and no new KEK is made over an existing realm
     s = start_server(env={"GATEHOUSE_KEK_FILE": str(gh.root / "missing.kek")}, wait=False)
     line = refused(s)
@@ -267,6 +271,7 @@ def test_group_readable_kek_file_is_refused(gh, start_server, users_template, cl
     assert "readable by group or others" in line and "chmod 600" in line, line
     line = gh.fails("keys", "rotate", "--alg", "ES256")
     assert "readable by group or others" in line, line
+    os.chmod(gh.kek_file, 0o600)
     assert [k for k in gh.key_list() if k["state"] == "next"] == []
 
 
@@ -303,7 +308,10 @@ def test_init_creates_the_kek_0600_when_absent_and_reuses_it(gh):
     assert len(gh.key_list()) == 3
     for k in gh.key_list():
         assert len(gh.sealed_key(k["kid"])) > 28
-    assert sorted(p.name for p in gh.keys.iterdir()) == ["kek.key", "secret.key"]
+    # nor is the realm secret: it is a row, sealed under the KEK too
+    assert sorted(p.name for p in gh.keys.iterdir()) == ["kek.key"]
+    sealed = gh.sql("SELECT value FROM meta WHERE name = 'realm_secret'").strip()
+    assert re.fullmatch(r"[A-Za-z0-9_-]{80}", sealed), sealed   # nonce + 32 bytes + tag
     assert_no_private_key_files(gh.keys)
 
 
@@ -319,3 +327,60 @@ def test_init_with_kek_file_elsewhere_and_without_it_on_an_existing_realm(gh):
     assert "kek.key: No such file or directory" in line, line
     assert not (gh.keys / "kek.key").exists()
     gh.ok("keys", "list", env={"GATEHOUSE_KEK_FILE": str(custom)})
+
+
+def refused_kek(line) -> bool:
+    return WRONG_KEK_SECRET in line or "kek.key: No such file or directory; copy the file" in line
+
+
+def test_two_first_inits_with_different_keks_cannot_split_the_realm(gh):
+    """Two hosts initialising one new database at once, each with a KEK file of its own (an
+    operator who forgot to copy it): one realm comes out, under one KEK; the other init fails
+    with one clear line and adds nothing; everything in the database opens under the winner's
+    KEK."""
+    keks = [gh.root / f"host{i}" / "kek.key" for i in range(2)]
+    for k in keks:
+        k.parent.mkdir(mode=0o700)
+    for rnd in range(3):
+        # an empty database (again), made here: the two inits must not both create it
+        gh.db.ensure(template="template0" if rnd else None)
+        for k in keks:
+            k.unlink(missing_ok=True)
+        results = [None, None]
+        go = threading.Barrier(2)
+
+        def run(i):
+            go.wait()
+            results[i] = gh.run("init", env={"GATEHOUSE_KEK_FILE": str(keks[i])})
+
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        rcs = [r[0] for r in results]
+        assert sorted(rcs) == [0, 1], results
+        win, lose = rcs.index(0), rcs.index(1)
+        # the loser made its KEK and found the winner's secret sealed under another one, or
+        # came late enough to find a sealed realm and no KEK file: no new KEK for it then
+        assert refused_kek(results[lose][2]), results[lose]
+        listed = gh.json("keys", "list", env={"GATEHOUSE_KEK_FILE": str(keks[win])})
+        assert sorted(k["alg"] for k in listed) == ["ES256", "PS256", "RS256"], listed
+        # the loser's KEK opens nothing; the winner's opens the secret and every key
+        assert refused_kek(gh.fails("keys", "list", env={"GATEHOUSE_KEK_FILE": str(keks[lose])}))
+        gh.ok("keys", "generate", "--alg", "ES256", env={"GATEHOUSE_KEK_FILE": str(keks[win])})
+
+
+def test_tampered_or_replaced_realm_secret_is_refused(gh, start_server, users_template, clock):
+    gh.init_copy()
+    good = gh.sql("SELECT value FROM meta WHERE name = 'realm_secret'").strip()
+    # one character of the sealed text changed, or a value that is not base64url at all
+    flipped = good[:30] + ("A" if good[30] != "A" else "B") + good[31:]
+    for bad in (flipped, "not-sealed!"):
+        gh.sql(f"UPDATE meta SET value = '{bad}' WHERE name = 'realm_secret'")
+        line = refused(start_server(wait=False))
+        assert WRONG_KEK_SECRET in line, line
+    # deleted: the CLI says to run init (which makes a new one)
+    gh.sql("DELETE FROM meta WHERE name = 'realm_secret'")
+    line = gh.fails("user", "list")
+    assert "holds no realm secret (run: gatehouse init)" in line, line

@@ -187,6 +187,56 @@ test_secret_created_0600_and_reloads_same(void)
     sec_free(NULL);
 }
 
+/* The raw bytes carry a realm: a secret rebuilt from them (a shared database, migrate) hashes
+ * the same; sec_save writes them as a 0600 file that sec_load reads back, and never replaces
+ * one that exists. */
+static void
+test_secret_raw_round_trip_and_save(void)
+{
+    char dir[128], dir2[128], path[256], err[512];
+    struct secrets *s1 = NULL, *s2 = NULL, *s3 = NULL, *o = NULL;
+    unsigned char raw[SEC_RAW_LEN], raw2[SEC_RAW_LEN], h1[SEC_HASH_LEN], h2[SEC_HASH_LEN];
+    struct stat st;
+
+    snprintf(dir, sizeof(dir), "%s", fresh_dir());
+    snprintf(dir2, sizeof(dir2), "%s", fresh_dir());   /* not made yet */
+    T_EQ_INT(sec_load(dir, true, &s1, err, sizeof(err)), GH_OK);
+    sec_raw(s1, raw);
+    T_EQ_INT(sec_from_raw(raw, &s2), GH_OK);
+    sec_client_secret_hash(s1, "shop", "s3cret", 6, h1);
+    sec_client_secret_hash(s2, "shop", "s3cret", 6, h2);
+    T_ASSERT(memcmp(h1, h2, sizeof(h1)) == 0);
+    sec_form_mac(s1, "login", "x", 1, h1);
+    sec_form_mac(s2, "login", "x", 1, h2);
+    T_ASSERT(memcmp(h1, h2, sizeof(h1)) == 0);
+    /* saved elsewhere (dir2 made 0700) and loaded from there: the same realm */
+    T_EQ_INT(sec_save(s2, dir2, err, sizeof(err)), GH_OK);
+    T_ASSERT(stat(dir2, &st) == 0);
+    T_EQ_INT(st.st_mode & 0777, 0700);
+    snprintf(path, sizeof(path), "%s/%s", dir2, SEC_FILE);
+    T_ASSERT(stat(path, &st) == 0);
+    T_EQ_INT(st.st_mode & 0777, 0600);
+    T_EQ_INT(sec_load(dir2, false, &s3, err, sizeof(err)), GH_OK);
+    sec_raw(s3, raw2);
+    T_ASSERT(memcmp(raw, raw2, sizeof(raw)) == 0);
+    /* an existing file is never replaced */
+    T_EQ_INT(sec_generate(&o), GH_OK);
+    sec_raw(o, raw2);
+    T_ASSERT(memcmp(raw, raw2, sizeof(raw)) != 0);
+    T_EQ_INT(sec_save(o, dir2, err, sizeof(err)), GH_EEXIST);
+    T_ASSERT(strstr(err, "exists already") != NULL);
+    sec_free(s3);
+    s3 = NULL;
+    T_EQ_INT(sec_load(dir2, false, &s3, err, sizeof(err)), GH_OK);
+    sec_client_secret_hash(s3, "shop", "s3cret", 6, h2);
+    sec_client_secret_hash(s1, "shop", "s3cret", 6, h1);
+    T_ASSERT(memcmp(h1, h2, sizeof(h1)) == 0);
+    sec_free(s1);
+    sec_free(s2);
+    sec_free(s3);
+    sec_free(o);
+}
+
 static void
 test_secret_hash_binds_client_id_and_secret(void)
 {
@@ -493,6 +543,7 @@ main(void)
     T_RUN(test_sha256_vectors);
     T_RUN(test_hmac_sha256_rfc4231);
     T_RUN(test_secret_created_0600_and_reloads_same);
+    T_RUN(test_secret_raw_round_trip_and_save);
     T_RUN(test_secret_hash_binds_client_id_and_secret);
     T_RUN(test_secret_hash_known_answer);
     T_RUN(test_secret_file_refusals);

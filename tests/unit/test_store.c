@@ -379,6 +379,16 @@ test_meta_get_set(void)
     T_EQ_STR(v, "https://b.example");
     free(v);
     T_EQ_INT(store_meta_get(st, "ISSUER", &v), GH_ENOTFOUND);
+    /* add: only when unset; an existing value stays */
+    T_EQ_INT(store_meta_add(st, "issuer", "https://c.example"), GH_EEXIST);
+    T_EQ_INT(store_meta_add(st, "realm_secret", "first"), GH_OK);
+    T_EQ_INT(store_meta_add(st, "realm_secret", "second"), GH_EEXIST);
+    T_EQ_INT(store_meta_get(st, "issuer", &v), GH_OK);
+    T_EQ_STR(v, "https://b.example");
+    free(v);
+    T_EQ_INT(store_meta_get(st, "realm_secret", &v), GH_OK);
+    T_EQ_STR(v, "first");
+    free(v);
     store_close(st);
 }
 
