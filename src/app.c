@@ -70,22 +70,31 @@ app_key_unseal(const struct kek *kek, const struct key_meta *m, unsigned char **
 }
 
 int
-app_secret_put(struct store *st, const struct kek *kek, const struct secrets *s)
+app_secret_seal(const struct kek *kek, const struct secrets *s, char **text)
 {
     unsigned char raw[SEC_RAW_LEN], *sealed = NULL;
     size_t sealed_len = 0;
-    char *text = NULL;
     int rc;
 
+    *text = NULL;
     sec_raw(s, raw);
     rc = sec_kek_seal(kek, secret_aad, raw, sizeof(raw), &sealed, &sealed_len);
     mem_wipe(raw, sizeof(raw));
-    if (rc != GH_OK)
-        return rc;
-    text = b64url_encode_new(sealed, sealed_len);
-    rc = store_meta_add(st, APP_META_SECRET, text);
-    free(text);
+    if (rc == GH_OK)
+        *text = b64url_encode_new(sealed, sealed_len);
     free(sealed);
+    return rc;
+}
+
+int
+app_secret_put(struct store *st, const struct kek *kek, const struct secrets *s)
+{
+    char *text = NULL;
+    int rc;
+
+    if ((rc = app_secret_seal(kek, s, &text)) == GH_OK)
+        rc = store_meta_add(st, APP_META_SECRET, text);
+    free(text);
     return rc;
 }
 
@@ -138,11 +147,12 @@ kek_need(struct app *app, bool create, char *err, size_t errsz)
     path = app_kek_path(app->cfg, buf, sizeof(buf));
     rc = sec_kek_load(path, create, &app->kek, &app->kek_created, why, sizeof(why));
     if (rc == GH_ENOTFOUND)
-        snprintf(err, errsz, "signing keys are sealed in the database under a key-encryption "
-            "key (--kek-file): %s; copy the file every instance of the realm uses", why);
+        snprintf(err, errsz, "the realm secret and signing keys are sealed in the database "
+            "under a key-encryption key (--kek-file): %s; copy the file every instance of the "
+            "realm uses", why);
     else if (rc != GH_OK)
-        snprintf(err, errsz, "signing keys are sealed in the database under a key-encryption "
-            "key (--kek-file): %s", why);
+        snprintf(err, errsz, "the realm secret and signing keys are sealed in the database "
+            "under a key-encryption key (--kek-file): %s", why);
     return rc;
 }
 

@@ -81,6 +81,8 @@ int  app_key_unseal(const struct kek *kek, const struct key_meta *m, unsigned ch
  * KEK). */
 #define APP_META_SECRET "realm_secret"
 int  app_secret_put(struct store *st, const struct kek *kek, const struct secrets *s);
+/* The row's value for s: *text (free()), the sealed secret as base64url. */
+int  app_secret_seal(const struct kek *kek, const struct secrets *s, char **text);
 int  app_secret_get(struct store *st, const struct kek *kek, struct secrets **out);
 /* The KEK file: cfg->kek_file, else <keys_dir>/kek.key (written into buf). */
 const char *app_kek_path(const struct cfg *cfg, char *buf, size_t sz);

@@ -116,6 +116,14 @@ static const struct cli_opt opt_issuer_add[] = {
     { NULL, NULL, NULL },
 };
 
+static const struct cli_opt opt_migrate[] = {
+    { "from", "DSN", "the realm to copy: FILE, sqlite:FILE or postgresql://… (required)" },
+    { "to", "DSN", "an empty database to copy it into (required; a SQLite file is created)" },
+    { "from-keys", "DIR", "the source's keys directory (default: --keys)" },
+    { "to-keys", "DIR", "the destination's keys directory (default: --keys)" },
+    { NULL, NULL, NULL },
+};
+
 static const struct cli_opt opt_token_verify[] = {
     { "jwks", "URL|FILE", "a JWKS file or URL (default: this data location's keys)" },
     { "issuer", "URL", "the iss the token must have (default: the realm's issuer)" },
@@ -221,6 +229,17 @@ static const struct cli_cmd commands[] = {
         "With SQLite: PRAGMA integrity_check over every page and index. With PostgreSQL: the\n"
         "schema version is this binary's and every table is present (pages and indexes are\n"
         "PostgreSQL's to check: data checksums, pg_amcheck). Exit 0 when it is ok." },
+    { "migrate", "", 0, 0, CFG_G_HTTP, opt_migrate, cli_migrate,
+        "copy a realm into an empty database (SQLite <-> PostgreSQL), verifying counts",
+        "Copies every row of every table from one snapshot of --from into --to in one\n"
+        "transaction, counts each table there before committing, and refuses a --to that\n"
+        "holds any row. The realm secret and the private signing keys go with it: beside a\n"
+        "SQLite database they are files in its keys directory (secret.key, <kid>.pem); in\n"
+        "PostgreSQL they are sealed in the database under the key-encryption key\n"
+        "(--kek-file, default kek.key in that side's keys directory; created for an empty\n"
+        "destination). Users, client secrets, sessions, refresh tokens and keys stay valid.\n"
+        "Stop the servers of the source first: writes after the snapshot are not copied.\n"
+        "On any failure nothing is written (files made by the run are removed again)." },
     { "keys list", "", 0, 0, CFG_G_HTTP, opt_json, cli_keys_list,
         "list signing keys with their state (next, active, retired, removed) and dates",
         "A key is next (published in the JWKS, not signing), then active (signing), then\n"

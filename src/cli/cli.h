@@ -79,6 +79,7 @@ const char *cli_time(long long t, char *buf, size_t bufsz);
 int cli_init(struct cli_ctx *ctx);
 int cli_serve(struct cli_ctx *ctx);
 int cli_db_check(struct cli_ctx *ctx);
+int cli_migrate(struct cli_ctx *ctx);
 int cli_user_add(struct cli_ctx *ctx);
 int cli_user_list(struct cli_ctx *ctx);
 int cli_user_show(struct cli_ctx *ctx);

@@ -37,7 +37,8 @@ static const struct setting settings[] = {
     { "db", T_STR, F(db), CFG_G_DATA, 0, 0, "database file (or sqlite:FILE)" },
     { "keys", T_STR, F(keys_dir), CFG_G_DATA, 0, 0, "directory of the secret and signing keys" },
     { "kek_file", T_STR, F(kek_file), CFG_G_DATA, 0, 0,
-        "key-encryption key of the signing keys in a PostgreSQL database (default: KEYS/kek.key)" },
+        "key-encryption key of the realm secret and signing keys in a PostgreSQL database "
+        "(default: KEYS/kek.key)" },
     { "config", T_STR, F(config_file), CFG_G_DATA, 0, 0, "config file of `key = value` lines" },
     { "log_level", T_LEVEL, F(log_level), CFG_G_DATA, 0, 0,
         "err, warn, info or debug (commands other than serve: warn unless set)" },

@@ -646,6 +646,32 @@ keys_generate(const char *dir, enum key_alg alg, char kid[KEYS_KID_MAX + 1], cha
     return rc;
 }
 
+int
+keys_read_pem(const char *dir, const char *kid, unsigned char **pem, size_t *len, char *err,
+    size_t errsz)
+{
+    char path[KEYS_PATH_MAX];
+
+    *pem = NULL;
+    *len = 0;
+    if (!kid_ok(kid) || key_path(path, sizeof(path), dir, "", kid, ".pem") != GH_OK) {
+        str_fmt(err, errsz, "%s: not a key file name (or the path is too long)", kid);
+        return GH_EINVAL;
+    }
+    return cry_read_private(path, 0, GH_MAX_KEY_FILE, pem, len, err, errsz);
+}
+
+int
+keys_save_pem(const char *dir, const char *kid, const unsigned char *pem, size_t len, char *err,
+    size_t errsz)
+{
+    if (!kid_ok(kid)) {
+        str_fmt(err, errsz, "%s: not a key file name", kid);
+        return GH_EINVAL;
+    }
+    return write_key_file(dir, kid, pem, len, err, errsz);
+}
+
 void
 keys_remove_file(const char *dir, const char *kid)
 {

@@ -43,6 +43,16 @@ int  keys_generate_pem(enum key_alg alg, char kid[KEYS_KID_MAX + 1], unsigned ch
          size_t *outlen, char *err, size_t errsz);
 /* Remove dir/<kid>.pem (used to undo keys_generate when recording it fails). */
 void keys_remove_file(const char *dir, const char *kid);
+/* The bytes of dir/<kid>.pem, read with the checks of a key file (regular, ours, not readable
+ * by others, at most GH_MAX_KEY_FILE bytes): *pem (mem_wipe_free). Its content is checked only
+ * when a ring loads it. Write pem as dir/<kid>.pem (mode 0600, dir made 0700; written whole,
+ * then renamed into place). Both: GH_EINVAL for a kid that is not a file name we make, else as
+ * cry_read_private / keys_generate, with err. (`gatehouse migrate` moves keys between files and
+ * a database.) */
+int  keys_read_pem(const char *dir, const char *kid, unsigned char **pem, size_t *len,
+         char *err, size_t errsz);
+int  keys_save_pem(const char *dir, const char *kid, const unsigned char *pem, size_t len,
+         char *err, size_t errsz);
 
 struct key;      /* one loaded private key */
 struct keyring;  /* the keys gatehouse signs with and publishes; read-only once loaded */

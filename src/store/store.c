@@ -13,11 +13,6 @@
 #include "util/str.h"
 #include "util/xmem.h"
 
-struct store {
-    const struct store_ops *ops;
-    void *impl;
-};
-
 static void
 set_err(char *err, size_t errsz, const char *msg)
 {

@@ -378,4 +378,40 @@ int  store_jwt_grant_check(struct store *st, const char *client_id, const char *
  * consents stay. *removed (may be NULL) gets the number of rows deleted. */
 int  store_purge(struct store *st, int64_t now, int64_t grace, size_t *removed);
 
+/* ---- copying a realm between databases (`gatehouse migrate`, store_copy.c) -------------------
+ * Every row of every table, whatever the backends, as typed values: the schemas of the two
+ * dialects have the same tables and columns (a backend's own bookkeeping columns aside), so a
+ * row read from one is a row of the other. */
+enum store_vtype { STORE_V_NULL, STORE_V_INT, STORE_V_TEXT, STORE_V_BLOB };
+struct store_val {
+    enum store_vtype type;
+    int64_t i;                  /* STORE_V_INT */
+    const unsigned char *p;     /* STORE_V_TEXT (UTF-8, not NUL-terminated) or STORE_V_BLOB */
+    size_t n;
+};
+struct store_row {
+    const char *table;
+    size_t ncols;
+    const char *const *cols;
+    struct store_val *vals;     /* the hook may point them elsewhere (kept until it returns) */
+};
+/* Called with every row before it is written: GH_OK writes it, GH_ENOTFOUND skips it, anything
+ * else stops the copy (err says why) and nothing is written. */
+typedef int (*store_copy_hook)(void *ctx, struct store_row *row, char *err, size_t errsz);
+struct store_copy_count {
+    const char *table;          /* static */
+    int64_t src, skipped, added, dst;   /* dst = src - skipped + added, checked */
+};
+/* Copy the realm in src into dst: dst must be at the same schema version and hold no row at
+ * all (GH_EEXIST otherwise: never merges two realms). The rows of src are read in one
+ * snapshot, passed through hook (may be NULL), written to dst in one transaction, followed by
+ * the rows of extra (e.g. a realm secret sealed for dst; their tables must be in the list) and
+ * counted in dst before the commit: any count that is not src - skipped + added rolls it all
+ * back (GH_EINVAL). A table in src this build does not know is refused (GH_EINVAL), so no row
+ * is silently left behind. On success *counts (caller frees) has one entry per table, in copy
+ * order. Errors: one line in err; dst is then unchanged. */
+int  store_copy(struct store *src, struct store *dst, store_copy_hook hook, void *ctx,
+         const struct store_row *extra, size_t nextra, struct store_copy_count **counts,
+         size_t *ncounts, char *err, size_t errsz);
+
 #endif

@@ -107,6 +107,24 @@ struct store_ops {
     int  (*issuer_delete)(void *impl, const char *issuer);
     int  (*jwt_grant_check)(void *impl, const char *client_id, const char *grant_type,
              const char *issuer, const char *user_sub, const char **why);
+
+    /* Copying a realm (store_copy.c). Table and column names come from store_copy.c's fixed
+     * list and the database's own catalogue, never from input. tab_list: the database's tables
+     * except the backend's own (the schema version's). tab_columns: table's
+     * column names in order. tab_count: its rows. tab_read: every row, the columns cols in
+     * that order, to fn (inside the caller's read snapshot); a non-GH_OK from fn stops it and
+     * is returned. copy_begin / copy_insert / copy_end: one write transaction; copy_end with
+     * commit also brings generated-id sequences past the ids inserted. Name lists are
+     * NULL-terminated; the caller frees them with str_list_free. */
+    int  (*tab_list)(void *impl, char ***names, size_t *n);
+    int  (*tab_columns)(void *impl, const char *table, char ***cols, size_t *n);
+    int  (*tab_count)(void *impl, const char *table, int64_t *n);
+    int  (*tab_read)(void *impl, const char *table, const char *const *cols, size_t n,
+             int (*fn)(void *ctx, struct store_val *vals), void *ctx);
+    int  (*copy_begin)(void *impl);
+    int  (*copy_insert)(void *impl, const char *table, const char *const *cols,
+             const struct store_val *vals, size_t n);
+    int  (*copy_end)(void *impl, bool commit);
 };
 
 /* For backends (store_fault.c): report a failed operation caused by a storage fault of kind
@@ -117,6 +135,24 @@ struct store_ops {
 void store_fault_note(enum store_fault kind, bool write, const char *path, const char *op,
     int code, const char *detail);
 void store_fault_ok(bool write);
+
+/* A table or column name we put into SQL text (store_copy.c): 1..63 of [a-z0-9_], not starting
+ * with a digit. Ours always are; anything else is refused rather than quoted. */
+bool store_ident_ok(const char *s);
+/* The statements of a copy into sql: "SELECT cols FROM table" (signing keys in the order they
+ * were added: ORDER BY created_at, then key_seq, the backend's insertion order) and "INSERT
+ * INTO table (cols) VALUES (…)" with placeholders ?N or $N (param '?' or '$'). GH_OK, or
+ * GH_EINVAL for a name store_ident_ok refuses or SQL that does not fit. */
+int  store_select_sql(char *sql, size_t sz, const char *table, const char *const *cols,
+         size_t n, const char *key_seq);
+int  store_insert_sql(char *sql, size_t sz, const char *table, const char *const *cols,
+         size_t n, char param);
+
+/* The handle store.h hands out (store.c, store_copy.c). */
+struct store {
+    const struct store_ops *ops;
+    void *impl;
+};
 
 extern const struct store_ops store_sqlite_ops;
 extern const struct store_ops store_pg_ops;

@@ -434,12 +434,13 @@ retry_safe(const struct pg *b, enum pq_id id)
     return b->tx == PG_TX_NONE && strncmp(sql_text[id], "SELECT ", 7) == 0;
 }
 
+static int finish(struct pg *b, const char *op, PGresult *r, PGresult **res);
+
 int
 pg_exec(struct pg *b, enum pq_id id, const char *op, const struct pgp *p, PGresult **res)
 {
     static const struct pgp none = { 0 };
     char name[16];
-    const char *state;
     PGresult *r;
     ExecStatusType st;
     int rc;
@@ -466,7 +467,19 @@ pg_exec(struct pg *b, enum pq_id id, const char *op, const struct pgp *p, PGresu
         r = PQexecPrepared(b->conn, name, p->n, p->v, p->len, p->fmt, 0);
         st = PQresultStatus(r);
     }
-    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+    return finish(b, op, r, res);
+}
+
+/* The result r of a statement: GH_OK with *res (or cleared), or the error mapped as pg_exec
+ * documents it, logged once. */
+static int
+finish(struct pg *b, const char *op, PGresult *r, PGresult **res)
+{
+    ExecStatusType st = PQresultStatus(r);
+    const char *state;
+    int rc;
+
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_SINGLE_TUPLE) {
         if (res)
             *res = r;
         else
@@ -490,6 +503,67 @@ pg_exec(struct pg *b, enum pq_id id, const char *op, const struct pgp *p, PGresu
         PQclear(PQexec(b->conn, "ROLLBACK"));
     }
     return rc;
+}
+
+int
+pg_exec_sql(struct pg *b, const char *op, const char *sql, int n, const char *const *v,
+    const int *len, const int *fmt, PGresult **res)
+{
+    int rc;
+
+    if (res)
+        *res = NULL;
+    if ((rc = ensure_conn(b, op)) != GH_OK)
+        return rc;
+    return finish(b, op, PQexecParams(b->conn, sql, n, NULL, v, len, fmt, 1), res);
+}
+
+int
+pg_send_rows(struct pg *b, const char *op, const char *sql)
+{
+    int rc;
+
+    if ((rc = ensure_conn(b, op)) != GH_OK)
+        return rc;
+    if (!PQsendQueryParams(b->conn, sql, 0, NULL, NULL, NULL, NULL, 1) ||
+        !PQsetSingleRowMode(b->conn)) {
+        rc = fail(b, op, NULL, PQerrorMessage(b->conn));
+        pg_drain(b);
+        return rc;
+    }
+    return GH_OK;
+}
+
+int
+pg_next_row(struct pg *b, const char *op, PGresult **row)
+{
+    PGresult *r = PQgetResult(b->conn);
+
+    *row = NULL;
+    if (!r)
+        return GH_ENOTFOUND;
+    if (PQresultStatus(r) == PGRES_TUPLES_OK) {   /* the end: zero rows, then NULL */
+        PQclear(r);
+        pg_drain(b);
+        return GH_ENOTFOUND;
+    }
+    if (PQresultStatus(r) != PGRES_SINGLE_TUPLE) {
+        int rc = finish(b, op, r, NULL);
+
+        pg_drain(b);
+        return rc;
+    }
+    *row = r;
+    return GH_OK;
+}
+
+void
+pg_drain(struct pg *b)
+{
+    PGresult *r;
+
+    while ((r = PQgetResult(b->conn)))
+        PQclear(r);
 }
 
 int
@@ -1295,4 +1369,11 @@ const struct store_ops store_pg_ops = {
     .issuer_set_disabled = pg_issuer_set_disabled,
     .issuer_delete = pg_issuer_delete,
     .jwt_grant_check = pg_jwt_grant_check,
+    .tab_list = pg_tab_list,
+    .tab_columns = pg_tab_columns,
+    .tab_count = pg_tab_count,
+    .tab_read = pg_tab_read,
+    .copy_begin = pg_copy_begin,
+    .copy_insert = pg_copy_insert,
+    .copy_end = pg_copy_end,
 };

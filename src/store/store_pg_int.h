@@ -148,6 +148,16 @@ void pgp_hash(struct pgp *p, const unsigned char *h);   /* STORE_HASH_LEN bytes 
  * caller PQclear()s it; GH_EEXIST (unique violation), GH_ENOTFOUND (a row referred to is
  * gone: foreign key), GH_ESTORE (logged here once). */
 int pg_exec(struct pg *b, enum pq_id id, const char *op, const struct pgp *p, PGresult **res);
+/* A statement that is not one of the prepared ones (gatehouse migrate: SQL built from our own
+ * table and column names, values only as parameters, binary results); errors as pg_exec. */
+int pg_exec_sql(struct pg *b, const char *op, const char *sql, int n, const char *const *v,
+    const int *len, const int *fmt, PGresult **res);
+/* Rows one at a time (single-row mode, binary results): send, then pg_next_row until it says
+ * GH_ENOTFOUND (the end) or an error; each *row is PQclear()ed by the caller. A caller that
+ * stops early calls pg_drain. */
+int pg_send_rows(struct pg *b, const char *op, const char *sql);
+int pg_next_row(struct pg *b, const char *op, PGresult **row);
+void pg_drain(struct pg *b);
 /* pg_exec for a statement without rows; *changes (may be NULL): rows affected. */
 int pg_cmd(struct pg *b, enum pq_id id, const char *op, const struct pgp *p, size_t *changes);
 /* pg_exec that wants at least one row: GH_ENOTFOUND without (nothing to clear then). */
@@ -169,6 +179,17 @@ int64_t pg_sub_sat(int64_t a, int64_t b);
 void pg_strvec_push(struct pg_strvec *sv, const char *s);
 char **pg_strvec_take(struct pg_strvec *sv);
 char **pg_split_spaces(const char *s);
+
+/* store_pg_copy.c: copying a realm (the tab_ and copy_ ops of store_impl.h) */
+int pg_tab_list(void *impl, char ***names, size_t *n);
+int pg_tab_columns(void *impl, const char *table, char ***cols, size_t *n);
+int pg_tab_count(void *impl, const char *table, int64_t *n);
+int pg_tab_read(void *impl, const char *table, const char *const *cols, size_t n,
+    int (*fn)(void *ctx, struct store_val *vals), void *ctx);
+int pg_copy_begin(void *impl);
+int pg_copy_insert(void *impl, const char *table, const char *const *cols,
+    const struct store_val *vals, size_t n);
+int pg_copy_end(void *impl, bool commit);
 
 /* store_pg_accounts.c */
 int pg_user_add(void *impl, const struct user *u);

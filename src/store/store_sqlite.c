@@ -338,8 +338,8 @@ sq_fail(struct sq *b, const char *op, int rc)
 
 /* Map the result of a failed step. Call before anything else touches the connection, so the
  * error message is still the step's. */
-static int
-map_rc(struct sq *b, const char *op, int rc)
+int
+sq_map_rc(struct sq *b, const char *op, int rc)
 {
     if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
         return GH_EEXIST;
@@ -499,7 +499,7 @@ sq_step_done(struct sq *b, sqlite3_stmt *s, const char *op)
             store_fault_ok(false);   /* a read works (again) */
         return GH_OK;
     }
-    return map_rc(b, op, rc);
+    return sq_map_rc(b, op, rc);
 }
 
 /* Step a statement that returns at most one row: GH_OK with a row, GH_ENOTFOUND without. */
@@ -513,7 +513,7 @@ sq_step_row(struct sq *b, sqlite3_stmt *s, const char *op)
             store_fault_ok(false);
         return rc == SQLITE_ROW ? GH_OK : GH_ENOTFOUND;
     }
-    return map_rc(b, op, rc);
+    return sq_map_rc(b, op, rc);
 }
 
 static int
@@ -1612,5 +1612,12 @@ const struct store_ops store_sqlite_ops = {
     .issuer_set_disabled = sq_issuer_set_disabled,
     .issuer_delete = sq_issuer_delete,
     .jwt_grant_check = sq_jwt_grant_check,
+    .tab_list = sq_tab_list,
+    .tab_columns = sq_tab_columns,
+    .tab_count = sq_tab_count,
+    .tab_read = sq_tab_read,
+    .copy_begin = sq_copy_begin,
+    .copy_insert = sq_copy_insert,
+    .copy_end = sq_copy_end,
 };
 

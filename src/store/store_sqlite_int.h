@@ -128,6 +128,8 @@ struct strvec {
 
 /* store_sqlite.c: helpers */
 int sq_fail(struct sq *b, const char *op, int rc);
+/* A failed step's result: GH_EEXIST (unique), GH_ENOTFOUND (foreign key), else sq_fail. */
+int sq_map_rc(struct sq *b, const char *op, int rc);
 int sq_prep(struct sq *b, enum q_id id, const char *op, sqlite3_stmt **out);
 void sq_done(sqlite3_stmt *s);
 void sq_bind_text(sqlite3_stmt *s, int i, const char *v, int *brc);
@@ -158,6 +160,17 @@ int sq_write_keyed(struct sq *b, enum q_id id, const char *op, const unsigned ch
 void sq_strvec_push(struct strvec *sv, const char *s);
 char **sq_strvec_take(struct strvec *sv);
 char **sq_split_spaces(const char *s);
+
+/* store_sqlite_copy.c: copying a realm (the tab_ and copy_ ops of store_impl.h) */
+int sq_tab_list(void *impl, char ***names, size_t *n);
+int sq_tab_columns(void *impl, const char *table, char ***cols, size_t *n);
+int sq_tab_count(void *impl, const char *table, int64_t *n);
+int sq_tab_read(void *impl, const char *table, const char *const *cols, size_t n,
+    int (*fn)(void *ctx, struct store_val *vals), void *ctx);
+int sq_copy_begin(void *impl);
+int sq_copy_insert(void *impl, const char *table, const char *const *cols,
+    const struct store_val *vals, size_t n);
+int sq_copy_end(void *impl, bool commit);
 
 /* store_sqlite_accounts.c: users and clients (the ops of store_impl.h) */
 int sq_user_add(void *impl, const struct user *u);
