@@ -32,9 +32,14 @@
  * next call, so a restarted database server is survived; the call that found it dead fails
  * (GH_ESTORE) unless it was a BEGIN or a read outside a transaction, which are sent again.
  *
- * Not here: a connection pool beyond one connection per handle, signing keys in the database
- * (they are still files per instance), LISTEN/NOTIFY. */
+ * Readiness (/readyz, pg_ping) is bounded in time whatever the network does: the query is sent
+ * and awaited with poll(2), a reconnect made with libpq's non-blocking calls.
+ *
+ * Not here: a connection pool beyond one connection per handle (each worker thread keeps its
+ * own), LISTEN/NOTIFY (instances poll the key list instead). */
+#include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -49,6 +54,7 @@
 #include "store/store.h"
 #include "store/store_impl.h"
 #include "store/store_pg_int.h"
+#include "util/clock.h"
 #include "util/str.h"
 #include "util/xmem.h"
 
@@ -349,21 +355,118 @@ prepare_all(struct pg *b, char *why, size_t whysz)
     return GH_OK;
 }
 
+static int session_setup(PGconn *conn, bool ro, char *msg, size_t msgsz);
+
 /* Before a call that starts talking to the server: reconnect after a loss. Inside a
  * transaction a lost connection is that transaction's failure, not something to hide. */
 static int
 ensure_conn(struct pg *b, const char *op)
 {
-    if (PQstatus(b->conn) != CONNECTION_OK) {
+    if (PQstatus(b->conn) != CONNECTION_OK || b->stale) {
         if (b->tx != PG_TX_NONE)
             return fail(b, op, NULL, "connection lost inside a transaction");
+        char msg[256];
+
         PQreset(b->conn);
         if (PQstatus(b->conn) != CONNECTION_OK)
             return fail(b, op, "08006", PQerrorMessage(b->conn));
+        if (session_setup(b->conn, b->ro, msg, sizeof(msg)) != GH_OK)
+            return fail(b, op, "08006", msg);
         log_info("store_reconnected", "db=%s", b->label);
         b->prepared = false;
+        b->stale = false;
     }
     return b->prepared ? GH_OK : prepare_all(b, NULL, 0);
+}
+
+/* Wait until the connection's socket is ready (for reading, or writing with out) or deadline
+ * (clock_mono_us) passes: true when ready. */
+static bool
+wait_sock(struct pg *b, bool out, int64_t deadline)
+{
+    struct pollfd p = { .fd = PQsocket(b->conn), .events = out ? POLLOUT : POLLIN };
+    int64_t left;
+    int n;
+
+    if (p.fd < 0)
+        return false;
+    do {
+        left = (deadline - clock_mono_us()) / 1000;
+        if (left <= 0)
+            return false;
+        n = poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
+    } while (n < 0 && errno == EINTR);
+    return n > 0;
+}
+
+/* A lost connection made again within the deadline (PQresetStart / PQresetPoll). */
+static bool
+reconnect_by(struct pg *b, int64_t deadline)
+{
+    PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+    char msg[256];
+
+    if (!PQresetStart(b->conn))
+        return false;
+    while (st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED) {
+        if (!wait_sock(b, st == PGRES_POLLING_WRITING, deadline))
+            return false;
+        st = PQresetPoll(b->conn);
+    }
+    /* the settings' round trip is one more, on a server that just answered */
+    if (st != PGRES_POLLING_OK || session_setup(b->conn, b->ro, msg, sizeof(msg)) != GH_OK)
+        return false;
+    log_info("store_reconnected", "db=%s", b->label);
+    b->prepared = false;
+    b->stale = false;
+    return true;
+}
+
+/* store_ping for /readyz: "SELECT 1" answered within timeout_ms, a lost connection made again
+ * first within the same bound. Every wait is poll(2) with the time left, so a database host
+ * that vanished (no RST, packets dropped) costs timeout_ms, not TCP's minutes. A query still
+ * in flight at the deadline leaves the connection stale: its late answer would be read as the
+ * next statement's, so the next use reconnects. A handle inside a transaction is in use by
+ * its own thread's request, which is the answer: it works. */
+static int
+pg_ping(void *impl, unsigned timeout_ms)
+{
+    struct pg *b = impl;
+    int64_t deadline = clock_mono_us() + (int64_t)timeout_ms * 1000;
+    PGresult *r;
+    bool ok = true;
+
+    if (b->tx != PG_TX_NONE)
+        return GH_OK;
+    if ((PQstatus(b->conn) != CONNECTION_OK || b->stale) && !reconnect_by(b, deadline))
+        return fail(b, "ping", "08006", "the database did not answer in time");
+    if (!PQsendQuery(b->conn, "SELECT 1"))
+        return fail(b, "ping", "08006", PQerrorMessage(b->conn));
+    while (PQflush(b->conn) == 1)
+        if (!wait_sock(b, true, deadline)) {
+            b->stale = true;
+            return fail(b, "ping", "08006", "the database did not answer in time");
+        }
+    for (;;) {
+        if (!PQconsumeInput(b->conn)) {
+            b->stale = true;
+            return fail(b, "ping", "08006", PQerrorMessage(b->conn));
+        }
+        if (!PQisBusy(b->conn))
+            break;
+        if (!wait_sock(b, false, deadline)) {
+            b->stale = true;
+            return fail(b, "ping", "08006", "the database did not answer in time");
+        }
+    }
+    while ((r = PQgetResult(b->conn))) {
+        ok = ok && PQresultStatus(r) == PGRES_TUPLES_OK;
+        PQclear(r);
+    }
+    if (!ok)
+        return fail(b, "ping", NULL, PQerrorMessage(b->conn));
+    store_fault_ok(false);
+    return GH_OK;
 }
 
 /* --- parameters and statements ----------------------------------------------------------- */
@@ -845,6 +948,21 @@ make_label(const char *dsn)
     return x_strdup(buf);
 }
 
+static int exec_simple(PGconn *conn, const char *sql, char *msg, size_t msgsz);
+
+/* The session settings of every connection, the first and each one made again after a loss.
+ * Times and text are passed as strings: no session setting may reinterpret them. */
+static int
+session_setup(PGconn *conn, bool ro, char *msg, size_t msgsz)
+{
+    int rc = exec_simple(conn, "SET client_encoding = 'UTF8'; SET bytea_output = 'hex'; "
+        "SET standard_conforming_strings = on; SET synchronous_commit = on", msg, msgsz);
+
+    if (rc == GH_OK && ro)
+        rc = exec_simple(conn, "SET default_transaction_read_only = on", msg, msgsz);
+    return rc;
+}
+
 /* Run SQL text of our own (a migration, a session setting) with the simple protocol. */
 static int
 exec_simple(PGconn *conn, const char *sql, char *msg, size_t msgsz)
@@ -983,12 +1101,7 @@ pg_open(const char *dsn, unsigned flags, void **impl, char *err, size_t errsz)
             conn ? PQerrorMessage(conn) : "out of memory");
         goto out;
     }
-    /* Times and text are passed as strings: no session setting may reinterpret them. */
-    if (exec_simple(conn, "SET client_encoding = 'UTF8'; SET bytea_output = 'hex'; "
-            "SET standard_conforming_strings = on; SET synchronous_commit = on", msg,
-            sizeof(msg)) != GH_OK ||
-        (ro && exec_simple(conn, "SET default_transaction_read_only = on", msg, sizeof(msg)) !=
-            GH_OK)) {
+    if (session_setup(conn, ro, msg, sizeof(msg)) != GH_OK) {
         rc = open_err(err, errsz, GH_ESTORE, "cannot configure the connection to %s: %s",
             label, msg);
         goto out;
@@ -1018,6 +1131,7 @@ pg_open(const char *dsn, unsigned flags, void **impl, char *err, size_t errsz)
         (rc = migrate(conn, label, (flags & STORE_CREATE) != 0, err, errsz)) != GH_OK)
         goto out;
     b = x_calloc(1, sizeof(*b));
+    b->ro = ro;
     b->conn = conn;
     b->label = label;
     conn = NULL;
@@ -1304,6 +1418,7 @@ const struct store_ops store_pg_ops = {
     .open = pg_open,
     .close = pg_close,
     .schema_version = pg_schema_version,
+    .ping = pg_ping,
     .check = pg_check,
     .meta_get = pg_meta_get,
     .meta_set = pg_meta_set,

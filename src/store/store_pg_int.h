@@ -119,6 +119,8 @@ struct pg {
     PGconn *conn;
     char *label;                /* "dbname@host:port" for log lines: never the password */
     bool prepared;              /* the statements are prepared on this connection */
+    bool stale;                 /* a ping gave up with its query in flight: reconnect first */
+    bool ro;                    /* opened STORE_READONLY (a session setting, kept on reconnect) */
     enum pg_tx tx;
 };
 

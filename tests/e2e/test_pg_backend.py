@@ -1,6 +1,9 @@
 """The PostgreSQL backend's own behaviour (GATEHOUSE_TEST_PG=1 only): migrations under a
 concurrent start, a lost connection survived, a foreign database refused, `db check`."""
+import contextlib
+import socket
 import threading
+import time
 
 import pytest
 
@@ -96,3 +99,92 @@ def test_lost_connections_are_reestablished(gh, start_server, users_template, pg
     assert op.userinfo(t2["access_token"]).status_code == 200
     assert "store_reconnected" in op.server.stderr()
     assert op.server.alive()
+
+
+class FreezingProxy:
+    """A TCP relay in front of the cluster that can stop relaying without closing anything:
+    what a database host that vanished looks like from here (no RST, no answer)."""
+
+    def __init__(self, target_port):
+        self.target = target_port
+        self.frozen = threading.Event()
+        self.stop = threading.Event()
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.conns = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while not self.stop.is_set():
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                continue
+            u = socket.create_connection(("127.0.0.1", self.target))
+            self.conns += [c, u]
+            for a, b in ((c, u), (u, c)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    def _pump(self, src, dst):
+        src.settimeout(0.1)
+        while not self.stop.is_set():
+            if self.frozen.is_set():
+                time.sleep(0.05)
+                continue
+            try:
+                data = src.recv(65536)
+            except socket.timeout:
+                continue
+            except OSError:
+                break
+            if not data:
+                break
+            try:
+                dst.sendall(data)
+            except OSError:
+                break
+        for s in (src, dst):
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+
+    def close(self):
+        self.stop.set()
+        self.sock.close()
+        for s in self.conns:
+            with contextlib.suppress(OSError):
+                s.close()
+
+
+def test_readyz_is_bounded_when_the_database_stops_answering(gh, start_server, users_template,
+                                                            pg_cluster):
+    """/readyz waits GH_READY_DB_TIMEOUT_MS (250 ms) for the database, not TCP's minutes: a
+    silent database makes it 503 quickly, every time (the stale connection is made again within
+    the same bound), and 200 again once the database answers."""
+    src, _ = users_template
+    gh.init_from(src)
+    proxy = FreezingProxy(pg_cluster.port)
+    try:
+        dsn = f"postgresql://postgres@127.0.0.1:{proxy.port}/{gh.db.name}"
+        s = start_server(init=False, env={"GATEHOUSE_DB": dsn, "GATEHOUSE_THREADS": "1"})
+        assert s.get("/readyz").status_code == 200
+        proxy.frozen.set()
+        time.sleep(0.3)        # pumps inside a recv (0.1 s timeout) forward that one read
+        for _ in range(3):
+            t0 = time.monotonic()
+            r = s.get("/readyz", timeout=10)
+            took = time.monotonic() - t0
+            assert r.status_code == 503, r.text
+            assert r.json()["reason"] == "the database does not answer"
+            assert took < 2.0, f"/readyz took {took:.2f} s with a silent database"
+        proxy.frozen.clear()
+        deadline = time.monotonic() + 15
+        while s.get("/readyz", timeout=10).status_code != 200:
+            assert time.monotonic() < deadline, "not ready again after the database came back"
+            time.sleep(0.2)
+        assert s.get("/jwks.json").status_code == 200
+        assert "store_reconnected" in s.stderr()
+    finally:
+        proxy.close()
