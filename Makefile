@@ -71,7 +71,7 @@ FUZZ_SAN    = -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-r
 FUZZ_VARS   = BUILD=build/fuzz BIN=build/fuzz/gatehouse CC=$(FUZZ_CC) OPT="$(FUZZ_SAN)" \
               LDOPT="-fsanitize=address,undefined" CFLAGS="-Wno-format-nonliteral $(CFLAGS)"
 
-.PHONY: all deps test-deps bench-deps fuzz-deps fuzz fuzz-build run build-tests test test-fast test-unit test-e2e asan test-asan test-valgrind bench bench-flows bench-cc bench-mixed screenshots lint fmt clean
+.PHONY: all deps test-deps bench-deps fuzz-deps fuzz fuzz-build run build-tests test test-fast test-unit test-e2e asan test-asan test-valgrind bench bench-flows bench-cc bench-mixed bench-scale screenshots lint fmt clean
 
 all: $(BIN)
 
@@ -209,6 +209,12 @@ bench-cc: bench-deps $(BIN)
 # load figure of docs/security.md (rate, zero errors, RSS and descriptors before/after).
 bench-mixed: bench-deps $(BIN)
 	GATEHOUSE_BIN=$(BIN) sh bench/mixed.sh
+
+# client_credentials tokens/s and sign-in flows/s with one instance on SQLite, one and two on
+# PostgreSQL (directly and behind nginx), side by side (bench/scale.sh; issue 7). Needs
+# postgresql and python3-requests from test-deps on top of bench-deps. Not part of `make bench`.
+bench-scale: bench-deps $(BIN)
+	GATEHOUSE_BIN=$(BIN) sh bench/scale.sh
 
 # valgrind memcheck over the e2e suite (issue 5): a second opinion next to `make asan`
 # (uninitialised reads, leaks through other allocators). A -O1 -g build in build/vg/; every

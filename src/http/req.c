@@ -564,26 +564,10 @@ join_header_lines(const struct req *rq, struct header_lines *hl, size_t max)
 static bool
 peer_addr(const struct req *rq, unsigned char out[16])
 {
-    const union MHD_ConnectionInfo *ci;
-    const struct sockaddr *sa;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(rq->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 
-    ci = MHD_get_connection_info(rq->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    sa = ci ? ci->client_addr : NULL;
-    if (sa && sa->sa_family == AF_INET) {
-        struct sockaddr_in a;
-        memcpy(&a, sa, sizeof(a));
-        memset(out, 0, 10);
-        out[10] = out[11] = 0xff;
-        memcpy(out + 12, &a.sin_addr, 4);
-        return true;
-    }
-    if (sa && sa->sa_family == AF_INET6) {
-        struct sockaddr_in6 a;
-        memcpy(&a, sa, sizeof(a));
-        memcpy(out, &a.sin6_addr, 16);
-        return true;
-    }
-    return false;
+    return ci && net_addr_from_sockaddr(ci->client_addr, out);
 }
 
 const char *

@@ -34,11 +34,13 @@
 #include "core/limits.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "http/conn_limit.h"
 #include "http/req.h"
 #include "http/resp.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "util/clock.h"
+#include "util/net.h"
 #include "util/str.h"
 #include "util/xmem.h"
 
@@ -56,6 +58,7 @@ struct srv {
     atomic_uint_fast64_t seq;       /* request counter */
     atomic_uint inflight;           /* requests between the URI callback and completion */
     atomic_bool draining;           /* SIGTERM: new connections are refused */
+    struct conn_limit *cl;          /* max_connections_per_ip, trusted proxies exempt */
     const char *tls_cert, *tls_key; /* srv_tls(): PEM text, borrowed; NULL: plain http */
     /* req_defer(): a bounded queue of suspended requests and the threads working it */
     pthread_mutex_t qmu;
@@ -93,10 +96,25 @@ static enum MHD_Result
 on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
 {
     struct srv *s = cls;
+    unsigned char a[16];
 
-    (void)addr;
     (void)addrlen;
-    return atomic_load(&s->draining) ? MHD_NO : MHD_YES;
+    if (atomic_load(&s->draining))
+        return MHD_NO;
+    /* over max_connections_per_ip: closed at once, as libmicrohttpd's own limit did */
+    if (s->cl && net_addr_from_sockaddr(addr, a) && !cl_admit(s->cl, a))
+        return MHD_NO;
+    return MHD_YES;
+}
+
+/* The peer of conn as 16 bytes (false if unknown: not counted then, on open and close alike). */
+static bool
+conn_peer(struct MHD_Connection *conn, unsigned char a[16])
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+    return ci && net_addr_from_sockaddr(ci->client_addr, a);
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
@@ -148,18 +166,24 @@ on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     return rq;
 }
 
-/* One response cache per connection (resp.h), alive as long as the connection. */
+/* One response cache per connection (resp.h), alive as long as the connection; and the
+ * connection counted against its address's max_connections_per_ip while it lives. */
 static void
 on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
     enum MHD_ConnectionNotificationCode code)
 {
-    (void)cls;
-    (void)conn;
+    struct srv *s = cls;
+    unsigned char a[16];
+
     if (code == MHD_CONNECTION_NOTIFY_STARTED) {
         *socket_context = resp_conn_new();
+        if (s->cl && conn_peer(conn, a))
+            cl_opened(s->cl, a);
     } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
         resp_conn_free(*socket_context);
         *socket_context = NULL;
+        if (s->cl && conn_peer(conn, a))
+            cl_closed(s->cl, a);
     }
 }
 
@@ -776,6 +800,9 @@ srv_start(struct srv *s, char *err, size_t errsz)
         flags |= MHD_USE_IPv6;
     if (s->tls_key)
         flags |= MHD_USE_TLS;
+    /* counted here, not with MHD_OPTION_PER_IP_CONNECTION_LIMIT: trusted proxies are exempt */
+    s->cl = cl_new(or_default(c->max_connections, GH_MAX_CONNECTIONS),
+        or_default(c->max_connections_per_ip, GH_MAX_CONN_PER_IP), &s->app->trusted_proxies);
     /* one worker per core: hashing may use every core, at a lower priority */
     if ((rc = workers_start(s, (unsigned)(cores < 1 ? 1 : cores > MAX_THREADS ? MAX_THREADS : cores),
              err, errsz)) != GH_OK ||
@@ -786,8 +813,6 @@ srv_start(struct srv *s, char *err, size_t errsz)
         MHD_OPTION_LISTEN_SOCKET, (MHD_socket)s->fd,
         MHD_OPTION_THREAD_POOL_SIZE, pool_size(c),
         MHD_OPTION_CONNECTION_LIMIT, or_default(c->max_connections, GH_MAX_CONNECTIONS),
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-        or_default(c->max_connections_per_ip, GH_MAX_CONN_PER_IP),
         MHD_OPTION_CONNECTION_TIMEOUT, or_default(c->connection_timeout, GH_CONN_TIMEOUT_S),
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)GH_CONN_MEMORY_LIMIT,
         /* RFC 9112 §3.2: reject HTTP/1.1 without Host; no spaces inside the target */
@@ -857,6 +882,7 @@ srv_drain_and_stop(struct srv *s, unsigned timeout_s)
     }
     if (s->fd >= 0)
         close(s->fd);
+    cl_free(s->cl);
     free(s);
     return cut;
 }

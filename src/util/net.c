@@ -16,6 +16,25 @@ net_addr_is_v4(const unsigned char a[16])
 }
 
 bool
+net_addr_from_sockaddr(const struct sockaddr *sa, unsigned char out[16])
+{
+    if (sa && sa->sa_family == AF_INET) {
+        struct sockaddr_in a;
+        memcpy(&a, sa, sizeof(a));
+        memcpy(out, v4_prefix, sizeof(v4_prefix));
+        memcpy(out + 12, &a.sin_addr, 4);
+        return true;
+    }
+    if (sa && sa->sa_family == AF_INET6) {
+        struct sockaddr_in6 a;
+        memcpy(&a, sa, sizeof(a));
+        memcpy(out, &a.sin6_addr, 16);
+        return true;
+    }
+    return false;
+}
+
+bool
 net_addr_parse(const char *s, size_t len, unsigned char out[16])
 {
     char buf[NET_ADDR_TEXT];

@@ -24,6 +24,9 @@ bool net_addr_parse(const char *s, size_t len, unsigned char out[16]);
 /* The text of an address (IPv4-mapped ones as IPv4); out holds NET_ADDR_TEXT bytes. */
 void net_addr_text(const unsigned char a[16], char out[NET_ADDR_TEXT]);
 bool net_addr_is_v4(const unsigned char a[16]);
+/* A socket address (AF_INET or AF_INET6) as 16 bytes; false for any other family or NULL. */
+struct sockaddr;
+bool net_addr_from_sockaddr(const struct sockaddr *sa, unsigned char out[16]);
 
 /* Parse a LIST of addresses and networks ("10.0.0.0/8, 127.0.0.1 ::1 fd00::/8"): items
  * separated by commas and/or spaces, each an address or address/prefix (0-32 for IPv4, 0-128

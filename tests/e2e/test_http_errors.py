@@ -192,6 +192,22 @@ def test_per_ip_connection_limit(start_server):
     assert s.alive()
 
 
+def test_trusted_proxies_are_not_held_to_the_per_ip_limit(start_server):
+    """Behind a load balancer every connection comes from the balancer's address: a trusted
+    proxy is bounded by max_connections only, or the balancer's 33rd concurrent request would
+    be refused (nginx answers 502)."""
+    s = start_server("--max-connections-per-ip", "2", "--trusted-proxies", "127.0.0.1")
+    held = [socket.create_connection(("127.0.0.1", s.port), timeout=5) for _ in range(6)]
+    try:
+        time.sleep(0.3)
+        status, _ = raw_http(s.port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", timeout=5)
+        assert status == 200, f"a trusted proxy's seventh connection answered {status}"
+    finally:
+        for h in held:
+            h.close()
+    assert s.alive()
+
+
 def test_requests_keep_alive_on_one_connection(server):
     req = b"GET /jwks.json HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
     with socket.create_connection(("127.0.0.1", server.port), timeout=5) as c:

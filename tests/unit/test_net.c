@@ -1,7 +1,11 @@
 /* test_net.c — util/net.c: addresses, trusted-proxy lists and the client named by
  * X-Forwarded-For (only behind a trusted proxy, from the right, never what the client wrote
  * further left). */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include "core/err.h"
 #include "t.h"
@@ -135,11 +139,34 @@ test_forwarded_for_counts_only_behind_a_trusted_proxy(void)
     T_EQ_STR(client("10.0.0.2", big), "10.0.0.2");
 }
 
+/* The peer address libmicrohttpd hands over, as the 16 bytes every check uses: IPv4 mapped,
+ * IPv6 as is, anything else refused. */
+static void
+test_socket_addresses_convert(void)
+{
+    struct sockaddr_in v4 = { .sin_family = AF_INET };
+    struct sockaddr_in6 v6 = { .sin6_family = AF_INET6 };
+    struct sockaddr_un un = { .sun_family = AF_UNIX };
+    unsigned char got[16], want[16];
+
+    T_ASSERT(inet_pton(AF_INET, "192.0.2.7", &v4.sin_addr) == 1);
+    T_ASSERT(net_addr_from_sockaddr((const struct sockaddr *)&v4, got));
+    T_ASSERT(net_addr_parse("::ffff:192.0.2.7", 16, want));
+    T_ASSERT(memcmp(got, want, 16) == 0 && net_addr_is_v4(got));
+    T_ASSERT(inet_pton(AF_INET6, "2001:db8::7", &v6.sin6_addr) == 1);
+    T_ASSERT(net_addr_from_sockaddr((const struct sockaddr *)&v6, got));
+    T_ASSERT(net_addr_parse("2001:db8::7", 11, want));
+    T_ASSERT(memcmp(got, want, 16) == 0 && !net_addr_is_v4(got));
+    T_ASSERT(!net_addr_from_sockaddr((const struct sockaddr *)&un, got));
+    T_ASSERT(!net_addr_from_sockaddr(NULL, got));
+}
+
 int
 main(void)
 {
     t_prog = "net";
     T_RUN(test_addresses_parse_and_print);
+    T_RUN(test_socket_addresses_convert);
     T_RUN(test_lists_parse_networks_and_refuse_host_bits);
     T_RUN(test_forwarded_for_counts_only_behind_a_trusted_proxy);
     return t_done();
