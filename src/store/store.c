@@ -693,3 +693,99 @@ store_jwt_grant_check(struct store *st, const char *client_id, const char *grant
     *why = NULL;
     return st->ops->jwt_grant_check(st->impl, client_id, grant_type, issuer, user_sub, why);
 }
+
+/* --- for the backends (store_impl.h): string lists, and the element kinds of their lists -- */
+
+void
+store_strvec_push(struct store_strvec *sv, const char *s)
+{
+    if (sv->n + 1 >= sv->cap) {
+        sv->cap = sv->cap ? sv->cap * 2 : 8;
+        sv->v = x_realloc(sv->v, sv->cap * sizeof(*sv->v));
+    }
+    sv->v[sv->n++] = x_strdup(s);
+    sv->v[sv->n] = NULL;
+}
+
+char **
+store_strvec_take(struct store_strvec *sv)
+{
+    char **v = sv->v ? sv->v : x_calloc(1, sizeof(*v));
+
+    sv->v = NULL;
+    sv->n = sv->cap = 0;
+    return v;
+}
+
+char **
+store_split_spaces(const char *s)
+{
+    struct store_strvec sv = { 0 };
+
+    while (s && *s) {
+        size_t n;
+        char *item;
+        if (*s == ' ') {
+            s++;
+            continue;
+        }
+        n = strcspn(s, " ");
+        item = x_strndup(s, n);
+        store_strvec_push(&sv, item);
+        free(item);
+        s += n;
+    }
+    return store_strvec_take(&sv);
+}
+
+static void
+users_free(void *list, size_t n)
+{
+    user_list_free(list, n);
+}
+
+static void
+clients_free(void *list, size_t n)
+{
+    client_list_free(list, n);
+}
+
+static void
+keys_free(void *list, size_t n)
+{
+    store_key_list_free(list, n);
+}
+
+static void
+resources_free(void *list, size_t n)
+{
+    resource_list_free(list, n);
+}
+
+static void
+resource_clients_free(void *list, size_t n)
+{
+    resource_client_list_free(list, n);
+}
+
+static void
+issuers_free(void *list, size_t n)
+{
+    trusted_issuer_list_free(list, n);
+}
+
+static void
+texts_free(void *list, size_t n)
+{
+    (void)n;
+    str_list_free(list);   /* NULL-terminated: the list helpers keep a zeroed element last */
+}
+
+const struct store_elems store_elems_user = { sizeof(struct user *), users_free };
+const struct store_elems store_elems_client = { sizeof(struct client *), clients_free };
+const struct store_elems store_elems_key = { sizeof(struct key_meta), keys_free };
+const struct store_elems store_elems_resource = { sizeof(struct resource *), resources_free };
+const struct store_elems store_elems_resource_client = { sizeof(struct resource_client),
+    resource_clients_free };
+const struct store_elems store_elems_issuer = { sizeof(struct trusted_issuer *), issuers_free };
+const struct store_elems store_elems_text = { sizeof(char *), texts_free };

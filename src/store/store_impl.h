@@ -148,6 +148,30 @@ int  store_select_sql(char *sql, size_t sz, const char *table, const char *const
 int  store_insert_sql(char *sql, size_t sz, const char *table, const char *const *cols,
          size_t n, char param);
 
+/* A growing NULL-terminated list of copied strings, for the backends' row readers (store.c). */
+struct store_strvec {
+    char **v;
+    size_t n, cap;
+};
+void store_strvec_push(struct store_strvec *sv, const char *s);   /* a copy of s */
+char **store_strvec_take(struct store_strvec *sv);   /* never NULL; caller frees; sv is reset */
+char **store_split_spaces(const char *s);   /* a space-separated column; never NULL */
+
+/* The arrays the backends' list helpers (sq_list, pg_list) build, one kind a list type: the
+ * size of an element and the type's list_free, which frees n elements and the array (what was
+ * read before a list failed). Defined in store.c. */
+struct store_elems {
+    size_t size;
+    void (*free)(void *list, size_t n);
+};
+extern const struct store_elems store_elems_user;              /* struct user * */
+extern const struct store_elems store_elems_client;            /* struct client * */
+extern const struct store_elems store_elems_key;               /* struct key_meta */
+extern const struct store_elems store_elems_resource;          /* struct resource * */
+extern const struct store_elems store_elems_resource_client;   /* struct resource_client */
+extern const struct store_elems store_elems_issuer;            /* struct trusted_issuer * */
+extern const struct store_elems store_elems_text;              /* char *, NULL-terminated */
+
 /* The handle store.h hands out (store.c, store_copy.c). */
 struct store {
     const struct store_ops *ops;

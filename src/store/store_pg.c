@@ -1312,40 +1312,36 @@ out:
     return rc;
 }
 
+/* pg_list reader: a signing_keys row (kid, alg, created_at, activate_at, retire_at, sealed). */
+static int
+row_key(struct pg *b, const PGresult *r, int i, const char *op, void *slot)
+{
+    struct key_meta *k = slot;
+
+    (void)b;
+    k->kid = pg_str(r, i, 0);
+    k->alg = pg_str(r, i, 1);
+    k->created_at = pg_int(r, i, 2);
+    k->activate_at = pg_int(r, i, 3);
+    k->retire_at = pg_int(r, i, 4);   /* NULL reads as 0: never */
+    if (!pg_bytes(r, i, 5, &k->sealed, &k->sealed_len) || k->sealed_len > STORE_KEY_SEALED_MAX ||
+        (k->sealed && k->sealed_len == 0)) {
+        log_err("store_error", "op=%s state=- msg=\"signing key row %d: bad sealed\"", op, i);
+        return GH_ESTORE;
+    }
+    return GH_OK;
+}
+
+static const struct pg_rows key_rows = { &store_elems_key, false, row_key };
+
 static int
 pg_key_list(void *impl, struct key_meta **out, size_t *n)
 {
-    PGresult *r = NULL;
-    struct key_meta *list = NULL;
-    size_t len = 0;
-    int rc;
+    void *list = NULL;
+    int rc = pg_list(impl, P_KEY_LIST, "key_list", NULL, &key_rows, &list, n);
 
-    *out = NULL;
-    *n = 0;
-    if ((rc = pg_exec(impl, P_KEY_LIST, "key_list", NULL, &r)) != GH_OK)
-        return rc;
-    len = (size_t)PQntuples(r);
-    list = x_calloc(len ? len : 1, sizeof(*list));
-    for (size_t i = 0; i < len; i++) {
-        list[i].kid = pg_str(r, (int)i, 0);
-        list[i].alg = pg_str(r, (int)i, 1);
-        list[i].created_at = pg_int(r, (int)i, 2);
-        list[i].activate_at = pg_int(r, (int)i, 3);
-        list[i].retire_at = pg_int(r, (int)i, 4);   /* NULL reads as 0: never */
-        if (!pg_bytes(r, (int)i, 5, &list[i].sealed, &list[i].sealed_len) ||
-            list[i].sealed_len > STORE_KEY_SEALED_MAX ||
-            (list[i].sealed && list[i].sealed_len == 0)) {
-            log_err("store_error", "op=key_list state=- msg=\"signing key row %zu: bad sealed\"",
-                i);
-            PQclear(r);
-            store_key_list_free(list, len);
-            return GH_ESTORE;
-        }
-    }
-    PQclear(r);
     *out = list;
-    *n = len;
-    return GH_OK;
+    return rc;
 }
 
 static int
@@ -1370,46 +1366,42 @@ pg_sub_sat(int64_t a, int64_t b)
     return a - b;
 }
 
-void
-pg_strvec_push(struct pg_strvec *sv, const char *s)
+int
+pg_list(struct pg *b, enum pq_id id, const char *op, const struct pgp *p,
+    const struct pg_rows *rows, void **out, size_t *n)
 {
-    if (sv->n + 1 >= sv->cap) {
-        sv->cap = sv->cap ? sv->cap * 2 : 8;
-        sv->v = x_realloc(sv->v, sv->cap * sizeof(*sv->v));
+    PGresult *r = NULL;
+    unsigned char *list = NULL;
+    size_t len = 0, count;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    if (rows->snapshot && (rc = pg_tx_read(b, op)) != GH_OK)
+        return rc;
+    if ((rc = pg_exec(b, id, op, p, &r)) != GH_OK)
+        goto out;
+    count = (size_t)PQntuples(r);
+    /* one zeroed element after the last: the terminator */
+    list = x_calloc(count + 1, rows->elems->size);
+    while (len < count) {
+        rc = rows->read(b, r, (int)len, op, list + len * rows->elems->size);
+        len++;   /* what the reader filled is freed with the list, even when it failed */
+        if (rc != GH_OK)
+            goto out;
     }
-    sv->v[sv->n++] = x_strdup(s);
-    sv->v[sv->n] = NULL;
-}
-
-char **
-pg_strvec_take(struct pg_strvec *sv)
-{
-    char **v = sv->v ? sv->v : x_calloc(1, sizeof(*v));
-
-    sv->v = NULL;
-    sv->n = sv->cap = 0;
-    return v;
-}
-
-char **
-pg_split_spaces(const char *s)
-{
-    struct pg_strvec sv = { 0 };
-
-    while (s && *s) {
-        size_t n;
-        char *item;
-        if (*s == ' ') {
-            s++;
-            continue;
-        }
-        n = strcspn(s, " ");
-        item = x_strndup(s, n);
-        pg_strvec_push(&sv, item);
-        free(item);
-        s += n;
-    }
-    return pg_strvec_take(&sv);
+    if (rows->snapshot && (rc = pg_tx_commit(b, op)) != GH_OK)
+        goto out;
+    *out = list;
+    *n = len;
+    list = NULL;
+out:
+    PQclear(r);
+    if (rc != GH_OK && rows->snapshot)
+        pg_tx_rollback(b);
+    if (list)
+        rows->elems->free(list, len);
+    return rc;
 }
 
 const struct store_ops store_pg_ops = {

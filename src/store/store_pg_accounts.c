@@ -21,11 +21,15 @@
 
 /* --- users ------------------------------------------------------------------------------- */
 
-static struct user *
-row_user(const PGresult *r, int i)
+/* A users row (USER_COLS) into a new struct user at slot (struct user **): the pg_list reader,
+ * used by the single-row reads too. */
+static int
+row_user(struct pg *b, const PGresult *r, int i, const char *op, void *slot)
 {
     struct user *u = x_calloc(1, sizeof(*u));
 
+    (void)b;
+    (void)op;
     u->sub = pg_str(r, i, 0);
     u->username = pg_str(r, i, 1);
     u->email = pg_str(r, i, 2);
@@ -34,8 +38,11 @@ row_user(const PGresult *r, int i)
     u->disabled = pg_int(r, i, 5) != 0;
     u->created_at = pg_int(r, i, 6);
     u->updated_at = pg_int(r, i, 7);
-    return u;
+    *(struct user **)slot = u;
+    return GH_OK;
 }
+
+static const struct pg_rows user_rows = { &store_elems_user, false, row_user };
 
 /* The retired-sub trigger raises unique_violation: GH_EEXIST like a taken username. */
 int
@@ -64,7 +71,7 @@ user_get_by(struct pg *b, enum pq_id id, const char *key, struct user **out, con
     *out = NULL;
     pgp_text(&p, key);
     if ((rc = pg_row(b, id, op, &p, &r)) == GH_OK)
-        *out = row_user(r, 0);
+        rc = row_user(b, r, 0, op, out);
     PQclear(r);
     return rc;
 }
@@ -84,23 +91,11 @@ pg_user_get_by_sub(void *impl, const char *sub, struct user **out)
 int
 pg_user_list(void *impl, struct user ***out, size_t *n)
 {
-    PGresult *r = NULL;
-    struct user **list;
-    size_t len;
-    int rc;
+    void *list = NULL;
+    int rc = pg_list(impl, P_USER_LIST, "user_list", NULL, &user_rows, &list, n);
 
-    *out = NULL;
-    *n = 0;
-    if ((rc = pg_exec(impl, P_USER_LIST, "user_list", NULL, &r)) != GH_OK)
-        return rc;
-    len = (size_t)PQntuples(r);
-    list = x_calloc(len + 1, sizeof(*list));
-    for (size_t i = 0; i < len; i++)
-        list[i] = row_user(r, (int)i);
-    PQclear(r);
     *out = list;
-    *n = len;
-    return GH_OK;
+    return rc;
 }
 
 int
@@ -159,8 +154,8 @@ row_client(const PGresult *r, int i, const char *op, struct client **out, int64_
             (long long)*id);
         goto out;
     }
-    c->grant_types = pg_split_spaces(PQgetvalue(r, i, 5));
-    c->scopes = pg_split_spaces(PQgetvalue(r, i, 6));
+    c->grant_types = store_split_spaces(PQgetvalue(r, i, 5));
+    c->scopes = store_split_spaces(PQgetvalue(r, i, 6));
     c->jwks = pg_str(r, i, 7);
     if (!pg_bytes(r, i, 8, &bytes, &n) || (bytes && n != sizeof(c->secret_hash))) {
         log_err("store_error", "op=%s state=- msg=\"client row %lld: bad secret_hash\"", op,
@@ -207,7 +202,7 @@ out:
 static int
 load_uris(struct pg *b, int64_t id, struct client *c, const char *op)
 {
-    struct pg_strvec redir = { 0 }, logout = { 0 };
+    struct store_strvec redir = { 0 }, logout = { 0 };
     struct pgp p = { 0 };
     PGresult *r = NULL;
     int rc;
@@ -218,14 +213,14 @@ load_uris(struct pg *b, int64_t id, struct client *c, const char *op)
     for (int i = 0; i < PQntuples(r); i++) {
         if (pg_isnull(r, i, 1))
             continue;
-        pg_strvec_push(pg_int(r, i, 0) == URI_POST_LOGOUT ? &logout : &redir,
+        store_strvec_push(pg_int(r, i, 0) == URI_POST_LOGOUT ? &logout : &redir,
             PQgetvalue(r, i, 1));
     }
     PQclear(r);
     str_list_free(c->redirect_uris);
     str_list_free(c->post_logout_redirect_uris);
-    c->redirect_uris = pg_strvec_take(&redir);
-    c->post_logout_redirect_uris = pg_strvec_take(&logout);
+    c->redirect_uris = store_strvec_take(&redir);
+    c->post_logout_redirect_uris = store_strvec_take(&logout);
     return GH_OK;
 }
 
@@ -320,41 +315,28 @@ out:
     return rc;
 }
 
+/* pg_list reader: a client row with its URIs into slot (struct client **). */
+static int
+row_client_uris(struct pg *b, const PGresult *r, int i, const char *op, void *slot)
+{
+    struct client **c = slot;
+    int64_t id = 0;
+    int rc;
+
+    if ((rc = row_client(r, i, op, c, &id)) != GH_OK)
+        return rc;
+    return load_uris(b, id, *c, op);
+}
+
+static const struct pg_rows client_rows = { &store_elems_client, true, row_client_uris };
+
 int
 pg_client_list(void *impl, struct client ***out, size_t *n)
 {
-    struct pg *b = impl;
-    PGresult *r = NULL;
-    struct client **list = NULL;
-    size_t len = 0, rows;
-    int rc;
+    void *list = NULL;
+    int rc = pg_list(impl, P_CLIENT_LIST, "client_list", NULL, &client_rows, &list, n);
 
-    *out = NULL;
-    *n = 0;
-    if ((rc = pg_tx_read(b, "client_list")) != GH_OK)
-        return rc;
-    if ((rc = pg_exec(b, P_CLIENT_LIST, "client_list", NULL, &r)) != GH_OK)
-        goto out;
-    rows = (size_t)PQntuples(r);
-    list = x_calloc(rows + 1, sizeof(*list));
-    for (size_t i = 0; i < rows; i++) {
-        int64_t id = 0;
-        if ((rc = row_client(r, (int)i, "client_list", &list[len], &id)) != GH_OK)
-            goto out;
-        len++;
-        if ((rc = load_uris(b, id, list[len - 1], "client_list")) != GH_OK)
-            goto out;
-    }
-    if ((rc = pg_tx_commit(b, "client_list")) != GH_OK)
-        goto out;
     *out = list;
-    *n = len;
-    list = NULL;
-out:
-    PQclear(r);
-    if (rc != GH_OK)
-        pg_tx_rollback(b);
-    client_list_free(list, len);
     return rc;
 }
 

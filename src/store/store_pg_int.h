@@ -14,6 +14,7 @@
 #include <libpq-fe.h>
 
 #include "store/store.h"
+#include "store/store_impl.h"
 
 enum pq_id {
     P_BEGIN,
@@ -136,11 +137,6 @@ struct pgp {
     char num[PGP_MAX][24];
 };
 
-struct pg_strvec {
-    char **v;
-    size_t n, cap;
-};
-
 /* store_pg.c: helpers */
 void pgp_text(struct pgp *p, const char *s);          /* NULL: SQL NULL */
 void pgp_int(struct pgp *p, int64_t v);
@@ -177,10 +173,20 @@ int pg_tx_read(struct pg *b, const char *op);
 int pg_tx_commit(struct pg *b, const char *op);
 void pg_tx_rollback(struct pg *b);
 int pg_write1(struct pg *b, enum pq_id id, const char *op, const struct pgp *p, bool must_match);
+/* How pg_list turns rows into elements of an array. */
+struct pg_rows {
+    const struct store_elems *elems;   /* what the array holds (store_impl.h) */
+    bool snapshot;   /* read runs statements of its own: every row is read in one snapshot */
+    /* Fill the zeroed element at slot from row i of r. What it filled is freed with the list
+     * even when it fails (GH_ESTORE: a row this build cannot have written). */
+    int (*read)(struct pg *b, const PGresult *r, int i, const char *op, void *slot);
+};
+/* Every row of statement id run with p (may be NULL), in the statement's order, as a new array
+ * of n elements and one zeroed after them (a NULL terminator for arrays of pointers).
+ * GH_OK: *out and *n, caller frees; else *out NULL, *n 0, all read so far freed. */
+int pg_list(struct pg *b, enum pq_id id, const char *op, const struct pgp *p,
+    const struct pg_rows *rows, void **out, size_t *n);
 int64_t pg_sub_sat(int64_t a, int64_t b);
-void pg_strvec_push(struct pg_strvec *sv, const char *s);
-char **pg_strvec_take(struct pg_strvec *sv);
-char **pg_split_spaces(const char *s);
 
 /* store_pg_copy.c: copying a realm (the tab_ and copy_ ops of store_impl.h) */
 int pg_tab_list(void *impl, char ***names, size_t *n);

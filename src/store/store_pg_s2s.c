@@ -35,17 +35,36 @@ pg_jti_use(void *impl, const char *iss, const char *jti, int64_t expires_at)
 
 /* --- resources --------------------------------------------------------------------------- */
 
-static struct resource *
-row_resource(const PGresult *r, int i)
+/* A resources row (id, name, scopes, created_at) into a new struct resource at slot (struct
+ * resource **): the pg_list reader, used by resource_get too. */
+static int
+row_resource(struct pg *b, const PGresult *r, int i, const char *op, void *slot)
 {
     struct resource *res = x_calloc(1, sizeof(*res));
 
+    (void)b;
+    (void)op;
     res->id = pg_str(r, i, 0);
     res->name = pg_str(r, i, 1);
-    res->scopes = pg_split_spaces(PQgetvalue(r, i, 2));
+    res->scopes = store_split_spaces(PQgetvalue(r, i, 2));
     res->created_at = pg_int(r, i, 3);
-    return res;
+    *(struct resource **)slot = res;
+    return GH_OK;
 }
+
+static const struct pg_rows resource_rows = { &store_elems_resource, false, row_resource };
+
+/* pg_list reader: column 0 (text) into slot (char **). */
+static int
+row_text(struct pg *b, const PGresult *r, int i, const char *op, void *slot)
+{
+    (void)b;
+    (void)op;
+    *(char **)slot = x_strdup(PQgetvalue(r, i, 0));
+    return GH_OK;
+}
+
+static const struct pg_rows text_rows = { &store_elems_text, false, row_text };
 
 int
 pg_resource_add(void *impl, const struct resource *res)
@@ -73,7 +92,7 @@ pg_resource_get(void *impl, const char *id, struct resource **out)
     *out = NULL;
     pgp_text(&p, id);
     if ((rc = pg_row(impl, P_RES_GET, "resource_get", &p, &r)) == GH_OK)
-        *out = row_resource(r, 0);
+        rc = row_resource(impl, r, 0, "resource_get", out);
     PQclear(r);
     return rc;
 }
@@ -81,23 +100,11 @@ pg_resource_get(void *impl, const char *id, struct resource **out)
 int
 pg_resource_list(void *impl, struct resource ***out, size_t *n)
 {
-    PGresult *r = NULL;
-    struct resource **list;
-    size_t len;
-    int rc;
+    void *list = NULL;
+    int rc = pg_list(impl, P_RES_LIST, "resource_list", NULL, &resource_rows, &list, n);
 
-    *out = NULL;
-    *n = 0;
-    if ((rc = pg_exec(impl, P_RES_LIST, "resource_list", NULL, &r)) != GH_OK)
-        return rc;
-    len = (size_t)PQntuples(r);
-    list = x_calloc(len + 1, sizeof(*list));
-    for (size_t i = 0; i < len; i++)
-        list[i] = row_resource(r, (int)i);
-    PQclear(r);
     *out = list;
-    *n = len;
-    return GH_OK;
+    return rc;
 }
 
 int
@@ -156,31 +163,34 @@ pg_resource_client_scope(void *impl, const char *resource, const char *client_id
     return rc;
 }
 
+/* pg_list reader: a resource_clients row (client_id, scope, created_at) into slot. */
+static int
+row_resource_client(struct pg *b, const PGresult *r, int i, const char *op, void *slot)
+{
+    struct resource_client *e = slot;
+
+    (void)b;
+    (void)op;
+    e->client_id = pg_str(r, i, 0);
+    e->scope = pg_str(r, i, 1);
+    e->created_at = pg_int(r, i, 2);
+    return GH_OK;
+}
+
+static const struct pg_rows resource_client_rows = { &store_elems_resource_client, false,
+    row_resource_client };
+
 int
 pg_resource_clients(void *impl, const char *resource, struct resource_client **out, size_t *n)
 {
     struct pgp p = { 0 };
-    PGresult *r = NULL;
-    struct resource_client *list;
-    size_t len;
+    void *list = NULL;
     int rc;
 
-    *out = NULL;
-    *n = 0;
     pgp_text(&p, resource);
-    if ((rc = pg_exec(impl, P_RES_CLIENTS, "resource_clients", &p, &r)) != GH_OK)
-        return rc;
-    len = (size_t)PQntuples(r);
-    list = x_calloc(len ? len : 1, sizeof(*list));
-    for (size_t i = 0; i < len; i++) {
-        list[i].client_id = pg_str(r, (int)i, 0);
-        list[i].scope = pg_str(r, (int)i, 1);
-        list[i].created_at = pg_int(r, (int)i, 2);
-    }
-    PQclear(r);
+    rc = pg_list(impl, P_RES_CLIENTS, "resource_clients", &p, &resource_client_rows, &list, n);
     *out = list;
-    *n = len;
-    return GH_OK;
+    return rc;
 }
 
 /* The values of column 0 of a statement keyed by one text, as a NULL-terminated list. */
@@ -188,24 +198,14 @@ static int
 text_column(struct pg *b, enum pq_id id, const char *op, const char *key, char ***out,
     size_t *n)
 {
-    struct pg_strvec sv = { 0 };
     struct pgp p = { 0 };
-    PGresult *r = NULL;
+    void *list = NULL;
     int rc;
 
-    *out = NULL;
-    if (n)
-        *n = 0;
     pgp_text(&p, key);
-    if ((rc = pg_exec(b, id, op, &p, &r)) != GH_OK)
-        return rc;
-    for (int i = 0; i < PQntuples(r); i++)
-        pg_strvec_push(&sv, PQgetvalue(r, i, 0));
-    PQclear(r);
-    if (n)
-        *n = sv.n;
-    *out = pg_strvec_take(&sv);
-    return GH_OK;
+    rc = pg_list(b, id, op, &p, &text_rows, &list, n);
+    *out = list;
+    return rc;
 }
 
 int
@@ -234,7 +234,8 @@ static int
 load_issuer_clients(struct pg *b, struct trusted_issuer *ti, const char *op)
 {
     char **clients = NULL;
-    int rc = text_column(b, P_ISS_CLIENTS, op, ti->issuer, &clients, NULL);
+    size_t n;
+    int rc = text_column(b, P_ISS_CLIENTS, op, ti->issuer, &clients, &n);
 
     if (rc == GH_OK) {
         str_list_free(ti->clients);
@@ -242,6 +243,18 @@ load_issuer_clients(struct pg *b, struct trusted_issuer *ti, const char *op)
     }
     return rc;
 }
+
+/* pg_list reader: a trusted_issuers row with its clients into slot (struct trusted_issuer **). */
+static int
+row_issuer_clients(struct pg *b, const PGresult *r, int i, const char *op, void *slot)
+{
+    struct trusted_issuer *ti = row_issuer(r, i);
+
+    *(struct trusted_issuer **)slot = ti;
+    return load_issuer_clients(b, ti, op);
+}
+
+static const struct pg_rows issuer_rows = { &store_elems_issuer, true, row_issuer_clients };
 
 /* The issuer row and its client rows in one transaction: a client that does not exist fails
  * the foreign key (GH_ENOTFOUND) and nothing is stored. */
@@ -308,36 +321,10 @@ out:
 int
 pg_issuer_list(void *impl, struct trusted_issuer ***out, size_t *n)
 {
-    struct pg *b = impl;
-    PGresult *r = NULL;
-    struct trusted_issuer **list = NULL;
-    size_t len = 0;
-    int rc;
+    void *list = NULL;
+    int rc = pg_list(impl, P_ISS_LIST, "issuer_list", NULL, &issuer_rows, &list, n);
 
-    *out = NULL;
-    *n = 0;
-    if ((rc = pg_tx_read(b, "issuer_list")) != GH_OK)
-        return rc;
-    if ((rc = pg_exec(b, P_ISS_LIST, "issuer_list", NULL, &r)) != GH_OK)
-        goto out;
-    len = (size_t)PQntuples(r);
-    list = x_calloc(len + 1, sizeof(*list));
-    for (size_t i = 0; i < len; i++)
-        list[i] = row_issuer(r, (int)i);
-    for (size_t i = 0; i < len; i++) {
-        if ((rc = load_issuer_clients(b, list[i], "issuer_list")) != GH_OK)
-            goto out;
-    }
-    if ((rc = pg_tx_commit(b, "issuer_list")) != GH_OK)
-        goto out;
     *out = list;
-    *n = len;
-    list = NULL;
-out:
-    PQclear(r);
-    if (rc != GH_OK)
-        pg_tx_rollback(b);
-    trusted_issuer_list_free(list, len);
     return rc;
 }
 
@@ -405,7 +392,7 @@ pg_jwt_grant_check(void *impl, const char *client_id, const char *grant_type,
     }
     if (rc != GH_OK)
         goto out;
-    gts = pg_split_spaces(PQgetvalue(r, 0, 2));
+    gts = store_split_spaces(PQgetvalue(r, 0, 2));
     if (pg_int(r, 0, 0) != 0 || str_eq(PQgetvalue(r, 0, 1), "none")) {
         *why = "the client is no longer confidential";
         rc = GH_EDENIED;

@@ -1239,67 +1239,37 @@ out:
 static int
 sq_meta_get(void *impl, const char *name, char **value)
 {
-    struct sq *b = impl;
-    sqlite3_stmt *s = NULL;
-    int brc = SQLITE_OK, rc;
-
-    *value = NULL;
-    if ((rc = sq_prep(b, Q_META_GET, "meta_get", &s)) != GH_OK)
-        goto out;
-    sq_bind_text(s, 1, name, &brc);
-    if ((rc = sq_bound(b, "meta_get", brc)) != GH_OK)
-        goto out;
-    if ((rc = sq_step_row(b, s, "meta_get")) != GH_OK)
-        goto out;
-    *value = sq_col_str(s, 0);
-out:
-    sq_done(s);
-    return rc;
+    return sq_row_text(impl, Q_META_GET, "meta_get", name, NULL, value);
 }
 
-/* meta_set / meta_add: one statement in its own write transaction; *changed: rows written */
+/* meta_set / meta_add: one statement in its own write transaction; must_match: GH_ENOTFOUND
+ * when it wrote no row. */
 static int
 meta_write(struct sq *b, enum q_id id, const char *op, const char *name, const char *value,
-    int *changed)
+    bool must_match)
 {
     sqlite3_stmt *s = NULL;
     int brc = SQLITE_OK, rc;
 
-    if ((rc = sq_tx_write(b, op)) != GH_OK)
+    if ((rc = sq_write_begin(b, id, op, false, &s)) != GH_OK)
         return rc;
-    if ((rc = sq_prep(b, id, op, &s)) != GH_OK)
-        goto out;
     sq_bind_text(s, 1, name, &brc);
     sq_bind_text(s, 2, value, &brc);
-    if ((rc = sq_bound(b, op, brc)) != GH_OK)
-        goto out;
-    if ((rc = sq_step_done(b, s, op)) != GH_OK)
-        goto out;
-    *changed = sqlite3_changes(b->db);
-    sq_done(s);
-    s = NULL;
-    rc = sq_tx_commit(b, op);
-out:
-    sq_done(s);
-    if (rc != GH_OK)
-        sq_tx_rollback(b);
-    return rc;
+    return sq_write_commit(b, s, brc, op, must_match);
 }
 
 static int
 sq_meta_set(void *impl, const char *name, const char *value)
 {
-    int changed = 0;
-
-    return meta_write(impl, Q_META_SET, "meta_set", name, value, &changed);
+    return meta_write(impl, Q_META_SET, "meta_set", name, value, false);
 }
 
 static int
 sq_meta_add(void *impl, const char *name, const char *value)
 {
-    int changed = 0, rc = meta_write(impl, Q_META_ADD, "meta_add", name, value, &changed);
+    int rc = meta_write(impl, Q_META_ADD, "meta_add", name, value, true);
 
-    return rc == GH_OK && changed == 0 ? GH_EEXIST : rc;
+    return rc == GH_ENOTFOUND ? GH_EEXIST : rc;   /* DO NOTHING: the name was taken */
 }
 
 /* --- signing keys ------------------------------------------------------------------------ */
@@ -1311,83 +1281,54 @@ sq_key_add(void *impl, const struct key_meta *k, int64_t alg_keys)
     sqlite3_stmt *s = NULL;
     int brc = SQLITE_OK, rc;
 
-    if ((rc = sq_tx_write(b, "key_add")) != GH_OK)
+    if ((rc = sq_write_begin(b, Q_KEY_ADD, "key_add", false, &s)) != GH_OK)
         return rc;
-    if ((rc = sq_prep(b, Q_KEY_ADD, "key_add", &s)) != GH_OK)
-        goto out;
     sq_bind_text(s, 1, k->kid, &brc);
     sq_bind_text(s, 2, k->alg, &brc);
     sq_bind_int(s, 3, k->created_at, &brc);
     sq_bind_int(s, 4, k->activate_at, &brc);
     sq_bind_blob(s, 5, k->sealed, k->sealed_len, &brc);
     sq_bind_int(s, 6, alg_keys, &brc);
-    if ((rc = sq_bound(b, "key_add", brc)) != GH_OK)
-        goto out;
-    if ((rc = sq_step_done(b, s, "key_add")) != GH_OK)
-        goto out;
-    if (sqlite3_changes(b->db) == 0) {
-        rc = GH_EEXIST; /* another process added a key of this alg first */
-        goto out;
-    }
-    sq_done(s);
-    s = NULL;
-    rc = sq_tx_commit(b, "key_add");
-out:
-    sq_done(s);
-    if (rc != GH_OK)
-        sq_tx_rollback(b);
-    return rc;
+    rc = sq_write_commit(b, s, brc, "key_add", true);
+    /* nothing inserted: another process added a key of this alg first */
+    return rc == GH_ENOTFOUND ? GH_EEXIST : rc;
 }
+
+/* sq_list reader: a signing_keys row (kid, alg, created_at, activate_at, retire_at, sealed). */
+static int
+row_key(struct sq *b, sqlite3_stmt *s, const char *op, void *slot)
+{
+    struct key_meta *k = slot;
+
+    (void)b;
+    (void)op;
+    k->kid = sq_col_str(s, 0);
+    k->alg = sq_col_str(s, 1);
+    k->created_at = sqlite3_column_int64(s, 2);
+    k->activate_at = sqlite3_column_int64(s, 3);
+    k->retire_at = sqlite3_column_int64(s, 4); /* NULL reads as 0: never */
+    if (sqlite3_column_type(s, 5) == SQLITE_BLOB) {
+        int bn = sqlite3_column_bytes(s, 5);
+        const void *blob = sqlite3_column_blob(s, 5);
+        /* the schema's CHECK bounds it; a blob read as empty is no key */
+        if (bn > 0 && bn <= STORE_KEY_SEALED_MAX && blob) {
+            k->sealed = x_malloc((size_t)bn);
+            memcpy(k->sealed, blob, (size_t)bn);
+            k->sealed_len = (size_t)bn;
+        }
+    }
+    return GH_OK;
+}
+
+static const struct sq_rows key_rows = { &store_elems_key, false, row_key };
 
 static int
 sq_key_list(void *impl, struct key_meta **out, size_t *n)
 {
-    struct sq *b = impl;
-    sqlite3_stmt *s = NULL;
-    struct key_meta *list = NULL;
-    size_t len = 0, cap = 0;
-    int rc, src;
+    void *list = NULL;
+    int rc = sq_list(impl, Q_KEY_LIST, "key_list", NULL, &key_rows, &list, n);
 
-    *out = NULL;
-    *n = 0;
-    if ((rc = sq_prep(b, Q_KEY_LIST, "key_list", &s)) != GH_OK)
-        goto out;
-    list = x_calloc(1, sizeof(*list));
-    cap = 1;
-    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
-        if (len == cap) {
-            cap *= 2;
-            list = x_realloc(list, cap * sizeof(*list));
-        }
-        list[len].kid = sq_col_str(s, 0);
-        list[len].alg = sq_col_str(s, 1);
-        list[len].created_at = sqlite3_column_int64(s, 2);
-        list[len].activate_at = sqlite3_column_int64(s, 3);
-        list[len].retire_at = sqlite3_column_int64(s, 4); /* NULL reads as 0: never */
-        list[len].sealed = NULL; /* x_realloc'd slots are not zeroed */
-        list[len].sealed_len = 0;
-        if (sqlite3_column_type(s, 5) == SQLITE_BLOB) {
-            int bn = sqlite3_column_bytes(s, 5);
-            const void *blob = sqlite3_column_blob(s, 5);
-            /* the schema's CHECK bounds it; a blob read as empty is no key */
-            if (bn > 0 && bn <= STORE_KEY_SEALED_MAX && blob) {
-                list[len].sealed = x_malloc((size_t)bn);
-                memcpy(list[len].sealed, blob, (size_t)bn);
-                list[len].sealed_len = (size_t)bn;
-            }
-        }
-        len++;
-    }
-    if (src != SQLITE_DONE) {
-        rc = sq_fail(b, "key_list", src);
-        goto out;
-    }
     *out = list;
-    *n = len;
-    list = NULL;
-out:
-    sq_done(s);
-    store_key_list_free(list, len);
     return rc;
 }
 
@@ -1436,15 +1377,55 @@ sq_bad_row(const char *op, const char *what)
     return GH_ESTORE;
 }
 
-/* Run s, bound (brc) and inside the write transaction the caller opened, and commit; roll back
- * on any failure. s is reset either way. For the writes that are one statement. */
+/* Column 0 (text) of the single row of statement id keyed by k1 (?1) and, if the statement has
+ * a ?2, k2: GH_OK with *out (caller frees), GH_ENOTFOUND without a row. */
 int
-sq_write_commit(struct sq *b, sqlite3_stmt *s, int brc, const char *op)
+sq_row_text(struct sq *b, enum q_id id, const char *op, const char *k1, const char *k2,
+    char **out)
+{
+    sqlite3_stmt *s = NULL;
+    int brc = SQLITE_OK, rc;
+
+    *out = NULL;
+    if ((rc = sq_prep(b, id, op, &s)) != GH_OK)
+        return rc;
+    sq_bind_text(s, 1, k1, &brc);
+    if (sqlite3_bind_parameter_count(s) >= 2)
+        sq_bind_text(s, 2, k2, &brc);
+    if ((rc = sq_bound(b, op, brc)) == GH_OK && (rc = sq_step_row(b, s, op)) == GH_OK)
+        *out = sq_col_str(s, 0);
+    sq_done(s);
+    return rc;
+}
+
+/* Open a write transaction (light: sq_tx_write_light) and prepare statement id in it; on
+ * failure nothing stays open. Ends with sq_write_commit. */
+int
+sq_write_begin(struct sq *b, enum q_id id, const char *op, bool light, sqlite3_stmt **out)
+{
+    int rc;
+
+    if ((rc = light ? sq_tx_write_light(b, op) : sq_tx_write(b, op)) != GH_OK)
+        return rc;
+    if ((rc = sq_prep(b, id, op, out)) != GH_OK)
+        sq_tx_rollback(b);
+    return rc;
+}
+
+/* Run s, bound (brc) and inside the write transaction the caller opened, and commit; roll back
+ * on any failure, and (must_match) with GH_ENOTFOUND when s changed no row. s is reset either
+ * way. For the writes that are one statement. */
+int
+sq_write_commit(struct sq *b, sqlite3_stmt *s, int brc, const char *op, bool must_match)
 {
     int rc;
 
     if ((rc = sq_bound(b, op, brc)) != GH_OK || (rc = sq_step_done(b, s, op)) != GH_OK)
         goto out;
+    if (must_match && sqlite3_changes(b->db) == 0) {
+        rc = GH_ENOTFOUND;
+        goto out;
+    }
     sq_done(s);
     rc = sq_tx_commit(b, op);
 out:
@@ -1465,79 +1446,68 @@ sq_write_keyed(struct sq *b, enum q_id id, const char *op, const unsigned char *
     bool light = id == Q_SESSION_TOUCH || id == Q_SESSION_DELETE_DEAD;
     int brc = SQLITE_OK, rc;
 
-    if ((rc = light ? sq_tx_write_light(b, op) : sq_tx_write(b, op)) != GH_OK)
+    if ((rc = sq_write_begin(b, id, op, light, &s)) != GH_OK)
         return rc;
-    if ((rc = sq_prep(b, id, op, &s)) != GH_OK)
-        goto out;
     if (hash)
         sq_bind_hash(s, 1, hash, &brc);
     else
         sq_bind_text(s, 1, text, &brc);
     if (sqlite3_bind_parameter_count(s) >= 2)
         sq_bind_int(s, 2, num, &brc);
+    return sq_write_commit(b, s, brc, op, true);
+}
+
+/* --- lists ------------------------------------------------------------------------------- */
+
+int
+sq_list(struct sq *b, enum q_id id, const char *op, const char *key,
+    const struct sq_rows *rows, void **out, size_t *n)
+{
+    sqlite3_stmt *s = NULL;
+    unsigned char *list = NULL;
+    size_t size = rows->elems->size, len = 0, cap = 1;
+    int brc = SQLITE_OK, rc, src;
+
+    *out = NULL;
+    *n = 0;
+    if (rows->snapshot && (rc = sq_tx_read(b, op)) != GH_OK)
+        return rc;
+    if ((rc = sq_prep(b, id, op, &s)) != GH_OK)
+        goto out;
+    if (key)
+        sq_bind_text(s, 1, key, &brc);
     if ((rc = sq_bound(b, op, brc)) != GH_OK)
         goto out;
-    if ((rc = sq_step_done(b, s, op)) != GH_OK)
-        goto out;
-    if (sqlite3_changes(b->db) == 0) {
-        rc = GH_ENOTFOUND;
+    list = x_calloc(cap, size);
+    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+        if (len + 1 == cap) {   /* the element after the last stays zeroed: the terminator */
+            list = x_realloc(list, 2 * cap * size);
+            memset(list + cap * size, 0, cap * size);
+            cap *= 2;
+        }
+        rc = rows->read(b, s, op, list + len * size);
+        len++;   /* what the reader filled is freed with the list, even when it failed */
+        if (rc != GH_OK)
+            goto out;
+    }
+    if (src != SQLITE_DONE) {
+        rc = sq_fail(b, op, src);
         goto out;
     }
     sq_done(s);
     s = NULL;
-    rc = sq_tx_commit(b, op);
+    if (rows->snapshot && (rc = sq_tx_commit(b, op)) != GH_OK)
+        goto out;
+    *out = list;
+    *n = len;
+    list = NULL;
 out:
     sq_done(s);
-    if (rc != GH_OK)
+    if (rc != GH_OK && rows->snapshot)
         sq_tx_rollback(b);
+    if (list)
+        rows->elems->free(list, len);
     return rc;
-}
-
-/* --- string lists ------------------------------------------------------------------------ */
-
-
-void
-sq_strvec_push(struct strvec *sv, const char *s)
-{
-    if (sv->n + 1 >= sv->cap) {
-        sv->cap = sv->cap ? sv->cap * 2 : 8;
-        sv->v = x_realloc(sv->v, sv->cap * sizeof(*sv->v));
-    }
-    sv->v[sv->n++] = x_strdup(s);
-    sv->v[sv->n] = NULL;
-}
-
-/* The NULL-terminated list (never NULL itself); sv is reset. */
-char **
-sq_strvec_take(struct strvec *sv)
-{
-    char **v = sv->v ? sv->v : x_calloc(1, sizeof(*v));
-
-    sv->v = NULL;
-    sv->n = sv->cap = 0;
-    return v;
-}
-
-/* A space-separated column into a NULL-terminated list. */
-char **
-sq_split_spaces(const char *s)
-{
-    struct strvec sv = { 0 };
-
-    while (s && *s) {
-        size_t n;
-        char *item;
-        if (*s == ' ') {
-            s++;
-            continue;
-        }
-        n = strcspn(s, " ");
-        item = x_strndup(s, n);
-        sq_strvec_push(&sv, item);
-        free(item);
-        s += n;
-    }
-    return sq_strvec_take(&sv);
 }
 
 const struct store_ops store_sqlite_ops = {

@@ -22,11 +22,15 @@
 
 /* --- users ------------------------------------------------------------------------------- */
 
-static struct user *
-row_user(sqlite3_stmt *s)
+/* A users row (USER_COLS) into a new struct user at slot (struct user **): the sq_list reader,
+ * used by the single-row reads too. */
+static int
+row_user(struct sq *b, sqlite3_stmt *s, const char *op, void *slot)
 {
     struct user *u = x_calloc(1, sizeof(*u));
 
+    (void)b;
+    (void)op;
     u->sub = sq_col_str(s, 0);
     u->username = sq_col_str(s, 1);
     u->email = sq_col_str(s, 2);
@@ -35,8 +39,11 @@ row_user(sqlite3_stmt *s)
     u->disabled = sqlite3_column_int(s, 5) != 0;
     u->created_at = sqlite3_column_int64(s, 6);
     u->updated_at = sqlite3_column_int64(s, 7);
-    return u;
+    *(struct user **)slot = u;
+    return GH_OK;
 }
+
+static const struct sq_rows user_rows = { &store_elems_user, false, row_user };
 
 int
 sq_user_add(void *impl, const struct user *u)
@@ -45,10 +52,8 @@ sq_user_add(void *impl, const struct user *u)
     sqlite3_stmt *s = NULL;
     int brc = SQLITE_OK, rc;
 
-    if ((rc = sq_tx_write(b, "user_add")) != GH_OK)
+    if ((rc = sq_write_begin(b, Q_USER_ADD, "user_add", false, &s)) != GH_OK)
         return rc;
-    if ((rc = sq_prep(b, Q_USER_ADD, "user_add", &s)) != GH_OK)
-        goto out;
     sq_bind_text(s, 1, u->sub, &brc);
     sq_bind_text(s, 2, u->username, &brc);
     sq_bind_text(s, 3, u->email, &brc);
@@ -57,18 +62,7 @@ sq_user_add(void *impl, const struct user *u)
     sq_bind_int(s, 6, u->disabled ? 1 : 0, &brc);
     sq_bind_int(s, 7, u->created_at, &brc);
     sq_bind_int(s, 8, u->updated_at, &brc);
-    if ((rc = sq_bound(b, "user_add", brc)) != GH_OK)
-        goto out;
-    if ((rc = sq_step_done(b, s, "user_add")) != GH_OK)
-        goto out;
-    sq_done(s);
-    s = NULL;
-    rc = sq_tx_commit(b, "user_add");
-out:
-    sq_done(s);
-    if (rc != GH_OK)
-        sq_tx_rollback(b);
-    return rc;
+    return sq_write_commit(b, s, brc, "user_add", false);
 }
 
 static int
@@ -85,7 +79,7 @@ user_get_by(struct sq *b, enum q_id id, const char *key, struct user **out, cons
         goto out;
     if ((rc = sq_step_row(b, s, op)) != GH_OK)
         goto out;
-    *out = row_user(s);
+    rc = row_user(b, s, op, out);
 out:
     sq_done(s);
     return rc;
@@ -106,35 +100,10 @@ sq_user_get_by_sub(void *impl, const char *sub, struct user **out)
 int
 sq_user_list(void *impl, struct user ***out, size_t *n)
 {
-    struct sq *b = impl;
-    sqlite3_stmt *s = NULL;
-    struct user **list = NULL;
-    size_t len = 0, cap = 0;
-    int rc, src;
+    void *list = NULL;
+    int rc = sq_list(impl, Q_USER_LIST, "user_list", NULL, &user_rows, &list, n);
 
-    *out = NULL;
-    *n = 0;
-    if ((rc = sq_prep(b, Q_USER_LIST, "user_list", &s)) != GH_OK)
-        goto out;
-    list = x_calloc(1, sizeof(*list));
-    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
-        if (len + 1 >= cap) {
-            cap = cap ? cap * 2 : 16;
-            list = x_realloc(list, cap * sizeof(*list));
-        }
-        list[len++] = row_user(s);
-        list[len] = NULL;
-    }
-    if (src != SQLITE_DONE) {
-        rc = sq_fail(b, "user_list", src);
-        goto out;
-    }
     *out = list;
-    *n = len;
-    list = NULL;
-out:
-    sq_done(s);
-    user_list_free(list, len);
     return rc;
 }
 
@@ -147,10 +116,8 @@ user_write(struct sq *b, enum q_id id, const char *op, const char *username, boo
     sqlite3_stmt *s = NULL;
     int brc = SQLITE_OK, rc;
 
-    if ((rc = sq_tx_write(b, op)) != GH_OK)
+    if ((rc = sq_write_begin(b, id, op, false, &s)) != GH_OK)
         return rc;
-    if ((rc = sq_prep(b, id, op, &s)) != GH_OK)
-        goto out;
     sq_bind_text(s, 1, username, &brc);
     if (id != Q_USER_DELETE) {
         if (with_text)
@@ -159,22 +126,7 @@ user_write(struct sq *b, enum q_id id, const char *op, const char *username, boo
             sq_bind_int(s, 2, num, &brc);
         sq_bind_int(s, 3, now, &brc);
     }
-    if ((rc = sq_bound(b, op, brc)) != GH_OK)
-        goto out;
-    if ((rc = sq_step_done(b, s, op)) != GH_OK)
-        goto out;
-    if (sqlite3_changes(b->db) == 0) {
-        rc = GH_ENOTFOUND;
-        goto out;
-    }
-    sq_done(s);
-    s = NULL;
-    rc = sq_tx_commit(b, op);
-out:
-    sq_done(s);
-    if (rc != GH_OK)
-        sq_tx_rollback(b);
-    return rc;
+    return sq_write_commit(b, s, brc, op, true);
 }
 
 int
@@ -220,8 +172,8 @@ row_client(sqlite3_stmt *s, const char *op, struct client **out, int64_t *id)
             (long long)*id);
         goto out;
     }
-    c->grant_types = sq_split_spaces((const char *)sqlite3_column_text(s, 5));
-    c->scopes = sq_split_spaces((const char *)sqlite3_column_text(s, 6));
+    c->grant_types = store_split_spaces((const char *)sqlite3_column_text(s, 5));
+    c->scopes = store_split_spaces((const char *)sqlite3_column_text(s, 6));
     c->jwks = sq_col_str(s, 7);
     blob = sqlite3_column_blob(s, 8);
     n = sqlite3_column_bytes(s, 8);
@@ -264,7 +216,7 @@ out:
 static int
 load_uris(struct sq *b, int64_t id, struct client *c, const char *op)
 {
-    struct strvec redir = { 0 }, logout = { 0 };
+    struct store_strvec redir = { 0 }, logout = { 0 };
     sqlite3_stmt *s = NULL;
     int brc = SQLITE_OK, rc, src;
 
@@ -277,7 +229,7 @@ load_uris(struct sq *b, int64_t id, struct client *c, const char *op)
         const char *uri = (const char *)sqlite3_column_text(s, 1);
         if (!uri)
             continue;
-        sq_strvec_push(sqlite3_column_int(s, 0) == URI_POST_LOGOUT ? &logout : &redir, uri);
+        store_strvec_push(sqlite3_column_int(s, 0) == URI_POST_LOGOUT ? &logout : &redir, uri);
     }
     if (src != SQLITE_DONE) {
         rc = sq_fail(b, op, src);
@@ -285,8 +237,8 @@ load_uris(struct sq *b, int64_t id, struct client *c, const char *op)
     }
     str_list_free(c->redirect_uris);
     str_list_free(c->post_logout_redirect_uris);
-    c->redirect_uris = sq_strvec_take(&redir);
-    c->post_logout_redirect_uris = sq_strvec_take(&logout);
+    c->redirect_uris = store_strvec_take(&redir);
+    c->post_logout_redirect_uris = store_strvec_take(&logout);
 out:
     sq_done(s);
     str_list_free(redir.v);
@@ -398,52 +350,28 @@ out:
     return rc;
 }
 
+/* sq_list reader: a client row with its URIs into slot (struct client **). */
+static int
+row_client_uris(struct sq *b, sqlite3_stmt *s, const char *op, void *slot)
+{
+    struct client **c = slot;
+    int64_t id = 0;
+    int rc;
+
+    if ((rc = row_client(s, op, c, &id)) != GH_OK)
+        return rc;
+    return load_uris(b, id, *c, op);
+}
+
+static const struct sq_rows client_rows = { &store_elems_client, true, row_client_uris };
+
 int
 sq_client_list(void *impl, struct client ***out, size_t *n)
 {
-    struct sq *b = impl;
-    sqlite3_stmt *s = NULL;
-    struct client **list = NULL;
-    size_t len = 0, cap = 0;
-    int rc, src;
+    void *list = NULL;
+    int rc = sq_list(impl, Q_CLIENT_LIST, "client_list", NULL, &client_rows, &list, n);
 
-    *out = NULL;
-    *n = 0;
-    if ((rc = sq_tx_read(b, "client_list")) != GH_OK)
-        return rc;
-    if ((rc = sq_prep(b, Q_CLIENT_LIST, "client_list", &s)) != GH_OK)
-        goto out;
-    list = x_calloc(1, sizeof(*list));
-    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
-        struct client *c = NULL;
-        int64_t id = 0;
-        if ((rc = row_client(s, "client_list", &c, &id)) != GH_OK)
-            goto out;
-        if (len + 1 >= cap) {
-            cap = cap ? cap * 2 : 16;
-            list = x_realloc(list, cap * sizeof(*list));
-        }
-        list[len++] = c;
-        list[len] = NULL;
-        if ((rc = load_uris(b, id, c, "client_list")) != GH_OK)
-            goto out;
-    }
-    if (src != SQLITE_DONE) {
-        rc = sq_fail(b, "client_list", src);
-        goto out;
-    }
-    sq_done(s);
-    s = NULL;
-    if ((rc = sq_tx_commit(b, "client_list")) != GH_OK)
-        goto out;
     *out = list;
-    *n = len;
-    list = NULL;
-out:
-    sq_done(s);
-    if (rc != GH_OK)
-        sq_tx_rollback(b);
-    client_list_free(list, len);
     return rc;
 }
 
@@ -455,59 +383,18 @@ sq_client_set_secret(void *impl, const char *client_id, const unsigned char *has
     sqlite3_stmt *s = NULL;
     int brc = SQLITE_OK, rc;
 
-    if ((rc = sq_tx_write(b, "client_set_secret")) != GH_OK)
+    if ((rc = sq_write_begin(b, Q_CLIENT_SET_SECRET, "client_set_secret", false, &s)) != GH_OK)
         return rc;
-    if ((rc = sq_prep(b, Q_CLIENT_SET_SECRET, "client_set_secret", &s)) != GH_OK)
-        goto out;
     sq_bind_text(s, 1, client_id, &brc);
     sq_bind_blob(s, 2, hash, 32, &brc);
     sq_bind_blob(s, 3, sealed, sealed_len, &brc);
     sq_bind_int(s, 4, now, &brc);
-    if ((rc = sq_bound(b, "client_set_secret", brc)) != GH_OK)
-        goto out;
-    if ((rc = sq_step_done(b, s, "client_set_secret")) != GH_OK)
-        goto out;
-    if (sqlite3_changes(b->db) == 0) {
-        rc = GH_ENOTFOUND;
-        goto out;
-    }
-    sq_done(s);
-    s = NULL;
-    rc = sq_tx_commit(b, "client_set_secret");
-out:
-    sq_done(s);
-    if (rc != GH_OK)
-        sq_tx_rollback(b);
-    return rc;
+    return sq_write_commit(b, s, brc, "client_set_secret", true);
 }
 
 /* client_uris rows go with it (ON DELETE CASCADE; foreign_keys is on for every connection). */
 int
 sq_client_delete(void *impl, const char *client_id)
 {
-    struct sq *b = impl;
-    sqlite3_stmt *s = NULL;
-    int brc = SQLITE_OK, rc;
-
-    if ((rc = sq_tx_write(b, "client_delete")) != GH_OK)
-        return rc;
-    if ((rc = sq_prep(b, Q_CLIENT_DELETE, "client_delete", &s)) != GH_OK)
-        goto out;
-    sq_bind_text(s, 1, client_id, &brc);
-    if ((rc = sq_bound(b, "client_delete", brc)) != GH_OK)
-        goto out;
-    if ((rc = sq_step_done(b, s, "client_delete")) != GH_OK)
-        goto out;
-    if (sqlite3_changes(b->db) == 0) {
-        rc = GH_ENOTFOUND;
-        goto out;
-    }
-    sq_done(s);
-    s = NULL;
-    rc = sq_tx_commit(b, "client_delete");
-out:
-    sq_done(s);
-    if (rc != GH_OK)
-        sq_tx_rollback(b);
-    return rc;
+    return sq_write_keyed(impl, Q_CLIENT_DELETE, "client_delete", NULL, client_id, 0);
 }

@@ -44,7 +44,7 @@ int
 sq_tab_list(void *impl, char ***names, size_t *n)
 {
     struct sq *b = impl;
-    struct strvec sv = { 0 };
+    struct store_strvec sv = { 0 };
     sqlite3_stmt *s = NULL;
     int rc;
 
@@ -53,11 +53,11 @@ sq_tab_list(void *impl, char ***names, size_t *n)
     rc = prep_sql(b, "tab_list", "SELECT name FROM sqlite_schema WHERE type = 'table' AND "
         "name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name", &s);
     while (rc == GH_OK && (rc = sq_step_row(b, s, "tab_list")) == GH_OK) {
-        sq_strvec_push(&sv, (const char *)sqlite3_column_text(s, 0));
+        store_strvec_push(&sv, (const char *)sqlite3_column_text(s, 0));
         (*n)++;
     }
     sqlite3_finalize(s);
-    *names = sq_strvec_take(&sv);
+    *names = store_strvec_take(&sv);
     if (rc == GH_ENOTFOUND)
         return GH_OK;
     str_list_free(*names);

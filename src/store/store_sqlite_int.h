@@ -13,6 +13,7 @@
 #include <sqlite3.h>
 
 #include "store/store.h"
+#include "store/store_impl.h"
 
 enum q_id {
     Q_BEGIN_WRITE,
@@ -121,11 +122,6 @@ struct sq {
     uint64_t ticket;            /* the last such commit not waited for yet (0: none) */
 };
 
-struct strvec {
-    char **v;
-    size_t n, cap;
-};
-
 /* store_sqlite.c: helpers */
 int sq_fail(struct sq *b, const char *op, int rc);
 /* A failed step's result: GH_EEXIST (unique), GH_ENOTFOUND (foreign key), else sq_fail. */
@@ -154,12 +150,27 @@ int64_t sq_sub_sat(int64_t a, int64_t b);
 bool sq_col_hash(sqlite3_stmt *s, int i, unsigned char out[STORE_HASH_LEN]);
 void sq_bind_hash(sqlite3_stmt *s, int i, const unsigned char *h, int *brc);
 int sq_bad_row(const char *op, const char *what);
-int sq_write_commit(struct sq *b, sqlite3_stmt *s, int brc, const char *op);
+int sq_row_text(struct sq *b, enum q_id id, const char *op, const char *k1, const char *k2,
+    char **out);
+int sq_write_begin(struct sq *b, enum q_id id, const char *op, bool light,
+    sqlite3_stmt **out);
+/* must_match: GH_ENOTFOUND (rolled back) when the statement changed no row */
+int sq_write_commit(struct sq *b, sqlite3_stmt *s, int brc, const char *op, bool must_match);
 int sq_write_keyed(struct sq *b, enum q_id id, const char *op, const unsigned char *hash,
     const char *text, int64_t num);
-void sq_strvec_push(struct strvec *sv, const char *s);
-char **sq_strvec_take(struct strvec *sv);
-char **sq_split_spaces(const char *s);
+/* How sq_list turns rows into elements of an array. */
+struct sq_rows {
+    const struct store_elems *elems;   /* what the array holds (store_impl.h) */
+    bool snapshot;   /* read runs statements of its own: every row is read in one snapshot */
+    /* Fill the zeroed element at slot from the current row of s. What it filled is freed with
+     * the list even when it fails (GH_ESTORE: a row this build cannot have written). */
+    int (*read)(struct sq *b, sqlite3_stmt *s, const char *op, void *slot);
+};
+/* Every row of statement id (key bound to ?1 unless NULL), in the statement's order, as a new
+ * array of n elements and one zeroed after them (a NULL terminator for arrays of pointers).
+ * GH_OK: *out and *n, caller frees; else *out NULL, *n 0, all read so far freed. */
+int sq_list(struct sq *b, enum q_id id, const char *op, const char *key,
+    const struct sq_rows *rows, void **out, size_t *n);
 
 /* store_sqlite_copy.c: copying a realm (the tab_ and copy_ ops of store_impl.h) */
 int sq_tab_list(void *impl, char ***names, size_t *n);

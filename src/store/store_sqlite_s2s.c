@@ -28,32 +28,46 @@ sq_jti_use(void *impl, const char *iss, const char *jti, int64_t expires_at)
     sqlite3_stmt *s = NULL;
     int brc = SQLITE_OK, rc;
 
-    if ((rc = sq_tx_write(b, "jti_use")) != GH_OK)
+    if ((rc = sq_write_begin(b, Q_JTI_USE, "jti_use", false, &s)) != GH_OK)
         return rc;
-    if ((rc = sq_prep(b, Q_JTI_USE, "jti_use", &s)) != GH_OK) {
-        sq_tx_rollback(b);
-        return rc;
-    }
     sq_bind_text(s, 1, iss, &brc);
     sq_bind_text(s, 2, jti, &brc);
     sq_bind_int(s, 3, expires_at, &brc);
-    return sq_write_commit(b, s, brc, "jti_use");
+    return sq_write_commit(b, s, brc, "jti_use", false);
 }
 
 /* --- service-to-service: resources (0004_s2s.sql) ------------------------------------------ */
 
-/* A resources row (id, name, scopes, created_at) into a new struct resource. */
-static struct resource *
-row_resource(sqlite3_stmt *s)
+/* A resources row (id, name, scopes, created_at) into a new struct resource at slot (struct
+ * resource **): the sq_list reader, used by resource_get too. */
+static int
+row_resource(struct sq *b, sqlite3_stmt *s, const char *op, void *slot)
 {
     struct resource *r = x_calloc(1, sizeof(*r));
 
+    (void)b;
+    (void)op;
     r->id = sq_col_str(s, 0);
     r->name = sq_col_str(s, 1);
-    r->scopes = sq_split_spaces((const char *)sqlite3_column_text(s, 2));
+    r->scopes = store_split_spaces((const char *)sqlite3_column_text(s, 2));
     r->created_at = sqlite3_column_int64(s, 3);
-    return r;
+    *(struct resource **)slot = r;
+    return GH_OK;
 }
+
+static const struct sq_rows resource_rows = { &store_elems_resource, false, row_resource };
+
+/* sq_list reader: column 0 (text) into slot (char **). */
+static int
+row_text(struct sq *b, sqlite3_stmt *s, const char *op, void *slot)
+{
+    (void)b;
+    (void)op;
+    *(char **)slot = x_strdup((const char *)sqlite3_column_text(s, 0));
+    return GH_OK;
+}
+
+static const struct sq_rows text_rows = { &store_elems_text, false, row_text };
 
 int
 sq_resource_add(void *impl, const struct resource *r)
@@ -63,18 +77,14 @@ sq_resource_add(void *impl, const struct resource *r)
     char *scopes = NULL;
     int brc = SQLITE_OK, rc;
 
-    if ((rc = sq_tx_write(b, "resource_add")) != GH_OK)
+    if ((rc = sq_write_begin(b, Q_RES_ADD, "resource_add", false, &s)) != GH_OK)
         return rc;
-    if ((rc = sq_prep(b, Q_RES_ADD, "resource_add", &s)) != GH_OK) {
-        sq_tx_rollback(b);
-        return rc;
-    }
     scopes = str_list_join(r->scopes, " ");
     sq_bind_text(s, 1, r->id, &brc);
     sq_bind_text(s, 2, r->name, &brc);
     sq_bind_text(s, 3, scopes, &brc);
     sq_bind_int(s, 4, r->created_at, &brc);
-    rc = sq_write_commit(b, s, brc, "resource_add");
+    rc = sq_write_commit(b, s, brc, "resource_add", false);
     free(scopes);
     return rc;
 }
@@ -94,7 +104,7 @@ sq_resource_get(void *impl, const char *id, struct resource **out)
         goto out;
     if ((rc = sq_step_row(b, s, "resource_get")) != GH_OK)
         goto out;
-    *out = row_resource(s);
+    rc = row_resource(b, s, "resource_get", out);
 out:
     sq_done(s);
     return rc;
@@ -103,35 +113,10 @@ out:
 int
 sq_resource_list(void *impl, struct resource ***out, size_t *n)
 {
-    struct sq *b = impl;
-    sqlite3_stmt *s = NULL;
-    struct resource **list = NULL;
-    size_t len = 0, cap = 0;
-    int rc, src;
+    void *list = NULL;
+    int rc = sq_list(impl, Q_RES_LIST, "resource_list", NULL, &resource_rows, &list, n);
 
-    *out = NULL;
-    *n = 0;
-    if ((rc = sq_prep(b, Q_RES_LIST, "resource_list", &s)) != GH_OK)
-        goto out;
-    list = x_calloc(1, sizeof(*list));
-    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
-        if (len + 1 >= cap) {
-            cap = cap ? cap * 2 : 16;
-            list = x_realloc(list, cap * sizeof(*list));
-        }
-        list[len++] = row_resource(s);
-        list[len] = NULL;
-    }
-    if (src != SQLITE_DONE) {
-        rc = sq_fail(b, "resource_list", src);
-        goto out;
-    }
     *out = list;
-    *n = len;
-    list = NULL;
-out:
-    sq_done(s);
-    resource_list_free(list, len);
     return rc;
 }
 
@@ -152,17 +137,13 @@ sq_resource_allow(void *impl, const char *resource, const char *client_id, const
     sqlite3_stmt *s = NULL;
     int brc = SQLITE_OK, rc;
 
-    if ((rc = sq_tx_write(b, "resource_allow")) != GH_OK)
+    if ((rc = sq_write_begin(b, Q_RES_ALLOW, "resource_allow", false, &s)) != GH_OK)
         return rc;
-    if ((rc = sq_prep(b, Q_RES_ALLOW, "resource_allow", &s)) != GH_OK) {
-        sq_tx_rollback(b);
-        return rc;
-    }
     sq_bind_text(s, 1, resource, &brc);
     sq_bind_text(s, 2, client_id, &brc);
     sq_bind_text(s, 3, scope ? scope : "", &brc);
     sq_bind_int(s, 4, now, &brc);
-    return sq_write_commit(b, s, brc, "resource_allow");
+    return sq_write_commit(b, s, brc, "resource_allow", false);
 }
 
 /* One statement keyed by two texts (?1, ?2) in its own write transaction: an insert, or a
@@ -173,26 +154,11 @@ write_pair(struct sq *b, enum q_id id, const char *op, const char *k1, const cha
     sqlite3_stmt *s = NULL;
     int brc = SQLITE_OK, rc;
 
-    if ((rc = sq_tx_write(b, op)) != GH_OK)
+    if ((rc = sq_write_begin(b, id, op, false, &s)) != GH_OK)
         return rc;
-    if ((rc = sq_prep(b, id, op, &s)) != GH_OK)
-        goto out;
     sq_bind_text(s, 1, k1, &brc);
     sq_bind_text(s, 2, k2, &brc);
-    if ((rc = sq_bound(b, op, brc)) != GH_OK || (rc = sq_step_done(b, s, op)) != GH_OK)
-        goto out;
-    if (sqlite3_changes(b->db) == 0) {
-        rc = GH_ENOTFOUND;
-        goto out;
-    }
-    sq_done(s);
-    s = NULL;
-    rc = sq_tx_commit(b, op);
-out:
-    sq_done(s);
-    if (rc != GH_OK)
-        sq_tx_rollback(b);
-    return rc;
+    return sq_write_commit(b, s, brc, op, true);
 }
 
 int
@@ -205,92 +171,46 @@ int
 sq_resource_client_scope(void *impl, const char *resource, const char *client_id,
     char **scope)
 {
-    struct sq *b = impl;
-    sqlite3_stmt *s = NULL;
-    int brc = SQLITE_OK, rc;
-
-    *scope = NULL;
-    if ((rc = sq_prep(b, Q_RES_CLIENT_SCOPE, "resource_client_scope", &s)) != GH_OK)
-        goto out;
-    sq_bind_text(s, 1, resource, &brc);
-    sq_bind_text(s, 2, client_id, &brc);
-    if ((rc = sq_bound(b, "resource_client_scope", brc)) != GH_OK)
-        goto out;
-    if ((rc = sq_step_row(b, s, "resource_client_scope")) != GH_OK)
-        goto out;
-    *scope = sq_col_str(s, 0);
-out:
-    sq_done(s);
-    return rc;
+    return sq_row_text(impl, Q_RES_CLIENT_SCOPE, "resource_client_scope", resource, client_id,
+        scope);
 }
+
+/* sq_list reader: a resource_clients row (client_id, scope, created_at) into slot. */
+static int
+row_resource_client(struct sq *b, sqlite3_stmt *s, const char *op, void *slot)
+{
+    struct resource_client *e = slot;
+
+    (void)b;
+    (void)op;
+    e->client_id = sq_col_str(s, 0);
+    e->scope = sq_col_str(s, 1);
+    e->created_at = sqlite3_column_int64(s, 2);
+    return GH_OK;
+}
+
+static const struct sq_rows resource_client_rows = { &store_elems_resource_client, false,
+    row_resource_client };
 
 int
 sq_resource_clients(void *impl, const char *resource, struct resource_client **out, size_t *n)
 {
-    struct sq *b = impl;
-    sqlite3_stmt *s = NULL;
-    struct resource_client *list = NULL;
-    size_t len = 0, cap = 0;
-    int brc = SQLITE_OK, rc, src;
+    void *list = NULL;
+    int rc = sq_list(impl, Q_RES_CLIENTS, "resource_clients", resource, &resource_client_rows,
+        &list, n);
 
-    *out = NULL;
-    *n = 0;
-    if ((rc = sq_prep(b, Q_RES_CLIENTS, "resource_clients", &s)) != GH_OK)
-        goto out;
-    sq_bind_text(s, 1, resource, &brc);
-    if ((rc = sq_bound(b, "resource_clients", brc)) != GH_OK)
-        goto out;
-    list = x_calloc(1, sizeof(*list));
-    cap = 1;
-    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
-        if (len == cap) {
-            cap *= 2;
-            list = x_realloc(list, cap * sizeof(*list));
-        }
-        list[len].client_id = sq_col_str(s, 0);
-        list[len].scope = sq_col_str(s, 1);
-        list[len].created_at = sqlite3_column_int64(s, 2);
-        len++;
-    }
-    if (src != SQLITE_DONE) {
-        rc = sq_fail(b, "resource_clients", src);
-        goto out;
-    }
     *out = list;
-    *n = len;
-    list = NULL;
-out:
-    sq_done(s);
-    resource_client_list_free(list, len);
     return rc;
 }
 
 int
 sq_client_resources(void *impl, const char *client_id, char ***ids, size_t *n)
 {
-    struct sq *b = impl;
-    sqlite3_stmt *s = NULL;
-    struct strvec sv = { 0 };
-    int brc = SQLITE_OK, rc, src;
+    void *list = NULL;
+    int rc = sq_list(impl, Q_CLIENT_RESOURCES, "client_resources", client_id, &text_rows, &list,
+        n);
 
-    *ids = NULL;
-    *n = 0;
-    if ((rc = sq_prep(b, Q_CLIENT_RESOURCES, "client_resources", &s)) != GH_OK)
-        goto out;
-    sq_bind_text(s, 1, client_id, &brc);
-    if ((rc = sq_bound(b, "client_resources", brc)) != GH_OK)
-        goto out;
-    while ((src = sqlite3_step(s)) == SQLITE_ROW)
-        sq_strvec_push(&sv, (const char *)sqlite3_column_text(s, 0));
-    if (src != SQLITE_DONE) {
-        rc = sq_fail(b, "client_resources", src);
-        goto out;
-    }
-    *n = sv.n;
-    *ids = sq_strvec_take(&sv);
-out:
-    sq_done(s);
-    str_list_free(sv.v);
+    *ids = list;
     return rc;
 }
 
@@ -321,28 +241,28 @@ row_issuer(sqlite3_stmt *s)
 static int
 load_issuer_clients(struct sq *b, struct trusted_issuer *ti, const char *op)
 {
-    sqlite3_stmt *s = NULL;
-    struct strvec sv = { 0 };
-    int brc = SQLITE_OK, rc, src;
+    void *clients = NULL;
+    size_t n;
+    int rc = sq_list(b, Q_ISS_CLIENTS, op, ti->issuer, &text_rows, &clients, &n);
 
-    if ((rc = sq_prep(b, Q_ISS_CLIENTS, op, &s)) != GH_OK)
-        goto out;
-    sq_bind_text(s, 1, ti->issuer, &brc);
-    if ((rc = sq_bound(b, op, brc)) != GH_OK)
-        goto out;
-    while ((src = sqlite3_step(s)) == SQLITE_ROW)
-        sq_strvec_push(&sv, (const char *)sqlite3_column_text(s, 0));
-    if (src != SQLITE_DONE) {
-        rc = sq_fail(b, op, src);
-        goto out;
+    if (rc == GH_OK) {
+        str_list_free(ti->clients);
+        ti->clients = clients;
     }
-    str_list_free(ti->clients);
-    ti->clients = sq_strvec_take(&sv);
-out:
-    sq_done(s);
-    str_list_free(sv.v);
     return rc;
 }
+
+/* sq_list reader: a trusted_issuers row with its clients into slot (struct trusted_issuer **). */
+static int
+row_issuer_clients(struct sq *b, sqlite3_stmt *s, const char *op, void *slot)
+{
+    struct trusted_issuer *ti = row_issuer(s);
+
+    *(struct trusted_issuer **)slot = ti;
+    return load_issuer_clients(b, ti, op);
+}
+
+static const struct sq_rows issuer_rows = { &store_elems_issuer, true, row_issuer_clients };
 
 /* The issuer row and its client rows in one transaction: a client that does not exist fails
  * the foreign key (GH_ENOTFOUND) and nothing is stored. */
@@ -429,47 +349,10 @@ out:
 int
 sq_issuer_list(void *impl, struct trusted_issuer ***out, size_t *n)
 {
-    struct sq *b = impl;
-    sqlite3_stmt *s = NULL;
-    struct trusted_issuer **list = NULL;
-    size_t len = 0, cap = 0;
-    int rc, src;
+    void *list = NULL;
+    int rc = sq_list(impl, Q_ISS_LIST, "issuer_list", NULL, &issuer_rows, &list, n);
 
-    *out = NULL;
-    *n = 0;
-    if ((rc = sq_tx_read(b, "issuer_list")) != GH_OK)
-        return rc;
-    if ((rc = sq_prep(b, Q_ISS_LIST, "issuer_list", &s)) != GH_OK)
-        goto out;
-    list = x_calloc(1, sizeof(*list));
-    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
-        if (len + 1 >= cap) {
-            cap = cap ? cap * 2 : 16;
-            list = x_realloc(list, cap * sizeof(*list));
-        }
-        list[len++] = row_issuer(s);
-        list[len] = NULL;
-    }
-    if (src != SQLITE_DONE) {
-        rc = sq_fail(b, "issuer_list", src);
-        goto out;
-    }
-    sq_done(s);
-    s = NULL;
-    for (size_t i = 0; i < len; i++) {
-        if ((rc = load_issuer_clients(b, list[i], "issuer_list")) != GH_OK)
-            goto out;
-    }
-    if ((rc = sq_tx_commit(b, "issuer_list")) != GH_OK)
-        goto out;
     *out = list;
-    *n = len;
-    list = NULL;
-out:
-    sq_done(s);
-    if (rc != GH_OK)
-        sq_tx_rollback(b);
-    trusted_issuer_list_free(list, len);
     return rc;
 }
 
@@ -480,29 +363,12 @@ sq_issuer_set_disabled(void *impl, const char *issuer, bool disabled, int64_t no
     sqlite3_stmt *s = NULL;
     int brc = SQLITE_OK, rc;
 
-    if ((rc = sq_tx_write(b, "issuer_set_disabled")) != GH_OK)
+    if ((rc = sq_write_begin(b, Q_ISS_SET_DISABLED, "issuer_set_disabled", false, &s)) != GH_OK)
         return rc;
-    if ((rc = sq_prep(b, Q_ISS_SET_DISABLED, "issuer_set_disabled", &s)) != GH_OK)
-        goto out;
     sq_bind_text(s, 1, issuer, &brc);
     sq_bind_int(s, 2, disabled ? 1 : 0, &brc);
     sq_bind_int(s, 3, now, &brc);
-    if ((rc = sq_bound(b, "issuer_set_disabled", brc)) != GH_OK)
-        goto out;
-    if ((rc = sq_step_done(b, s, "issuer_set_disabled")) != GH_OK)
-        goto out;
-    if (sqlite3_changes(b->db) == 0) {
-        rc = GH_ENOTFOUND;
-        goto out;
-    }
-    sq_done(s);
-    s = NULL;
-    rc = sq_tx_commit(b, "issuer_set_disabled");
-out:
-    sq_done(s);
-    if (rc != GH_OK)
-        sq_tx_rollback(b);
-    return rc;
+    return sq_write_commit(b, s, brc, "issuer_set_disabled", true);
 }
 
 /* Its issuer_clients rows go with it (ON DELETE CASCADE). */
@@ -566,7 +432,7 @@ sq_jwt_grant_check(void *impl, const char *client_id, const char *grant_type,
     }
     if (rc != GH_OK)
         goto out;
-    gts = sq_split_spaces((const char *)sqlite3_column_text(s, 2));
+    gts = store_split_spaces((const char *)sqlite3_column_text(s, 2));
     if (sqlite3_column_int64(s, 0) != 0 ||
         str_eq((const char *)sqlite3_column_text(s, 1), "none")) {
         *why = "the client is no longer confidential";

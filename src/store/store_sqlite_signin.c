@@ -45,18 +45,14 @@ sq_interaction_add(void *impl, const struct interaction *ia)
     sqlite3_stmt *s = NULL;
     int brc = SQLITE_OK, rc;
 
-    if ((rc = sq_tx_write_light(b, "interaction_add")) != GH_OK)
+    if ((rc = sq_write_begin(b, Q_IA_ADD, "interaction_add", true, &s)) != GH_OK)
         return rc;
-    if ((rc = sq_prep(b, Q_IA_ADD, "interaction_add", &s)) != GH_OK) {
-        sq_tx_rollback(b);
-        return rc;
-    }
     sq_bind_hash(s, 1, ia->id_hash, &brc);
     sq_bind_hash(s, 2, ia->bind_hash, &brc);
     sq_bind_text(s, 3, ia->request, &brc);
     sq_bind_int(s, 4, ia->created_at, &brc);
     sq_bind_int(s, 5, ia->expires_at, &brc);
-    return sq_write_commit(b, s, brc, "interaction_add");
+    return sq_write_commit(b, s, brc, "interaction_add", false);
 }
 
 int
@@ -147,12 +143,8 @@ sq_session_add(void *impl, const struct session *se)
     sqlite3_stmt *s = NULL;
     int brc = SQLITE_OK, rc;
 
-    if ((rc = sq_tx_write_light(b, "session_add")) != GH_OK)
+    if ((rc = sq_write_begin(b, Q_SESSION_ADD, "session_add", true, &s)) != GH_OK)
         return rc;
-    if ((rc = sq_prep(b, Q_SESSION_ADD, "session_add", &s)) != GH_OK) {
-        sq_tx_rollback(b);
-        return rc;
-    }
     sq_bind_hash(s, 1, se->id_hash, &brc);
     sq_bind_text(s, 2, se->sid, &brc);
     sq_bind_text(s, 3, se->sub, &brc);
@@ -161,7 +153,7 @@ sq_session_add(void *impl, const struct session *se)
     sq_bind_int(s, 6, se->created_at, &brc);
     sq_bind_int(s, 7, se->last_seen, &brc);
     sq_bind_int(s, 8, se->expires_at, &brc);
-    return sq_write_commit(b, s, brc, "session_add");
+    return sq_write_commit(b, s, brc, "session_add", false);
 }
 
 /* A plain read; only a session found dead costs a write (its deletion). */
@@ -233,12 +225,8 @@ sq_code_add(void *impl, const struct authcode *c)
     sqlite3_stmt *s = NULL;
     int brc = SQLITE_OK, rc;
 
-    if ((rc = sq_tx_write_light(b, "code_add")) != GH_OK)
+    if ((rc = sq_write_begin(b, Q_CODE_ADD, "code_add", true, &s)) != GH_OK)
         return rc;
-    if ((rc = sq_prep(b, Q_CODE_ADD, "code_add", &s)) != GH_OK) {
-        sq_tx_rollback(b);
-        return rc;
-    }
     sq_bind_hash(s, 1, c->hash, &brc);
     sq_bind_text(s, 2, c->client_id, &brc);
     sq_bind_text(s, 3, c->redirect_uri, &brc);
@@ -251,7 +239,7 @@ sq_code_add(void *impl, const struct authcode *c)
     sq_bind_int(s, 10, c->auth_time, &brc);
     sq_bind_int(s, 11, c->created_at, &brc);
     sq_bind_int(s, 12, c->expires_at, &brc);
-    return sq_write_commit(b, s, brc, "code_add");
+    return sq_write_commit(b, s, brc, "code_add", false);
 }
 
 /* RFC 6749 §4.1.2: a code is used at most once, and a second use should revoke the tokens the
@@ -638,15 +626,11 @@ sq_token_revoke(void *impl, const char *jti, int64_t expires_at)
     sqlite3_stmt *s = NULL;
     int brc = SQLITE_OK, rc;
 
-    if ((rc = sq_tx_write(b, "token_revoke")) != GH_OK)
+    if ((rc = sq_write_begin(b, Q_ACCESS_ADD, "token_revoke", false, &s)) != GH_OK)
         return rc;
-    if ((rc = sq_prep(b, Q_ACCESS_ADD, "token_revoke", &s)) != GH_OK) {
-        sq_tx_rollback(b);
-        return rc;
-    }
     sq_bind_text(s, 1, jti, &brc);
     sq_bind_int(s, 2, expires_at, &brc);
-    return sq_write_commit(b, s, brc, "token_revoke");
+    return sq_write_commit(b, s, brc, "token_revoke", false);
 }
 
 int
@@ -719,7 +703,7 @@ sq_login_count(void *impl, const char *name, int64_t now, store_login_decide_fn 
     sq_bind_int(s, 2, c.failures, &brc);
     sq_bind_int(s, 3, c.locked_until, &brc);
     sq_bind_int(s, 4, c.expires_at, &brc);
-    return sq_write_commit(b, s, brc, "login_count");
+    return sq_write_commit(b, s, brc, "login_count", false);
 fail:
     sq_tx_rollback(b);
     return rc;
@@ -744,23 +728,7 @@ sq_login_reset(void *impl, const char *name)
 int
 sq_consent_get(void *impl, const char *sub, const char *client_id, char **scope)
 {
-    struct sq *b = impl;
-    sqlite3_stmt *s = NULL;
-    int brc = SQLITE_OK, rc;
-
-    *scope = NULL;
-    if ((rc = sq_prep(b, Q_CONSENT_GET, "consent_get", &s)) != GH_OK)
-        goto out;
-    sq_bind_text(s, 1, sub, &brc);
-    sq_bind_text(s, 2, client_id, &brc);
-    if ((rc = sq_bound(b, "consent_get", brc)) != GH_OK)
-        goto out;
-    if ((rc = sq_step_row(b, s, "consent_get")) != GH_OK)
-        goto out;
-    *scope = sq_col_str(s, 0);
-out:
-    sq_done(s);
-    return rc;
+    return sq_row_text(impl, Q_CONSENT_GET, "consent_get", sub, client_id, scope);
 }
 
 int
@@ -771,17 +739,13 @@ sq_consent_set(void *impl, const char *sub, const char *client_id, const char *s
     sqlite3_stmt *s = NULL;
     int brc = SQLITE_OK, rc;
 
-    if ((rc = sq_tx_write(b, "consent_set")) != GH_OK)
+    if ((rc = sq_write_begin(b, Q_CONSENT_SET, "consent_set", false, &s)) != GH_OK)
         return rc;
-    if ((rc = sq_prep(b, Q_CONSENT_SET, "consent_set", &s)) != GH_OK) {
-        sq_tx_rollback(b);
-        return rc;
-    }
     sq_bind_text(s, 1, sub, &brc);
     sq_bind_text(s, 2, client_id, &brc);
     sq_bind_text(s, 3, scope, &brc);
     sq_bind_int(s, 4, now, &brc);
-    return sq_write_commit(b, s, brc, "consent_set");
+    return sq_write_commit(b, s, brc, "consent_set", false);
 }
 
 /* --- purge ------------------------------------------------------------------------------- */
