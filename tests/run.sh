@@ -3,9 +3,9 @@
 #   tests: N passed, N failed
 # For each BUILD:BIN, the unit binaries BUILD/tests/test_* and the end-to-end suite (pytest with
 # Debian's python3, driving BIN) run. TESTS=unit or TESTS=e2e runs only that kind.
-# E2E_PG="tests/e2e/test_a.py …": those modules run once more against the first BUILD:BIN with
-# every test's database in a throw-away PostgreSQL cluster (GATEHOUSE_TEST_PG=1,
-# tests/tools/pgtmp.py).
+# E2E_PG="tests/e2e" (or a list of modules): that runs once more against the first BUILD:BIN
+# with every test's database in a throw-away PostgreSQL cluster (GATEHOUSE_TEST_PG=1,
+# tests/tools/pgtmp.py); `make test` passes the whole suite. Its results count in the summary.
 # Exit status 1 if anything failed or nothing ran.
 set -u
 py=/usr/bin/python3
@@ -63,7 +63,7 @@ unit $(basename "$t"): exited with status $rc"
             out=$(GATEHOUSE_TEST_PG=1 GATEHOUSE_BIN="$bin" "$py" -m pytest -q -p no:cacheprovider \
                 $E2E_PG 2>&1)
             rc=$?
-            printf '%s\n' "$out" | tail -n 30
+            printf '%s\n' "$out" | tail -n 60
             summary=$(printf '%s\n' "$out" | grep -E '(passed|failed|error)' | tail -n 1)
             p=$(count "$summary" passed)
             f=$(( $(count "$summary" failed) + $(count "$summary" error) + $(count "$summary" errors) ))

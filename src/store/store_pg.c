@@ -68,6 +68,7 @@ extern const size_t store_pg_migration_count;
 #define KEYS_LOCK        "4775222467645440002"
 #define CHECK_REPORT_MAX (64 * 1024)
 #define CONNECT_TIMEOUT  "10"   /* seconds; a DSN's own connect_timeout wins */
+#define LOCK_TIMEOUT     "5s"   /* store_sqlite.c's BUSY_TIMEOUT_MS; a DSN's or role's wins */
 
 #define USER_COLS "sub, username, email, name, password_hash, disabled, created_at, updated_at"
 #define CLIENT_COLS                                                                         \
@@ -951,12 +952,17 @@ make_label(const char *dsn)
 static int exec_simple(PGconn *conn, const char *sql, char *msg, size_t msgsz);
 
 /* The session settings of every connection, the first and each one made again after a loss.
- * Times and text are passed as strings: no session setting may reinterpret them. */
+ * Times and text are passed as strings: no session setting may reinterpret them. A write that
+ * waits for a lock another session holds gives up after LOCK_TIMEOUT, as SQLite's busy timeout
+ * does (SQLSTATE 55P03: a "locked" storage fault, 503), instead of holding its request and
+ * thread for as long as the other session likes; a lock_timeout the DSN or the role sets wins. */
 static int
 session_setup(PGconn *conn, bool ro, char *msg, size_t msgsz)
 {
     int rc = exec_simple(conn, "SET client_encoding = 'UTF8'; SET bytea_output = 'hex'; "
-        "SET standard_conforming_strings = on; SET synchronous_commit = on", msg, msgsz);
+        "SET standard_conforming_strings = on; SET synchronous_commit = on; "
+        "SELECT set_config('lock_timeout', '" LOCK_TIMEOUT "', false) "
+        "WHERE current_setting('lock_timeout') = '0'", msg, msgsz);
 
     if (rc == GH_OK && ro)
         rc = exec_simple(conn, "SET default_transaction_read_only = on", msg, msgsz);

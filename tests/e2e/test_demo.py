@@ -1,9 +1,10 @@
 """Demo mode (`serve --demo`, what `make run` runs): the built-in demo app at /demo, the demo
 user and the public client demo-app that fit the server's issuer, and the demo password printed
-on stdout at every start (kept in a 0600 file beside the database, never in the log). Without
---demo, /demo is an unknown path. The demo app's flow is driven here like its script does it
-(authorize with PKCE S256 -> login -> callback -> token as a public client -> userinfo ->
-RP-initiated logout back to /demo); test_demo_browser.py runs the script itself in Chromium."""
+on stdout at every start (kept in a 0600 file beside the database, or in the keys directory
+with PostgreSQL; never in the log). Without --demo, /demo is an unknown path. The demo app's
+flow is driven here like its script does it (authorize with PKCE S256 -> login -> callback ->
+token as a public client -> userinfo -> RP-initiated logout back to /demo);
+test_demo_browser.py runs the script itself in Chromium."""
 import os
 import re
 import stat
@@ -54,7 +55,7 @@ def printed(server, timeout=10):
 
 
 def demo_file(gh):
-    return gh.db.with_suffix(".demo")
+    return gh.demo_file
 
 
 def start_demo(gh, start_server, *args, **kw):

@@ -10,7 +10,12 @@ The faults are real, not mocks:
 - locked: a second process (python's sqlite3) holds BEGIN EXCLUSIVE longer than the 5 s busy
   timeout. (That parallel writers each give up after about the busy timeout, instead of queueing
   behind each other, is checked in unit test_store_fault.c: over HTTP two connections may share
-  one server thread, which would make that timing depend on the scheduler.)
+  one server thread, which would make that timing depend on the scheduler.) With PostgreSQL
+  (GATEHOUSE_TEST_PG=1) another session holds EXCLUSIVE locks on every table (readers pass,
+  writers wait) and gatehouse's own default lock_timeout (the same 5 s, unless the DSN or the
+  role sets one) ends a write that waits; it is SQLSTATE 55P03, the same fault kind "locked".
+The full-disk and read-only cases act on the SQLite file and its directory and are SQLite-only:
+a PostgreSQL server's storage is the server's (and here shared by the whole session's tests).
 - full: the data directory is a small tmpfs filled up by a filler file (needs root or
   CAP_SYS_ADMIN). Without mount rights the test falls back to RLIMIT_FSIZE on the running
   server (prlimit), which makes its writes fail with EFBIG, the same kind ("full"); which one
@@ -35,10 +40,13 @@ import pytest
 pytest.register_assert_rewrite("oidc")
 from oidc import (  # noqa: E402
     PASSWORD, assert_html_error, assert_login_page, start_op)
+from ghtest import PG_MODE  # noqa: E402
 
 pytest_plugins = ["oidc"]
 
-BUSY_S = 5            # BUSY_TIMEOUT_MS of store_sqlite.c
+BUSY_S = 5            # BUSY_TIMEOUT_MS of store_sqlite.c; with PostgreSQL the DSN's lock_timeout
+SQLITE_FILE = "it makes the SQLite file or its file system fail; PostgreSQL's storage belongs to " \
+              "the server (test_pg_backend.py covers a lost server)"
 
 
 def fault_lines(server, kind):
@@ -87,6 +95,9 @@ def introspect(client, token):
 
 
 def integrity_ok(gh):
+    if PG_MODE:     # PostgreSQL checks its own pages; what we check is that the schema answers
+        assert gh.ok("db", "check").strip().endswith(": ok")
+        return
     assert gh.sql("PRAGMA integrity_check").strip() == "ok"
 
 
@@ -94,7 +105,7 @@ def add_user_fails(gh, name, want):
     """`gatehouse user add` during the fault: one line naming the fault, exit 1."""
     line = gh.fails("user", "add", name, "--password-stdin", input=PASSWORD + "\n")
     assert want in line, line
-    assert str(gh.db) in line, line
+    assert gh.db_label in line, line
     return line
 
 
@@ -114,15 +125,30 @@ def still_works(op, shop, alice, ledger):
 
 class Locker:
     """Another process's exclusive write transaction on the database (python's sqlite3 in a
-    thread of this process: a connection of its own, a lock of its own)."""
+    thread of this process: a connection of its own, a lock of its own). PostgreSQL: a session
+    of its own in a transaction holding LOCK TABLE … IN EXCLUSIVE MODE on every table of the
+    schema, which lets readers (ACCESS SHARE) pass and makes every writer wait."""
 
-    def __init__(self, db):
-        self.con = sqlite3.connect(str(db), isolation_level=None, timeout=10,
+    def __init__(self, gh):
+        if PG_MODE:
+            import psycopg2
+            self.con = psycopg2.connect(gh.db.dsn, application_name="locker")
+            with self.con.cursor() as cur:      # psycopg2 opens the transaction itself
+                cur.execute("SELECT string_agg(quote_ident(tablename), ', ') FROM pg_tables "
+                            "WHERE schemaname = current_schema()")
+                tables = cur.fetchone()[0]
+                assert tables and "refresh_tokens" in tables, tables
+                cur.execute(f"LOCK TABLE {tables} IN EXCLUSIVE MODE")
+            return
+        self.con = sqlite3.connect(str(gh.db), isolation_level=None, timeout=10,
                                    check_same_thread=False)
         self.con.execute("BEGIN EXCLUSIVE")
 
     def release(self):
-        self.con.execute("ROLLBACK")
+        if PG_MODE:
+            self.con.rollback()
+        else:
+            self.con.execute("ROLLBACK")
         self.con.close()
 
 
@@ -133,7 +159,7 @@ def test_locked_database_gives_503_then_recovers(gh, start_server, users_templat
     b, a = login_page(op, shop)
     ledger = {"access": [t["access_token"]], "refresh": []}
 
-    lock = Locker(gh.db)
+    lock = Locker(gh)
     try:
         # a write: refresh-token rotation waits out the busy timeout, then 503
         t0 = time.monotonic()
@@ -159,7 +185,7 @@ def test_locked_database_gives_503_then_recovers(gh, start_server, users_templat
     # one line for the whole episode, though three writes failed
     lines = fault_lines(op.server, "locked")
     assert len(lines) == 1, "\n".join(lines) or op.server.stderr()
-    assert str(gh.db) in lines[0] and "locked by another process" in lines[0], lines[0]
+    assert gh.db_label in lines[0] and "locked by another process" in lines[0], lines[0]
     assert " err store_fault " in lines[0]
     # the same process works again: the refresh token the 503s left alone rotates, the
     # sign-in the 503 interrupted completes
@@ -223,6 +249,7 @@ def write_until_503(op, shop, ledger, t):
     raise AssertionError("no write failed on a full disk")
 
 
+@pytest.mark.sqlite_only(SQLITE_FILE)
 def test_full_disk_gives_503_then_recovers(gh, start_server, users_template, tmp_path):
     mounted = None
     filler = None
@@ -311,6 +338,7 @@ def immutable(paths, on):
     subprocess.run(["chattr", "+i" if on else "-i", *map(str, paths)], check=True)
 
 
+@pytest.mark.sqlite_only(SQLITE_FILE)
 @pytest.mark.skipif(os.geteuid() != 0, reason="making a running server's files unwritable "
                     "needs chattr +i (root); the start-up case is covered below")
 def test_read_only_database_gives_503_then_recovers(gh, start_server, users_template):
@@ -347,6 +375,7 @@ def test_read_only_database_gives_503_then_recovers(gh, start_server, users_temp
     integrity_ok(gh)
 
 
+@pytest.mark.sqlite_only(SQLITE_FILE)
 def test_server_refuses_to_start_on_a_read_only_database(gh, start_server, users_template):
     """The start-up check, which works without root: a read-only database is refused with one
     clear line, and the CLI says the same; writable again, it starts."""

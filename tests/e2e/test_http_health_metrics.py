@@ -4,7 +4,8 @@
 its work: 200 {"status":"ready"} while the database answers and the keys can sign, else 503
 {"status":"not_ready","reason": plain words} with Retry-After. The database is taken away for
 real: its file is removed from under the running server (a hard link keeps it aside), which a
-process with the file open would otherwise never notice, then put back.
+process with the file open would otherwise never notice, then put back; with PostgreSQL it
+refuses connections and the server's sessions are terminated, then it lets them in again.
 
 /metrics (Prometheus text format 0.0.4) is served only on metrics_listen, never on the main
 port. The exposition is parsed strictly here (Debian's python3-prometheus-client is not a test
@@ -24,6 +25,7 @@ import requests
 
 pytest.register_assert_rewrite("oidc")   # before the import: asserts in helpers
 from oidc import http_session, start_op  # noqa: E402
+from ghtest import PG_MODE, pg_cluster  # noqa: E402
 
 pytest_plugins = ["oidc"]   # fixtures: users_template
 
@@ -202,18 +204,50 @@ def test_readyz_is_200_ready_and_healthz_ok(server):
     assert server.request("HEAD", "/readyz").status_code == 200
 
 
-def test_readyz_is_503_while_the_database_file_is_gone_and_200_once_it_is_back(
+class DatabaseAway:
+    """Take the test's database away from the running server, for real, and put it back.
+    SQLite: the file is removed from under it (a hard link keeps it aside): a process with the
+    file open reads on but cannot write, a store fault of kind read_only. PostgreSQL: the
+    database refuses new connections (ALTER DATABASE … ALLOW_CONNECTIONS false) and the
+    server's sessions are terminated, what a server restart or a failover that has not come
+    back looks like: every reconnection fails, kind io_error (src/store/store_pg.c
+    fault_kind)."""
+
+    def __init__(self, gh):
+        self.gh = gh
+        self.kind = "io_error" if PG_MODE else "read_only"
+
+    def __enter__(self):
+        gh = self.gh
+        if PG_MODE:
+            pg = pg_cluster()
+            pg.psql(f"ALTER DATABASE {gh.db.name} ALLOW_CONNECTIONS false")
+            n = int(pg.psql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                            f"WHERE datname = '{gh.db.name}' AND application_name = 'gatehouse'"))
+            assert n >= 1, "the server had no connection to the database"
+        else:
+            self.aside = gh.db.with_name("aside.db")
+            os.link(gh.db, self.aside)
+            os.unlink(gh.db)
+        return self
+
+    def __exit__(self, *exc):
+        if PG_MODE:
+            pg_cluster().psql(f"ALTER DATABASE {self.gh.db.name} ALLOW_CONNECTIONS true")
+        else:
+            os.rename(self.aside, self.gh.db)
+
+
+def test_readyz_is_503_while_the_database_is_gone_and_200_once_it_is_back(
         gh, start_server, users_template):
-    # one HTTP thread: its database handle is open before the file goes, so the check that
-    # matters runs (an open descriptor keeps reading the removed file)
+    # one HTTP thread: its database handle is open before the database goes, so the check that
+    # matters runs (with SQLite an open descriptor keeps reading the removed file)
     op = make_op(gh, start_server, users_template, GATEHOUSE_THREADS=1)
     m = Scraper(op.server)
     assert op.server.get("/readyz").status_code == 200
-    before = value(m.scrape(), "gatehouse_store_errors_total", kind="read_only")
-    aside = gh.db.with_name("aside.db")
-    os.link(gh.db, aside)
-    os.unlink(gh.db)
-    try:
+    away = DatabaseAway(gh)
+    before = value(m.scrape(), "gatehouse_store_errors_total", kind=away.kind)
+    with away:
         for _ in range(3):
             r = op.server.get("/readyz")
             assert r.status_code == 503, r.text
@@ -222,9 +256,7 @@ def test_readyz_is_503_while_the_database_file_is_gone_and_200_once_it_is_back(
             assert r.headers["Cache-Control"] == "no-store"
         # alive all the same: a restart would not bring the file back
         assert op.server.get("/healthz").status_code == 200
-        assert value(m.scrape(), "gatehouse_store_errors_total", kind="read_only") >= before + 3
-    finally:
-        os.rename(aside, gh.db)
+        assert value(m.scrape(), "gatehouse_store_errors_total", kind=away.kind) >= before + 3
     deadline = time.monotonic() + 5
     while (r := op.server.get("/readyz")).status_code != 200 and time.monotonic() < deadline:
         time.sleep(0.1)

@@ -6,8 +6,9 @@ Server: one `gatehouse serve` on a free loopback port, its stderr in a file.
 
 With GATEHOUSE_TEST_PG=1 (opt-in; default off) every Gatehouse gets a fresh database of its own
 in one throw-away PostgreSQL cluster per test session (pgtmp.py), passed as GATEHOUSE_DB; gh.db
-then stands for that database (PgDb) instead of a file, and sql()/dump() go through psql and
-pg_dump. Tests that only make sense with SQLite files carry @pytest.mark.sqlite_only.
+then stands for that database (PgDb) instead of a file, and sql()/dump() go through psycopg2
+(pgtmp.Cluster.psql: rows printed as sqlite3 prints them) and pg_dump. Tests that only make
+sense with SQLite files carry @pytest.mark.sqlite_only.
 """
 import base64
 import json
@@ -238,6 +239,23 @@ class Gatehouse:
         """The key-encryption key of sealed signing keys (PostgreSQL mode): --kek-file, else
         the default <keys>/kek.key."""
         return Path(self.env.get("GATEHOUSE_KEK_FILE") or self.keys / "kek.key")
+
+    @property
+    def db_label(self) -> str:
+        """How gatehouse names the database in its messages: the file's path, or for
+        PostgreSQL "dbname@host:port" (src/store/store_pg.c make_label; never a password)."""
+        if PG_MODE:
+            return f"{self.db.name}@127.0.0.1:{pg_cluster().port}"
+        return str(self.db)
+
+    @property
+    def demo_file(self) -> Path:
+        """Where `serve --demo` keeps the demo password (src/cli/cli_demo.c): beside a SQLite
+        file (<db without .db>.demo), or demo.password in the keys directory for a database
+        that is not a file (PostgreSQL)."""
+        if PG_MODE:
+            return self.keys / "demo.password"
+        return self.db.with_suffix(".demo")
 
     def sealed_key(self, kid) -> bytes:
         """The signing_keys.sealed bytes of kid (b"" for NULL: a key kept as a file)."""
