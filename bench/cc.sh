@@ -26,6 +26,7 @@
 set -eu
 
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 ROOT=$(pwd)
 BIN=${GATEHOUSE_BIN:-./gatehouse}
 DUR=${BENCH_CC_DURATION:-8s}
@@ -64,24 +65,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' HUP INT PIPE TERM
 
-wait_file() { # wait_file FILE: until FILE exists and is non-empty, at most 10 s
-    i=0
-    while [ ! -s "$1" ]; do
-        i=$((i + 1))
-        [ "$i" -le 1000 ] || { echo "bench: timed out waiting for $1" >&2; exit 1; }
-        sleep 0.01
-    done
-}
-stop_pid() { # stop_pid PID: SIGTERM, wait, drop from the cleanup list
-    kill "$1" 2>/dev/null || true
-    wait "$1" 2>/dev/null || true
-    np=""
-    for p in $pids; do
-        [ "$p" = "$1" ] || np="$np $p"
-    done
-    pids=$np
-}
-
 HZ=$(getconf CLK_TCK)
 NCPU=$(getconf _NPROCESSORS_ONLN)
 snap() { # snap PID -> "server_ticks machine_busy_ticks machine_total_ticks"
@@ -95,10 +78,6 @@ usage() { # usage BEFORE AFTER N -> "cpu_us=<server CPU µs per request> machine
         printf "cpu_us=%.0f machine_busy=%.0f", ($7 ? st * 1e6 / hz / $7 : 0),
             (mt > 0 ? 100 * mb / mt : 0) }'
 }
-get() { # get KEY "k=v ..." -> v
-    echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -n 1
-}
-
 export GATEHOUSE_TEMPLATES="$ROOT/templates" GATEHOUSE_STATIC="$ROOT/static"
 export GATEHOUSE_LOG_LEVEL=warn
 ISSUER=https://id.example
@@ -114,9 +93,6 @@ gh resource add "$RESOURCE" --scopes read >>"$tmp/init.log" 2>&1 ||
 openssl ecparam -name prime256v1 -genkey -noout -out "$tmp/pk.pem" 2>/dev/null
 openssl pkcs8 -topk8 -nocrypt -in "$tmp/pk.pem" -out "$tmp/pk8.pem"
 "$PY" tests/tools/jwk.py "$tmp/pk.pem" >"$tmp/pk.jwks"
-secret_of() { # secret_of FILE -> the client_secret of a `client add --json` answer
-    "$PY" -c 'import json,sys; print(json.load(sys.stdin)["client_secret"])' <"$1"
-}
 for alg in ES256 RS256; do
     a=$(echo "$alg" | tr 'A-Z' 'a-z')
     gh client add "basic-$a" --grant-types client_credentials --signing-alg "$alg" --json \

@@ -35,6 +35,7 @@
 set -eu
 
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 ROOT=$(pwd)
 BIN=${GATEHOUSE_BIN:-./gatehouse}
 DUR=${BENCH_FLOW_DURATION:-8s}
@@ -85,26 +86,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' HUP INT PIPE TERM
 
-# wait_file FILE: until FILE exists and is non-empty, at most 10 s
-wait_file() {
-    i=0
-    while [ ! -s "$1" ]; do
-        i=$((i + 1))
-        [ "$i" -le 1000 ] || { echo "bench: timed out waiting for $1" >&2; exit 1; }
-        sleep 0.01
-    done
-}
-
-stop_pid() { # stop_pid PID: SIGTERM, wait, drop from the cleanup list
-    kill "$1" 2>/dev/null || true
-    wait "$1" 2>/dev/null || true
-    np=""
-    for p in $pids; do
-        [ "$p" = "$1" ] || np="$np $p"
-    done
-    pids=$np
-}
-
 HZ=$(getconf CLK_TCK)
 NCPU=$(getconf _NPROCESSORS_ONLN)
 # snap PID -> "server_ticks machine_busy_ticks machine_total_ticks uptime_s"
@@ -123,13 +104,6 @@ usage() {
 }
 # kids_mark FILE: the shell's `times` (CPU time of the children it has reaped) into FILE. Not in
 # a $(…) subshell: that would report the subshell's children.
-kids_mark() {
-    times >"$1"
-}
-kids_cpu() { # kids_cpu FILE -> children's user+system seconds
-    awk 'NR == 2 { n = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); n += a[1] * 60 + a[2] }
-                   printf "%.3f", n }' "$1"
-}
 # others BEFORE_SNAP AFTER_SNAP KIDS_FILE0 KIDS_FILE1 -> "wrk_cores=… other_cores=…": the load
 # generator's cores and what the rest of the machine (other users) took meanwhile
 others() {
@@ -143,10 +117,6 @@ others() {
 kv() {
     echo "$1 ${2#* }"
 }
-get() { # get KEY "k=v ..." -> v
-    echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -n 1
-}
-
 export GATEHOUSE_ARGON2_MEMORY_KIB="${BENCH_ARGON2_M:-19456}"
 export GATEHOUSE_ARGON2_ITERATIONS="${BENCH_ARGON2_T:-2}"
 export GATEHOUSE_ARGON2_PARALLELISM=1

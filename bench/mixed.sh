@@ -21,6 +21,7 @@
 set -eu
 
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 ROOT=$(pwd)
 BIN=${GATEHOUSE_BIN:-./gatehouse}
 DUR=${BENCH_MIXED_DURATION:-60s}
@@ -76,9 +77,6 @@ gh client add bench --redirect-uri "$REDIRECT" --json >"$tmp/client.json"
 gh client add svc --grant-types client_credentials --json >"$tmp/svc.json"
 gh resource allow "$RESOURCE" svc --scopes read >>"$tmp/init.log" 2>&1 ||
     { cat "$tmp/init.log" >&2; exit 1; }
-secret_of() {
-    "$PY" -c 'import json,sys; print(json.load(sys.stdin)["client_secret"])' <"$1"
-}
 AUTH="Basic $(printf 'bench:%s' "$(secret_of "$tmp/client.json")" | base64 -w0)"
 SVC_AUTH="Basic $(printf 'svc:%s' "$(secret_of "$tmp/svc.json")" | base64 -w0)"
 VERIFIER=bench-pkce-verifier-0123456789abcdefghijklmnopqrstuvwxyz

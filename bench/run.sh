@@ -15,6 +15,7 @@
 set -eu
 
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 BIN=${GATEHOUSE_BIN:-./gatehouse}
 DUR=${BENCH_DURATION:-10s}
 CONNS=${BENCH_CONNS:-32}
@@ -53,16 +54,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# wait_file FILE: until FILE exists and is non-empty, at most 10 s
-wait_file() {
-    i=0
-    while [ ! -s "$1" ]; do
-        i=$((i + 1))
-        [ "$i" -le 1000 ] || { echo "bench: timed out waiting for $1" >&2; exit 1; }
-        sleep 0.01
-    done
-}
-
 free_port() {
     "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
@@ -84,16 +75,6 @@ start_gh() { # start_gh PORTFILE LOG [FLAGS...] -> sets ghpid
     ghpid=$!
     pids="$pids $ghpid"
     wait_file "$pf"
-}
-
-stop_pid() { # stop_pid PID: SIGTERM, wait, drop from the cleanup list
-    kill "$1" 2>/dev/null || true
-    wait "$1" 2>/dev/null || true
-    np=""
-    for p in $pids; do
-        [ "$p" = "$1" ] || np="$np $p"
-    done
-    pids=$np
 }
 
 start_gh "$tmp/gh.port" "$tmp/gh.log"

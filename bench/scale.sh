@@ -45,6 +45,7 @@
 set -eu
 
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 ROOT=$(pwd)
 BIN=${GATEHOUSE_BIN:-./gatehouse}
 DUR=${BENCH_SCALE_DURATION:-8s}
@@ -99,27 +100,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' HUP INT PIPE TERM
 
-wait_file() { # wait_file FILE: until FILE exists and is non-empty, at most 10 s
-    i=0
-    while [ ! -s "$1" ]; do
-        i=$((i + 1))
-        [ "$i" -le 1000 ] || { echo "bench: timed out waiting for $1" >&2; exit 1; }
-        sleep 0.01
-    done
-}
-stop_pid() { # stop_pid PID: SIGTERM, wait, drop from the cleanup list
-    kill "$1" 2>/dev/null || true
-    wait "$1" 2>/dev/null || true
-    np=""
-    for p in $pids; do
-        [ "$p" = "$1" ] || np="$np $p"
-    done
-    pids=$np
-}
-get() { # get KEY "k=v ..." -> v
-    echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -n 1
-}
-
 HZ=$(getconf CLK_TCK)
 NCPU=$(getconf _NPROCESSORS_ONLN)
 # ticks PID... -> utime + stime of these processes and of their children, in clock ticks (one
@@ -144,13 +124,6 @@ snap() {
 }
 # kids_mark FILE: the shell's `times` (CPU of the children it has reaped: wrk) into FILE. Not in
 # a $(…) subshell: that would report the subshell's children.
-kids_mark() {
-    times >"$1"
-}
-kids_cpu() { # kids_cpu FILE -> children's user+system seconds
-    awk 'NR == 2 { n = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); n += a[1] * 60 + a[2] }
-                   printf "%.3f", n }' "$1"
-}
 # usage BEFORE AFTER KIDS0 KIDS1 N -> "gh_us=… pg_us=… ngx_us=… gh_cores=… pg_cores=…
 # ngx_cores=… wrk_cores=… other_cores=… machine_busy=…": CPU µs per unit of N and average busy
 # cores of each party; others = what the rest of the machine (other users, kernel threads) took
@@ -246,9 +219,6 @@ realm() {
         "$BIN" "$@" resource allow "$RESOURCE" "cc-$a" --scopes read >>"$tmp/$r-init.log" 2>&1 ||
             { cat "$tmp/$r-init.log" >&2; exit 1; }
     done
-}
-secret_of() { # secret_of FILE -> the client_secret of a `client add --json` answer
-    "$PY" -c 'import json,sys; print(json.load(sys.stdin)["client_secret"])' <"$1"
 }
 basic() { # basic CLIENT FILE -> an Authorization header value (client_secret_basic)
     printf 'Basic %s' "$(printf '%s:%s' "$1" "$(secret_of "$2")" | base64 -w0)"
