@@ -54,12 +54,7 @@ cc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra -Werro
 tmp=$(mktemp -d /tmp/gh-cc.XXXXXX)
 pids=""
 cleanup() {
-    for p in $pids; do
-        kill "$p" 2>/dev/null || true
-    done
-    for p in $pids; do
-        wait "$p" 2>/dev/null || true
-    done
+    stop_all
     rm -rf "$tmp"
 }
 trap cleanup EXIT

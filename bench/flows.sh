@@ -74,12 +74,7 @@ tmp=$(mktemp -d /tmp/gh-flows.XXXXXX)
 shm=""
 pids=""
 cleanup() {
-    for p in $pids; do
-        kill "$p" 2>/dev/null || true
-    done
-    for p in $pids; do
-        wait "$p" 2>/dev/null || true
-    done
+    stop_all
     rm -rf "$tmp"
     [ -z "$shm" ] || rm -rf "$shm"
 }

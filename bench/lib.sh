@@ -11,6 +11,15 @@ wait_file() { # wait_file FILE: until FILE exists and is non-empty, at most 10 s
     done
 }
 
+stop_all() { # stop_all: SIGTERM to every process in $pids, then wait for each (cleanup)
+    for p in $pids; do
+        kill "$p" 2>/dev/null || true
+    done
+    for p in $pids; do
+        wait "$p" 2>/dev/null || true
+    done
+}
+
 stop_pid() { # stop_pid PID: SIGTERM, wait, drop from the cleanup list
     kill "$1" 2>/dev/null || true
     wait "$1" 2>/dev/null || true

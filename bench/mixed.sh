@@ -39,12 +39,7 @@ case $BIN in /*) ;; *) BIN=$ROOT/$BIN ;; esac
 tmp=$(mktemp -d /tmp/gh-mixed.XXXXXX)
 pids=""
 cleanup() {
-    for p in $pids; do
-        kill "$p" 2>/dev/null || true
-    done
-    for p in $pids; do
-        wait "$p" 2>/dev/null || true
-    done
+    stop_all
     rm -rf "$tmp"
 }
 trap cleanup EXIT

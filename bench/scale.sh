@@ -86,12 +86,7 @@ pgdir=$(mktemp -d /tmp/gh-scale-pg.XXXXXX)
 pg_up=0
 pids=""
 cleanup() {
-    for p in $pids; do
-        kill "$p" 2>/dev/null || true
-    done
-    for p in $pids; do
-        wait "$p" 2>/dev/null || true
-    done
+    stop_all
     if [ "$pg_up" = 1 ]; then
         "$PY" tests/tools/pgtmp.py stop "$pgdir" || true
     fi
