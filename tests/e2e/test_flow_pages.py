@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from ghtest import raw_http
+from ghtest import FakeClock, raw_http
 
 pytest.register_assert_rewrite("oidc")   # before the import: asserts in helpers
 from oidc import (assert_html_error, assert_html_headers, form_of, set_cookies,  # noqa: E402
@@ -140,17 +140,15 @@ def test_unregistered_redirect_page_says_nobody_was_sent_anywhere(op):
 
 def test_expired_sign_in_page_says_to_start_again_from_the_application(gh, start_server,
                                                                        users_template):
-    clock = gh.root / "now"
     now = int(time.time())
-    clock.write_text(f"{now}\n")
-    gh.env["GATEHOUSE_FAKE_NOW_FILE"] = str(clock)
+    clock = FakeClock(gh, now)
     op = start_op(gh, start_server, users_template)
     shop, alice = op.client("shop"), op.user("alice")
     b1, b2 = op.browser(), op.browser()
     a1, a2 = b1.authorize(shop), b2.authorize(shop)
-    clock.write_text(f"{now + 14 * 60}\n")       # within the 15 minutes: still works
+    clock.set(now + 14 * 60)       # within the 15 minutes: still works
     a1.code(b1.login(a1.r, alice))
-    clock.write_text(f"{now + 16 * 60}\n")       # past them
+    clock.set(now + 16 * 60)       # past them
     r = b2.login(a2.r, alice)
     assert_plain_error_page(r, "Sign-in expired", "left open too long",
                             "Go back to the application and sign in again",

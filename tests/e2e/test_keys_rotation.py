@@ -21,7 +21,7 @@ import pytest
 
 pytest.register_assert_rewrite("oidc")
 from oidc import OP, jwt_parts  # noqa: E402
-from ghtest import REPO, slow  # noqa: E402
+from ghtest import REPO, FakeClock, slow  # noqa: E402
 
 pytest_plugins = ["oidc"]
 
@@ -32,26 +32,9 @@ AT_TTL = 600          # access_token_ttl (id_token_ttl stays at its default, 300
 HOLD = AT_TTL + 300   # a retired key stays published this long
 
 
-class Clock:
-    def __init__(self, path, now):
-        self.path = path
-        self.set(now)
-
-    def set(self, now):
-        self.now = int(now)
-        tmp = str(self.path) + ".tmp"
-        with open(tmp, "w") as f:
-            f.write(f"{self.now}\n")
-        os.replace(tmp, self.path)   # the server never reads a half-written file
-
-    def advance(self, s):
-        self.set(self.now + s)
-
-
 @pytest.fixture
 def clock(gh):
-    c = Clock(gh.root / "now", int(time.time()) + 1000)
-    gh.env["GATEHOUSE_FAKE_NOW_FILE"] = str(c.path)
+    c = FakeClock(gh, int(time.time()) + 1000)
     gh.env["GATEHOUSE_CACHE_MAX_AGE"] = str(MAX_AGE)
     gh.env["GATEHOUSE_ACCESS_TOKEN_TTL"] = str(AT_TTL)
     return c

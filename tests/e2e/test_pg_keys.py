@@ -25,6 +25,7 @@ import time
 import pytest
 
 pytest.register_assert_rewrite("oidc")
+from ghtest import FakeClock  # noqa: E402
 from oidc import OP, jwt_parts  # noqa: E402
 
 pytest_plugins = ["oidc"]   # fixtures: users_template
@@ -41,26 +42,9 @@ WRONG_KEK = "the key-encryption key does not open signing key"
 WRONG_KEK_SECRET = "the key-encryption key does not open the realm secret in"
 
 
-class Clock:
-    def __init__(self, path, now):
-        self.path = path
-        self.set(now)
-
-    def set(self, now):
-        self.now = int(now)
-        tmp = str(self.path) + ".tmp"
-        with open(tmp, "w") as f:
-            f.write(f"{self.now}\n")
-        os.replace(tmp, self.path)
-
-    def advance(self, s):
-        self.set(self.now + s)
-
-
 @pytest.fixture
 def clock(gh):
-    c = Clock(gh.root / "now", int(time.time()) + 1000)
-    gh.env["GATEHOUSE_FAKE_NOW_FILE"] = str(c.path)
+    c = FakeClock(gh, int(time.time()) + 1000)
     gh.env["GATEHOUSE_CACHE_MAX_AGE"] = str(MAX_AGE)
     gh.env["GATEHOUSE_KEY_POLL_INTERVAL"] = str(POLL)
     return c

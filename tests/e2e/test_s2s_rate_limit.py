@@ -20,6 +20,7 @@ import uuid
 import pytest
 
 pytest.register_assert_rewrite("oidc")   # before the import: asserts in helpers
+from ghtest import FakeClock  # noqa: E402
 from oidc import (  # noqa: E402
     assert_oauth_error, basic_auth, http_session, jwt_build, jwt_parts, resign_rs256,
     start_op)
@@ -213,19 +214,17 @@ def test_an_untrusted_forwarded_for_does_not_change_the_address(gh, start_server
     assert_429(cc(op.svc, headers={"X-Forwarded-For": "203.0.113.100"}))
 
 
-def test_the_failure_window_ends_after_a_minute(gh, start_server, users_template, tmp_path):
-    clock = tmp_path / "now"
+def test_the_failure_window_ends_after_a_minute(gh, start_server, users_template):
     now = int(time.time()) + 1000
-    clock.write_text(f"{now}\n")
-    op = make_op(gh, start_server, users_template, GATEHOUSE_CLIENT_AUTH_IP_FAILURES=2,
-                 GATEHOUSE_FAKE_NOW_FILE=clock)
+    clock = FakeClock(gh, now)
+    op = make_op(gh, start_server, users_template, GATEHOUSE_CLIENT_AUTH_IP_FAILURES=2)
     assert bad_secret(op).status_code == 401
-    clock.write_text(f"{now + 10}\n")
+    clock.set(now + 10)
     assert bad_secret(op).status_code == 401
     assert assert_429(cc(op.svc)) == 50       # the window began at the first failure
-    clock.write_text(f"{now + 59}\n")
+    clock.set(now + 59)
     assert assert_429(cc(op.svc)) == 1
-    clock.write_text(f"{now + 60}\n")
+    clock.set(now + 60)
     assert bad_secret(op).status_code == 401  # a new window
     assert cc(op.svc).status_code == 200
 

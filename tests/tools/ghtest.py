@@ -482,6 +482,26 @@ def raw_http(port, data: bytes, timeout=10, host="127.0.0.1", read_all=False):
     return (int(m.group(1)) if m else None), got
 
 
+class FakeClock:
+    """The clock a gatehouse of this data location reads: GATEHOUSE_FAKE_NOW_FILE (honoured for
+    tests only) names a file holding Unix seconds, read on every use. set() replaces the file
+    in one rename, so a running server never reads a half-written time."""
+
+    def __init__(self, gh: "Gatehouse", now: int):
+        self.path = gh.root / "now"
+        self.set(now)
+        gh.env["GATEHOUSE_FAKE_NOW_FILE"] = str(self.path)
+
+    def set(self, now: int):
+        self.now = int(now)
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        tmp.write_text(f"{self.now}\n")
+        os.replace(tmp, self.path)
+
+    def advance(self, seconds: int):
+        self.set(self.now + seconds)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
