@@ -29,7 +29,7 @@ e2e() { # e2e LABEL [VAR=VALUE...] -- PYTEST-ARGS...: one pytest run, counted
     printf '%s\n' "$out" | tail -n 60
     summary=$(printf '%s\n' "$out" | grep -E '(passed|failed|error)' | tail -n 1)
     p=$(count "$summary" passed)
-    f=$(( $(count "$summary" failed) + $(count "$summary" error) + $(count "$summary" errors) ))
+    f=$(( $(count "$summary" failed) + $(count "$summary" "errors?") ))
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
         echo "$label: pytest exited with status $rc"
         echo "$label: pytest exited with status $rc" >>"$failures"
