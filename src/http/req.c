@@ -560,12 +560,11 @@ join_header_lines(const struct req *rq, struct header_lines *hl, size_t max)
 
 /* ---- peer address ------------------------------------------------------------------- */
 
-/* The TCP peer as 16 bytes; false when unknown. */
-static bool
-peer_addr(const struct req *rq, unsigned char out[16])
+bool
+req_conn_peer(struct MHD_Connection *conn, unsigned char out[16])
 {
     const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(rq->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 
     return ci && net_addr_from_sockaddr(ci->client_addr, out);
 }
@@ -579,7 +578,7 @@ req_client_ip(const struct req *rq)
     /* rq->ip points at rq->ip_buf, so it can be filled through a const rq */
     if (!rq->ip)
         return "";
-    if (rq->ip[0] || !rq->conn || !peer_addr(rq, peer))
+    if (rq->ip[0] || !rq->conn || !req_conn_peer(rq->conn, peer))
         return rq->ip;
     memcpy(client, peer, 16);
     if (net_list_has(trusted, peer)) {

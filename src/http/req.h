@@ -140,6 +140,9 @@ const char *req_body(const struct req *rq, size_t *len);
  * and the sign-in limits. "" when unknown. Borrowed from rq. */
 const char *req_client_ip(const struct req *rq);
 
+/* The TCP peer of conn as 16 bytes (IPv4 mapped, util/net.h); false when unknown. */
+bool req_conn_peer(struct MHD_Connection *conn, unsigned char out[16]);
+
 /* The request as the source of an audit event (core/audit.h): rid and client address, both
  * borrowed from rq. */
 struct audit_src req_audit_src(struct req *rq);

@@ -107,16 +107,6 @@ on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
     return MHD_YES;
 }
 
-/* The peer of conn as 16 bytes (false if unknown: not counted then, on open and close alike). */
-static bool
-conn_peer(struct MHD_Connection *conn, unsigned char a[16])
-{
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-
-    return ci && net_addr_from_sockaddr(ci->client_addr, a);
-}
-
 static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 static void
@@ -167,7 +157,8 @@ on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 }
 
 /* One response cache per connection (resp.h), alive as long as the connection; and the
- * connection counted against its address's max_connections_per_ip while it lives. */
+ * connection counted against its address's max_connections_per_ip while it lives (a peer
+ * that cannot be read is not counted, on open and close alike). */
 static void
 on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
     enum MHD_ConnectionNotificationCode code)
@@ -177,12 +168,12 @@ on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
 
     if (code == MHD_CONNECTION_NOTIFY_STARTED) {
         *socket_context = resp_conn_new();
-        if (s->cl && conn_peer(conn, a))
+        if (s->cl && req_conn_peer(conn, a))
             cl_opened(s->cl, a);
     } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
         resp_conn_free(*socket_context);
         *socket_context = NULL;
-        if (s->cl && conn_peer(conn, a))
+        if (s->cl && req_conn_peer(conn, a))
             cl_closed(s->cl, a);
     }
 }
