@@ -696,15 +696,22 @@ store_jwt_grant_check(struct store *st, const char *client_id, const char *grant
 
 /* --- for the backends (store_impl.h): string lists, and the element kinds of their lists -- */
 
-void
-store_strvec_push(struct store_strvec *sv, const char *s)
+/* Append owned (taken over, not copied), keeping the list NULL-terminated. */
+static void
+strvec_add(struct store_strvec *sv, char *owned)
 {
     if (sv->n + 1 >= sv->cap) {
         sv->cap = sv->cap ? sv->cap * 2 : 8;
         sv->v = x_realloc(sv->v, sv->cap * sizeof(*sv->v));
     }
-    sv->v[sv->n++] = x_strdup(s);
+    sv->v[sv->n++] = owned;
     sv->v[sv->n] = NULL;
+}
+
+void
+store_strvec_push(struct store_strvec *sv, const char *s)
+{
+    strvec_add(sv, x_strdup(s));
 }
 
 char **
@@ -724,15 +731,12 @@ store_split_spaces(const char *s)
 
     while (s && *s) {
         size_t n;
-        char *item;
         if (*s == ' ') {
             s++;
             continue;
         }
         n = strcspn(s, " ");
-        item = x_strndup(s, n);
-        store_strvec_push(&sv, item);
-        free(item);
+        strvec_add(&sv, x_strndup(s, n));
         s += n;
     }
     return store_strvec_take(&sv);
