@@ -21,7 +21,7 @@ count() { # count TEXT WORD -> the number before WORD in the last line mentionin
     printf '%s\n' "$1" | grep -Eo "[0-9]+ $2" | tail -n 1 | grep -Eo '^[0-9]+' || echo 0
 }
 
-e2e() { # e2e LABEL [VAR=VALUE...] -- PYTEST-ARGS...: one pytest run, counted
+e2e() { # e2e LABEL [VAR=VALUE...] COMMAND...: one pytest run (through env), counted
     label=$1
     shift
     out=$(env "$@" 2>&1)

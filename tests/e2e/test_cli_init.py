@@ -122,7 +122,7 @@ def test_init_demo_makes_the_demo_user_and_app_and_prints_the_password_every_tim
     assert m, out1
     password, kept = m.groups()
     # beside a SQLite file; with PostgreSQL (no file to sit beside) in the keys directory
-    demo_file = gh.keys / "demo.password" if PG_MODE else gh.db.with_suffix(".demo")
+    demo_file = gh.demo_file
     assert kept == str(demo_file)
     assert demo_file.read_text() == password + "\n"
     assert mode(demo_file) == 0o600

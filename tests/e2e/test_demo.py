@@ -54,10 +54,6 @@ def printed(server, timeout=10):
                          f"{server.stdout_path.read_text()}\nstderr:\n{server.stderr()}")
 
 
-def demo_file(gh):
-    return gh.demo_file
-
-
 def start_demo(gh, start_server, *args, **kw):
     s = start_server("--demo", *args, **kw)
     url, password = printed(s)
@@ -155,7 +151,7 @@ def test_serve_demo_prints_where_to_click_and_a_password_that_works(gh, start_se
     op, url, password = start_demo(gh, start_server)
     out = op.server.stdout_path.read_text()
     assert url == f"http://127.0.0.1:{op.server.port}/demo", out
-    f = demo_file(gh)
+    f = gh.demo_file
     assert f.read_text() == password + "\n"
     assert stat.S_IMODE(os.stat(f).st_mode) == 0o600
     assert password not in op.server.stderr(), "the demo password reached the log"
@@ -181,10 +177,10 @@ def test_changed_or_missing_password_file_gets_a_new_password_that_works(gh, sta
     assert second != first
     sign_in_as_demo(op, second)
     assert op.server.stop() == 0
-    demo_file(gh).unlink()
+    gh.demo_file.unlink()
     op, _, third = start_demo(gh, start_server, issuer="http://127.0.0.1:1")
     assert third not in (first, second)
-    assert demo_file(gh).read_text() == third + "\n"
+    assert gh.demo_file.read_text() == third + "\n"
     sign_in_as_demo(op, third)
 
 
@@ -244,7 +240,7 @@ def test_a_demo_user_demo_mode_did_not_make_is_left_alone(gh, start_server):
     err = lines(s.stderr())[-1]
     assert "demo" in err and "did not create" in err, err
     assert gh.dump() == before
-    assert not demo_file(gh).exists()
+    assert not gh.demo_file.exists()
 
 
 def test_a_demo_client_demo_mode_did_not_make_is_left_alone(gh, start_server):

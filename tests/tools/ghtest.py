@@ -313,7 +313,7 @@ class Gatehouse:
     def sql(self, statement: str) -> str:
         if PG_MODE:
             self.db.ensure()
-            return pg_cluster().psql_list(statement, self.db.name)
+            return pg_cluster().psql(statement, self.db.name)
         p = subprocess.run(["sqlite3", str(self.db), statement], capture_output=True,
                            text=True, timeout=30)
         assert p.returncode == 0, f"sqlite3 {statement!r}: {p.stderr}"

@@ -204,10 +204,6 @@ class Cluster:
         return "".join("|".join("" if v is None else v for v in r) + "\n"
                        for r in self.query(sql, db))
 
-    def psql_list(self, sql: str, db: str) -> str:
-        """Rows as sqlite3's default output prints them: fields joined by |, one per line."""
-        return self.psql(sql, db)
-
     def dump(self, db: str) -> str:
         p = subprocess.run([str(PGBIN / "pg_dump"), "--inserts", "--no-owner",
                             "--no-privileges", "-d", self.dsn(db)],
